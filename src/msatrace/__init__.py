@@ -1,0 +1,130 @@
+"""msatrace: one trace ID everywhere, for Python microservices.
+
+    import msatrace
+    msatrace.init()
+    log = msatrace.get_logger(__name__)
+
+The facade: re-exports the public API. Framework adapters (``msatrace.asgi``, ``msatrace.flask``,
+``msatrace.django``, ...) load on first attribute access, so ``import msatrace`` imports no
+framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from msatrace._core.context import (
+    bind,
+    bound,
+    current_request_id,
+    current_span_id,
+    current_trace_id,
+    set_user,
+    unbind,
+)
+from msatrace._core.logs import get_logger
+from msatrace._core.settings import Settings
+from msatrace._version import __version__
+from msatrace.exceptions import ConfigError, MsatraceError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "ConfigError",
+    "MsatraceError",
+    "Settings",
+    "XTraceIdPropagator",
+    "__version__",
+    "bind",
+    "bound",
+    "current_request_id",
+    "current_span_id",
+    "current_trace_id",
+    "get_logger",
+    "init",
+    "set_user",
+    "shutdown",
+    "unbind",
+    "unpatch",
+]
+
+_ADAPTERS = frozenset(
+    ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "httpx", "requests", "celery")
+)
+
+
+def init(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    environment: str | None = None,
+    log_level: str | None = None,
+    log_levels: Mapping[str, str] | str | None = None,
+    log_format: str | None = None,
+    propagators: str | tuple[str, ...] | list[str] | None = None,
+    sampler: str | None = None,
+    sampler_arg: float | None = None,
+    tracing: bool | None = None,
+    traces_exporter: str | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_headers: Mapping[str, str] | str | None = None,
+    otlp_timeout: float | None = None,
+    trace_header: str | None = None,
+    request_id_header: str | None = None,
+    patch: str | tuple[str, ...] | list[str] | None = None,
+    propagate_to: str | tuple[str, ...] | list[str] | None = None,
+    trust_incoming: bool | None = None,
+    exclude_paths: str | tuple[str, ...] | list[str] | None = None,
+    access_log: bool | None = None,
+) -> Settings:
+    """Set up tracing, structured logging, propagation and client patches for this process.
+
+    Every argument is optional and has an environment variable (``MSATRACE_*``, or the standard
+    ``OTEL_*`` name where one exists); an argument wins over the environment. See the
+    configuration reference for each setting, its variable and default. Calling ``init()`` again
+    with the same settings does nothing; it never installs a second handler, processor or patch.
+
+    Returns:
+        The resolved settings.
+
+    Raises:
+        ConfigError: a setting has a value msatrace cannot accept; the message names it.
+    """
+    from msatrace._core import runtime
+
+    arguments = {k: v for k, v in locals().items() if k != "runtime" and v is not None}
+    return runtime.init(arguments).settings
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Flush buffered spans and undo ``init()``: handlers, patches, providers.
+
+    Runs by itself at interpreter exit. Safe to call when ``init()`` never ran.
+
+    Args:
+        timeout: seconds to wait for buffered spans to be exported.
+    """
+    from msatrace._core import runtime
+
+    runtime.shutdown(timeout)
+
+
+def unpatch() -> None:
+    """Restore every client library msatrace patched (``shutdown()`` does this too)."""
+    from msatrace._core import runtime
+
+    runtime.unpatch()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "XTraceIdPropagator":
+        from msatrace._core.propagation import XTraceIdPropagator
+
+        return XTraceIdPropagator
+    if name in _ADAPTERS:
+        module = importlib.import_module(f"msatrace.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'msatrace' has no attribute {name!r}")

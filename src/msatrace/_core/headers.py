@@ -1,0 +1,140 @@
+"""Pure parsers and formatters for trace headers: traceparent, tracestate, X-Trace-ID, X-Request-ID.
+
+No OpenTelemetry, no I/O: every function takes a string and returns a normalised value or ``None``
+(rejected). Nothing here raises on any input; the hypothesis suite checks that.
+
+Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import NamedTuple
+
+# W3C Trace Context Level 1, section 3.2.2: lowercase hex only.
+_TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_TRACEPARENT_ANY = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+# Section 3.3.1.3: key = simple-key / multi-tenant-key.
+_TS_KEY = re.compile(
+    r"[a-z][a-z0-9_\-*/]{0,255}"
+    r"|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13}"
+)
+# Section 3.3.1.3.2: value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
+# nblk-chr = %x21-2B / %x2D-3C / %x3E-7E.
+_TS_VALUE = re.compile(r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]")
+_TRACESTATE_MAX_MEMBERS = 32  # section 3.3.1.1
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+_UUID = re.compile(
+    r"([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})"
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_OWS = " \t"  # RFC 9110 optional whitespace around a field value
+ZERO_TRACE_ID = "0" * 32
+
+
+class TraceParent(NamedTuple):
+    """A valid ``traceparent``: IDs as integers, as OpenTelemetry's SpanContext wants them."""
+
+    trace_id: int
+    span_id: int
+    flags: int
+
+
+def parse_traceparent(value: str | None) -> TraceParent | None:
+    """Parse a ``traceparent`` value by the W3C rules; ``None`` when it is invalid.
+
+    Version ``00`` must be exactly 55 characters. A higher version (not ``ff``) is parsed by the
+    forward-compatibility rule (section 4.3): the first 55 characters in the version-00 layout,
+    followed by nothing or by ``-`` and more fields. All-zero trace-id or parent-id is invalid.
+    """
+    if not value:
+        return None
+    value = value.strip(_OWS)
+    if len(value) == 55:
+        m = _TRACEPARENT_00.fullmatch(value)
+        if m is not None:
+            trace_id, span_id, flags = m.groups()
+        else:
+            m = _TRACEPARENT_ANY.fullmatch(value)
+            if m is None or m.group(1) in ("00", "ff"):
+                return None
+            _, trace_id, span_id, flags = m.groups()
+    elif len(value) > 55 and value[55] == "-":
+        m = _TRACEPARENT_ANY.fullmatch(value, 0, 55)
+        if m is None or m.group(1) in ("00", "ff"):
+            return None
+        _, trace_id, span_id, flags = m.groups()
+    else:
+        return None
+    tid, sid = int(trace_id, 16), int(span_id, 16)
+    if tid == 0 or sid == 0:
+        return None
+    return TraceParent(tid, sid, int(flags, 16))
+
+
+def format_traceparent(trace_id: int, span_id: int, flags: int) -> str:
+    """Format a version-00 ``traceparent``."""
+    return f"00-{trace_id:032x}-{span_id:016x}-{flags & 0xFF:02x}"
+
+
+def parse_tracestate(value: str | None) -> list[tuple[str, str]] | None:
+    """Parse ``tracestate`` into ordered (key, value) pairs; ``None`` when any member is invalid.
+
+    Empty list members are allowed and skipped (section 3.3.1.1); more than 32 members or a
+    duplicated key makes the whole header invalid, as the W3C test suite expects.
+    """
+    if value is None:
+        return None
+    members: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for raw in value.split(","):
+        member = raw.strip(_OWS)
+        if not member:
+            continue
+        key, sep, val = member.partition("=")
+        if not sep or not _TS_KEY.fullmatch(key) or not _TS_VALUE.fullmatch(val):
+            return None
+        if key in seen:
+            return None
+        seen.add(key)
+        members.append((key, val))
+    if len(members) > _TRACESTATE_MAX_MEMBERS:
+        return None
+    return members
+
+
+def format_tracestate(members: list[tuple[str, str]]) -> str:
+    """Format (key, value) pairs as a ``tracestate`` value."""
+    return ",".join(f"{k}={v}" for k, v in members)
+
+
+def parse_trace_id(value: str | None) -> str | None:
+    """Normalise an ``X-Trace-ID`` value to 32 lowercase hex digits; ``None`` when invalid.
+
+    Accepts 32 hex digits in either case or a UUID in its textual form (``str(uuid.uuid4())``).
+    All-zero is invalid.
+    """
+    if not value:
+        return None
+    value = value.strip(_OWS)
+    if len(value) == 32 and _HEX32.fullmatch(value):
+        normal = value.lower()
+    elif len(value) == 36 and (m := _UUID.fullmatch(value)) is not None:
+        normal = "".join(m.groups()).lower()
+    else:
+        return None
+    return None if normal == ZERO_TRACE_ID else normal
+
+
+def parse_request_id(value: str | None) -> str | None:
+    """Keep an ``X-Request-ID`` of 1-128 characters of ``[A-Za-z0-9._:-]``; ``None`` otherwise."""
+    if not value:
+        return None
+    value = value.strip(_OWS)
+    return value if _REQUEST_ID.fullmatch(value) else None
+
+
+def new_request_id() -> str:
+    """A fresh request ID: 32 lowercase hex digits from the OS's random source."""
+    return os.urandom(16).hex()

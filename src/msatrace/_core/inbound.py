@@ -1,0 +1,218 @@
+"""The framework-neutral lifecycle of one incoming request.
+
+An adapter collects ``RequestFacts`` (method, path, addresses, the trace headers in a
+``HeaderBag``), calls ``begin(facts)`` and gets a ``RequestScope`` (or ``None``: not initialised,
+or an excluded path). The scope owns the SERVER span, the attached OpenTelemetry context, the
+bound log fields and the timer; the adapter adds ``response_headers()`` to its response, calls
+``fail(exc)`` if the application raised, and always ``end(status)`` in a ``finally``.
+
+Every decision lives here, so the adapters only translate: span name and attributes (OpenTelemetry
+HTTP server semantic conventions, stable names), response headers, access-log fields and levels,
+error policy.
+
+Imports: the standard library, opentelemetry and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from contextvars import Token
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from msatrace._core import context, logs, runtime, tracing
+from msatrace._core.propagation import HeaderBag
+
+# HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
+# original in http.request.method_original (semconv http-spans, "Setting http.request.method").
+KNOWN_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY")
+)
+ACCESS_LOGGER = "msatrace.access"
+ERROR_LOGGER = "msatrace.error"
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    """What an adapter knows about a request before the application runs. Values are untrusted."""
+
+    method: str
+    path: str
+    scheme: str
+    headers: HeaderBag
+    server_address: str | None = None
+    server_port: int | None = None
+    client_address: str | None = None
+    user_agent: str | None = None
+    protocol_version: str | None = None
+    route: str | None = None
+    kind: str = "http"
+
+
+def span_name(method: str, route: str | None) -> str:
+    """``{METHOD} {route}``; ``{METHOD}`` without a route; ``HTTP`` for unknown methods."""
+    if method not in KNOWN_METHODS:
+        method = "HTTP"
+    return f"{method} {route}" if route else method
+
+
+def _attributes(facts: RequestFacts) -> dict[str, Any]:
+    method = facts.method if facts.method in KNOWN_METHODS else "_OTHER"
+    attrs: dict[str, Any] = {
+        "http.request.method": method,
+        "url.path": facts.path,
+        "url.scheme": facts.scheme,
+    }
+    if method == "_OTHER":
+        attrs["http.request.method_original"] = facts.method
+    if facts.route:
+        attrs["http.route"] = facts.route
+    if facts.server_address:
+        attrs["server.address"] = facts.server_address
+    if facts.server_port:
+        attrs["server.port"] = facts.server_port
+    if facts.client_address:
+        attrs["client.address"] = facts.client_address
+    if facts.user_agent:
+        attrs["user_agent.original"] = facts.user_agent
+    if facts.protocol_version:
+        attrs["network.protocol.version"] = facts.protocol_version
+    return attrs
+
+
+class RequestScope:
+    """One request in flight: created by :func:`begin`, finished by :meth:`end`."""
+
+    __slots__ = (
+        "_ended",
+        "_fields_token",
+        "_otel_token",
+        "_start",
+        "access_log",
+        "error",
+        "facts",
+        "request_id",
+        "span",
+        "trace_id_hex",
+    )
+
+    def __init__(self, facts: RequestFacts, rt: runtime.Runtime) -> None:
+        incoming = rt.propagation.extract(facts.headers)
+        attrs = _attributes(facts) if rt.tracing.tracer is not None else None
+        kind = SpanKind.SERVER
+        self.span: Span = tracing.start_span(
+            rt.tracing,
+            span_name(facts.method, facts.route),
+            kind,
+            incoming.parent,
+            attrs,
+            incoming.links,
+            incoming.trace_id,
+        )
+        self.facts = facts
+        self.request_id = incoming.request_id
+        self.trace_id_hex = format(self.span.get_span_context().trace_id, "032x")
+        self.access_log = rt.settings.access_log
+        self.error: BaseException | None = None
+        self._ended = False
+        self._start = time.perf_counter()
+        self._otel_token = otel_context.attach(trace.set_span_in_context(self.span, incoming.parent))
+        self._fields_token: Token[Any] = context.start_scope({"request_id": self.request_id})
+
+    def response_headers(self, present: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """``X-Trace-ID`` and ``X-Request-ID`` (configured names), minus any already present.
+
+        Args:
+            present: lowercase names of headers the application already set; never overwritten.
+        """
+        prop = runtime.current()
+        if prop is None:
+            return []
+        p = prop.propagation
+        out = []
+        have = set(present) if present else ()
+        if p.trace_key not in have:
+            out.append((p.trace_header, self.trace_id_hex))
+        if p.request_id_key not in have:
+            out.append((p.request_id_header, self.request_id))
+        return out
+
+    def set_route(self, route: str | None) -> None:
+        """Record the route template once the framework has matched it."""
+        if route:
+            self.facts.route = route
+            if self.span.is_recording():
+                self.span.update_name(span_name(self.facts.method, route))
+                self.span.set_attribute("http.route", route)
+
+    def fail(self, exc: BaseException) -> None:
+        """The application raised: record it on the span and log it once, with the trace."""
+        self.error = exc
+        error_type = _error_type(exc)
+        if self.span.is_recording():
+            self.span.record_exception(exc)
+            self.span.set_attribute("error.type", error_type)
+            self.span.set_status(Status(StatusCode.ERROR, error_type))
+        logs.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
+
+    def end(self, status: int | None) -> None:
+        """Finish the span, write the access line, and detach the request's context."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            if status is None and self.error is not None:
+                status = 500
+            span = self.span
+            if span.is_recording():
+                if status is not None:
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500 and self.error is None:
+                        span.set_attribute("error.type", str(status))
+                        span.set_status(Status(StatusCode.ERROR))
+                span.end()
+            if self.access_log:
+                self._write_access(status)
+        finally:
+            context.end_scope(self._fields_token)
+            otel_context.detach(self._otel_token)
+
+    def _write_access(self, status: int | None) -> None:
+        facts = self.facts
+        duration_ms = round((time.perf_counter() - self._start) * 1000, 3)
+        level = "error" if status is None or status >= 500 else "info"
+        fields: dict[str, Any] = {
+            "event": f"{facts.method} {facts.route or facts.path} {status}",
+            "method": facts.method,
+            "route": facts.route,
+            "path": facts.path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "client_address": facts.client_address,
+            "user_agent": facts.user_agent,
+        }
+        logs.write_access(ACCESS_LOGGER, level, fields)
+
+
+def _error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def begin(facts: RequestFacts) -> RequestScope | None:
+    """Start tracing a request; ``None`` if msatrace is not initialised or the path is excluded."""
+    rt = runtime.current()
+    if rt is None or facts.path in rt.exclude_paths:
+        return None
+    return RequestScope(facts, rt)
+
+
+def wanted_headers() -> frozenset[bytes]:
+    """Lowercase names (bytes) of the request headers adapters should put in the ``HeaderBag``."""
+    rt = runtime.current()
+    return rt.propagation.wanted_bytes if rt is not None else frozenset()

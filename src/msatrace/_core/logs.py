@@ -1,0 +1,422 @@
+"""Structured logging: structlog configuration, the stdlib bridge, and the one-line renderers.
+
+Every event, from ``msatrace.get_logger()`` or from the standard library's ``logging`` (uvicorn,
+gunicorn, Django, Celery, urllib3, ...), goes through the same two steps: ``_event`` builds the
+ordered event dict (timestamp, level, logger, event, service fields, trace fields, bound fields,
+the call's fields; exceptions as structured fields) and a renderer writes it as one line: JSON
+(orjson) or console. Control characters cannot forge a line in either format.
+
+Imports: the standard library, opentelemetry, structlog, orjson and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import decimal
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from typing import TYPE_CHECKING
+
+import orjson
+from opentelemetry import trace
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
+from msatrace._core import context
+from msatrace._core.settings import Settings
+
+_LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
+_LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+# Server loggers whose own stream handlers would print a second, unstructured copy of each line.
+FRAMEWORK_LOGGERS = (
+    "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
+    "gunicorn", "gunicorn.error", "gunicorn.access",
+    "django", "django.server", "django.request",
+    "celery", "celery.task", "celery.worker", "celery.app.trace", "celery.redirected",
+    "werkzeug",
+)  # fmt: skip
+ACCESS_LOGGERS = frozenset(("uvicorn.access", "gunicorn.access"))
+_STD_RECORD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# Control characters (C0, DEL, C1, Unicode line separators) escaped in console output.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_ESCAPES.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+_get_current_span = trace.get_current_span
+_fields_var = context._fields
+
+
+@dataclass
+class _Output:
+    """Where lines go: stdout by default; ``msatrace.testing`` swaps in a list."""
+
+    stream: IO[bytes] | IO[str] | None = None
+    captured: list[dict[str, Any]] | None = None
+    text: bool = False
+
+    def write(self, line: bytes | str, event: dict[str, Any]) -> None:
+        if self.captured is not None:
+            self.captured.append(event)
+            return
+        stream = self.stream if self.stream is not None else sys.stdout
+        if isinstance(line, str):
+            line = line.encode("utf-8", "backslashreplace")
+        data = line + b"\n"
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            buffer.write(data)
+            buffer.flush()
+        elif self.text or not hasattr(stream, "mode") or "b" not in getattr(stream, "mode", ""):
+            stream.write(data.decode("utf-8"))  # type: ignore[arg-type]  # a text stream
+            stream.flush()
+        else:
+            stream.write(data)  # type: ignore[arg-type]  # a binary stream
+            stream.flush()
+
+
+@dataclass
+class _State:
+    static: dict[str, str] = field(default_factory=dict)
+    render: Callable[[dict[str, Any]], bytes | str] = lambda ev: b""
+    output: _Output = field(default_factory=_Output)
+    levels: dict[str, int] = field(default_factory=dict)
+    drop_access: bool = False
+    bridge: logging.Handler | None = None
+    removed: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
+    saved: list[tuple[logging.Logger, int, bool]] = field(default_factory=list)
+
+
+_state = _State()
+_processors: list[Any] = []  # mutated in place so loggers cached by structlog follow re-init
+
+
+# --- building the event ---------------------------------------------------------------------------
+
+_ts_cache: tuple[int, str] = (0, "")
+
+
+def _timestamp(now: float) -> str:
+    """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z."""
+    global _ts_cache
+    sec = int(now)
+    cached_sec, prefix = _ts_cache
+    if sec != cached_sec:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _ts_cache = (sec, prefix)
+    return f"{prefix}.{int((now - sec) * 1000):03d}Z"
+
+
+def _exception_fields(exc_info: Any) -> dict[str, str] | None:
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    elif isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if not isinstance(exc_info, tuple) or len(exc_info) != 3 or exc_info[1] is None:
+        return None
+    etype, exc, tb = exc_info
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {etype.__name__}>"
+    return {
+        "type": f"{etype.__module__}.{etype.__qualname__}"
+        if etype.__module__ != "builtins"
+        else etype.__qualname__,
+        "message": message,
+        "stack": "".join(traceback.format_exception(etype, exc, tb)),
+    }
+
+
+def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "timestamp": _timestamp(now),
+        "level": level,
+        "logger": name,
+        "event": ev.pop("event", ""),
+    }
+    out.update(_state.static)
+    sc = _get_current_span().get_span_context()
+    if sc.trace_id:
+        out["trace_id"] = format(sc.trace_id, "032x")
+        out["span_id"] = format(sc.span_id, "016x")
+    else:
+        out["trace_id"] = out["span_id"] = None
+    out["request_id"] = None  # stable schema: present on every line, filled inside a request
+    bound = _fields_var.get()
+    if bound:
+        out.update(bound)
+    exc_info = ev.pop("exc_info", None)
+    if ev:
+        out.update(ev)
+    if exc_info:
+        fields = _exception_fields(exc_info)
+        if fields is not None:
+            out["exception"] = fields
+    return out
+
+
+# --- structlog processors --------------------------------------------------------------------------
+
+
+class _Sink:
+    """The structlog "logger": carries the logger's name; writing happens in the renderer."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def msg(self, message: Any) -> None:
+        """Nothing to do: ``_emit`` wrote the line already."""
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+def _sink_factory(*args: Any) -> _Sink:
+    return _Sink(str(args[0]) if args and args[0] else "app")
+
+
+def _emit(logger: Any, method: str, ev: MutableMapping[str, Any]) -> str:
+    name = logger.name if isinstance(logger, _Sink) else "app"
+    if _state.levels and _below_logger_level(name, method):
+        import structlog  # loaded by configure() already
+
+        raise structlog.DropEvent
+    event = _event(name, _LEVEL_NAMES.get(method, method), ev, time.time())
+    _state.output.write(_state.render(event), event)
+    return ""
+
+
+def _below_logger_level(name: str, method: str) -> bool:
+    level = _LEVEL_NUM.get(_LEVEL_NAMES.get(method, method).upper(), 20)
+    best, best_len = None, -1
+    for prefix, lvl in _state.levels.items():
+        if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
+            best, best_len = lvl, len(prefix)
+    return best is not None and level < best
+
+
+# --- renderers -------------------------------------------------------------------------------------
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, decimal.Decimal):
+        return str(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return bytes(obj).decode("utf-8", "backslashreplace")
+    if isinstance(obj, (set, frozenset)):
+        try:
+            return sorted(obj)
+        except TypeError:
+            return list(obj)
+    try:
+        return repr(obj)
+    except Exception:
+        return f"<unrepresentable {type(obj).__qualname__}>"
+
+
+def _sanitize(obj: Any, depth: int = 0) -> Any:
+    """Make anything orjson refused encodable: big ints, surrogates, deep or odd nesting."""
+    if depth > 50:
+        return "<too deep>"
+    if isinstance(obj, str):
+        return obj.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(obj, bool) or obj is None or isinstance(obj, float):
+        return obj
+    if isinstance(obj, int):
+        return obj if -(2**63) <= obj < 2**64 else str(obj)
+    if isinstance(obj, dict):
+        return {_sanitize(str(k), depth + 1): _sanitize(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_sanitize(v, depth + 1) for v in obj]
+    try:
+        orjson.dumps(obj, default=_json_default)
+        return obj
+    except Exception:
+        return _sanitize(_json_default(obj), depth + 1)
+
+
+def render_json(event: dict[str, Any]) -> bytes:
+    """One JSON line (without newline). Never raises for any value."""
+    try:
+        return orjson.dumps(event, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    except Exception:
+        return orjson.dumps(_sanitize(event), default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, dict):
+        return {_escape(str(k)): _escape(v) for k, v in value.items()}
+    try:
+        return repr(value).translate(_ESCAPES)
+    except Exception:
+        return f"<unrepresentable {type(value).__qualname__}>"
+
+
+def _console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
+    import structlog
+
+    renderer = structlog.dev.ConsoleRenderer(colors=colors, pad_event_to=40, sort_keys=False)
+
+    def render(event: dict[str, Any]) -> str:
+        safe = {k: _escape(v) for k, v in event.items()}
+        safe.pop("logger_name", None)
+        safe.pop("exc_info", None)
+        return str(renderer(None, "", safe)).replace("\n", "\\n")
+
+    return render
+
+
+# --- the stdlib bridge -----------------------------------------------------------------------------
+
+
+class _Bridge(logging.Handler):
+    """Sends stdlib log records through msatrace's processors to the same output."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if _state.drop_access and record.name in ACCESS_LOGGERS:
+                return  # msatrace writes the access line (documented in docs/logging.md)
+            exc = record.exc_info[1] if record.exc_info else None
+            if exc is not None and getattr(exc, "__msatrace_logged__", False):
+                return  # msatrace already logged this exception once, with its trace
+            ev: dict[str, Any] = {"event": record.getMessage()}
+            for key, value in record.__dict__.items():
+                if key not in _STD_RECORD and key[:1] != "_":
+                    ev[key] = value
+            if record.exc_info:
+                ev["exc_info"] = record.exc_info
+            event = _event(record.name, record.levelname.lower(), ev, record.created)
+            _state.output.write(_state.render(event), event)
+        except Exception:
+            self.handleError(record)
+
+
+def _is_console_handler(handler: logging.Handler) -> bool:
+    """A plain stream handler to stdout/stderr: it would print a second copy of each line."""
+    if type(handler) is not logging.StreamHandler:
+        return False
+    return getattr(handler, "stream", None) in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+
+
+def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
+    """Route server and framework loggers through msatrace (call again after they reconfigure).
+
+    Removes their plain stdout/stderr stream handlers and lets their records propagate to the
+    root logger, where msatrace's bridge writes them. Other handlers (files, Sentry) stay.
+    """
+    if _state.bridge is None:
+        return
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if _is_console_handler(handler):
+                logger.removeHandler(handler)
+                _state.removed.append((logger, handler))
+        if not logger.propagate:
+            _state.saved.append((logger, logger.level, logger.propagate))
+            logger.propagate = True
+
+
+def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> None:
+    """Configure structlog and the stdlib bridge once; undone by :func:`unconfigure`."""
+    import structlog  # not at module top: `import msatrace` stays cheap (issue #2)
+
+    unconfigure()
+    _state.static = {
+        "service": settings.service_name,
+        "environment": settings.environment,
+        "version": settings.service_version,
+    }
+    if settings.log_format == "json":
+        _state.render = render_json
+    else:
+        target = stream if stream is not None else sys.stdout
+        _state.render = _console_renderer(colors=bool(getattr(target, "isatty", lambda: False)()))
+    _state.output = _Output(stream=stream)
+    _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
+    _state.drop_access = settings.access_log
+    min_level = min([_LEVEL_NUM[settings.log_level], *_state.levels.values()])
+    _processors[:] = [_emit]
+    structlog.configure(
+        processors=_processors,
+        wrapper_class=structlog.make_filtering_bound_logger(min_level),
+        logger_factory=_sink_factory,
+        cache_logger_on_first_use=True,
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if _is_console_handler(handler):
+            root.removeHandler(handler)
+            _state.removed.append((root, handler))
+    _state.saved.append((root, root.level, root.propagate))
+    root.setLevel(settings.log_level)
+    for name, lvl in settings.log_levels.items():
+        logger = logging.getLogger(name)
+        _state.saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(lvl)
+    _state.bridge = _Bridge()
+    root.addHandler(_state.bridge)
+    adopt_framework_loggers()
+
+
+def unconfigure() -> None:
+    """Remove the bridge and give back every handler and level msatrace changed."""
+    if _state.bridge is not None:
+        logging.getLogger().removeHandler(_state.bridge)
+        _state.bridge = None
+    for logger, level, propagate in reversed(_state.saved):
+        logger.setLevel(level)
+        logger.propagate = propagate
+    for logger, handler in _state.removed:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+    _state.saved.clear()
+    _state.removed.clear()
+    if "structlog" in sys.modules:
+        sys.modules["structlog"].reset_defaults()
+
+
+def log_exception(name: str, message: str, exc: BaseException, **fields: Any) -> None:
+    """Log an exception once, at ERROR, structured; later stdlib records of it are dropped."""
+    if getattr(exc, "__msatrace_logged__", False) or _state.bridge is None:
+        return
+    ev: dict[str, Any] = {"event": message, "exc_info": exc, **fields}
+    event = _event(name, "error", ev, time.time())
+    _state.output.write(_state.render(event), event)
+    try:
+        exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker on the user's exception
+    except Exception:  # noqa: S110 - exceptions with __slots__ cannot carry the marker
+        pass
+
+
+def get_logger(name: str | None = None) -> FilteringBoundLogger:
+    """Return the structlog logger ``name``: one JSON line per event, with the trace fields.
+
+    Works before ``init()`` (structlog's defaults apply until then).
+    """
+    import structlog
+
+    return structlog.get_logger(name or "app")  # type: ignore[no-any-return]  # structlog is untyped here
+
+
+def set_output(output: _Output) -> _Output:
+    """Swap where lines go (``msatrace.testing``); returns the previous output."""
+    previous, _state.output = _state.output, output
+    return previous
+
+
+def write_access(name: str, level: str, fields: dict[str, Any]) -> None:
+    """Write one access-log line with the current trace fields."""
+    if _state.bridge is None or _LEVEL_NUM.get(level.upper(), 20) < logging.getLogger().level:
+        return
+    if _state.levels and _below_logger_level(name, level):
+        return
+    event = _event(name, level, fields, time.time())
+    _state.output.write(_state.render(event), event)

@@ -1,0 +1,92 @@
+"""The patch registry: every wrapt patch msatrace applies is recorded here and can be undone.
+
+``wrap(owner, "send", wrapper)`` patches once (a second call is a no-op) and ``unpatch_all()``
+restores exactly the attribute that was there. ``when_imported("httpx", hook)`` runs the hook now
+if the module is already imported, otherwise from a post-import hook; hooks cannot be removed, so
+each one first checks that patching is still enabled and runs under ``guard()``.
+
+Imports: the standard library, wrapt and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import wrapt
+
+from msatrace._core.safety import guard
+
+_lock = threading.RLock()
+_patches: dict[tuple[int, str], tuple[Any, str, Any]] = {}
+_enabled = False
+_hooked: set[str] = set()
+_pending: dict[str, list[Callable[[ModuleType], None]]] = {}
+
+
+def enable() -> None:
+    """Allow patching (``init()``)."""
+    global _enabled
+    _enabled = True
+
+
+def enabled() -> bool:
+    """Whether patches may be applied now."""
+    return _enabled
+
+
+def wrap(owner: Any, attr: str, wrapper: Callable[..., Any]) -> None:
+    """Patch ``owner.attr`` with a wrapt function wrapper, once."""
+    key = (id(owner), attr)
+    with _lock:
+        if key in _patches:
+            return
+        original = vars(owner)[attr] if attr in vars(owner) else getattr(owner, attr)
+        wrapt.wrap_function_wrapper(owner, attr, wrapper)
+        _patches[key] = (owner, attr, original)
+
+
+def is_patched(owner: Any, attr: str) -> bool:
+    """Whether ``owner.attr`` is currently patched by msatrace."""
+    return (id(owner), attr) in _patches
+
+
+def unpatch_all() -> None:
+    """Restore every patched attribute and disable pending post-import hooks."""
+    global _enabled
+    with _lock:
+        _enabled = False
+        for owner, attr, original in reversed(list(_patches.values())):
+            setattr(owner, attr, original)
+        _patches.clear()
+        _pending.clear()
+
+
+def when_imported(module: str, hook: Callable[[ModuleType], None]) -> None:
+    """Run ``hook(module)`` now if imported, else when it is imported (if still enabled then)."""
+    if module in sys.modules:
+        _run(module, hook, sys.modules[module])
+        return
+    with _lock:
+        _pending.setdefault(module, []).append(hook)
+        if module in _hooked:
+            return
+        _hooked.add(module)
+    wrapt.register_post_import_hook(_on_import, module)
+
+
+def _on_import(mod: ModuleType) -> None:
+    with _lock:
+        hooks = _pending.pop(mod.__name__, [])
+    for hook in hooks:
+        _run(mod.__name__, hook, mod)
+
+
+def _run(name: str, hook: Callable[[ModuleType], None], mod: ModuleType) -> None:
+    if not _enabled:
+        return
+    with guard(f"patch.{name}"):
+        hook(mod)

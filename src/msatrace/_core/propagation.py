@@ -1,0 +1,212 @@
+"""Which headers carry the trace, and the trust-at-the-edge policy.
+
+``Propagation`` is built once in ``init()`` from the settings: the configured OpenTelemetry
+propagators (``OTEL_PROPAGATORS``) plus msatrace's legacy ``X-Trace-ID`` / ``X-Request-ID``.
+Inbound: ``extract`` turns the headers of a request into a parent context (or a fresh trace with a
+link, when incoming headers are not trusted). Outbound: ``inject`` writes every trace header for
+the current context. ``XTraceIdPropagator`` ships the ``X-Trace-ID`` rules as an OpenTelemetry
+``TextMapPropagator`` (entry point ``xtraceid``) for other OpenTelemetry code.
+
+Imports: the standard library, opentelemetry and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.propagators.textmap import (
+    CarrierT,
+    DefaultGetter,
+    DefaultSetter,
+    Getter,
+    Setter,
+    TextMapPropagator,
+)
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+from msatrace._core import context as ctxmod
+from msatrace._core import headers
+from msatrace._core.settings import Settings
+from msatrace.exceptions import ConfigError
+
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+_BUILTIN = ("tracecontext", "xtraceid")
+_default_getter: Getter[Any] = DefaultGetter()
+_default_setter: Setter[Any] = DefaultSetter()
+
+
+class HeaderBag:
+    """The trace-relevant headers of one request, by lowercase name.
+
+    Adapters call ``add`` for each incoming header whose name is in ``Propagation.wanted``.
+    A header that arrives more than once is joined with "," only where the specification allows it
+    (tracestate, baggage); for the others the duplicate makes the value invalid.
+    """
+
+    __slots__ = ("values",)
+    _JOINABLE = frozenset((TRACESTATE, "baggage"))
+
+    def __init__(self) -> None:
+        self.values: dict[str, str | None] = {}
+
+    def add(self, name: str, value: str | None) -> None:
+        """Record one header; ``value`` is ``None`` when it could not be decoded as ASCII."""
+        if name not in self.values:
+            self.values[name] = value
+        elif name in self._JOINABLE and value is not None and self.values[name] is not None:
+            self.values[name] = f"{self.values[name]},{value}"
+        else:
+            self.values[name] = None  # duplicated traceparent / X-Trace-ID: never trusted
+
+    def get(self, name: str) -> str | None:
+        """The header's value, or ``None`` if absent or invalid."""
+        return self.values.get(name)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What the request's headers say about its trace, after validation and the trust policy."""
+
+    parent: Context | None
+    trace_id: int
+    links: tuple[Link, ...]
+    request_id: str
+
+
+class Propagation:
+    """Header names and propagators, resolved once in ``init()``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.trace_header = settings.trace_header
+        self.request_id_header = settings.request_id_header
+        self.trace_key = settings.trace_header.lower()
+        self.request_id_key = settings.request_id_header.lower()
+        self.trust_incoming = settings.trust_incoming
+        self.tracecontext = "tracecontext" in settings.propagators
+        self.others: tuple[TextMapPropagator, ...] = tuple(
+            _load(name) for name in settings.propagators if name not in _BUILTIN
+        )
+        wanted = {self.trace_key, self.request_id_key}
+        if self.tracecontext:
+            wanted |= {TRACEPARENT, TRACESTATE}
+        for prop in self.others:
+            wanted |= {f.lower() for f in prop.fields}
+        self.wanted: frozenset[str] = frozenset(wanted)
+        self.wanted_bytes: frozenset[bytes] = frozenset(n.encode("ascii") for n in wanted)
+
+    def extract(self, bag: HeaderBag) -> Incoming:
+        """Decide the parent of a request's server span from its (untrusted) headers."""
+        ctx: Context | None = None
+        if self.tracecontext:
+            tp = headers.parse_traceparent(bag.get(TRACEPARENT))
+            if tp is not None:
+                ts = headers.parse_tracestate(bag.get(TRACESTATE))
+                state = TraceState(ts) if ts else None
+                sc = SpanContext(tp.trace_id, tp.span_id, True, TraceFlags(tp.flags), state)
+                ctx = trace.set_span_in_context(NonRecordingSpan(sc))
+        for prop in self.others:
+            ctx = prop.extract(bag.values, ctx, _default_getter)
+        request_id = headers.parse_request_id(bag.get(self.request_id_key))
+        request_id = request_id or headers.new_request_id()
+        parent_sc = trace.get_current_span(ctx).get_span_context() if ctx is not None else None
+        trace_id = 0
+        if parent_sc is None or not parent_sc.is_valid:
+            legacy = headers.parse_trace_id(bag.get(self.trace_key))
+            trace_id = int(legacy, 16) if legacy else 0
+        if self.trust_incoming:
+            return Incoming(ctx, trace_id, (), request_id)
+        links: tuple[Link, ...] = ()
+        if parent_sc is not None and parent_sc.is_valid:
+            links = (Link(parent_sc, {"msatrace.link": "untrusted_parent"}),)
+        elif trace_id:
+            sc = SpanContext(trace_id, random.getrandbits(64) or 1, True, TraceFlags(0))
+            links = (Link(sc, {"msatrace.link": "untrusted_x_trace_id"}),)
+        return Incoming(None, 0, links, request_id)
+
+    def inject(self, carrier: MutableMapping[str, str], ctx: Context | None = None) -> None:
+        """Write every trace header for ``ctx`` (default: current) into ``carrier``."""
+        sc = trace.get_current_span(ctx).get_span_context()
+        if sc.is_valid:
+            if self.tracecontext:
+                carrier[TRACEPARENT] = headers.format_traceparent(
+                    sc.trace_id, sc.span_id, sc.trace_flags
+                )
+                if sc.trace_state:
+                    carrier[TRACESTATE] = sc.trace_state.to_header()
+            carrier[self.trace_header] = format(sc.trace_id, "032x")
+        for prop in self.others:
+            prop.inject(carrier, ctx, _default_setter)
+        request_id = ctxmod.current_request_id()
+        if request_id is not None:
+            carrier[self.request_id_header] = request_id
+
+    def all_fields(self) -> frozenset[str]:
+        """Lowercase names of every header ``inject`` may write."""
+        return self.wanted
+
+
+def _load(name: str) -> TextMapPropagator:
+    found = entry_points(group="opentelemetry_propagator", name=name)
+    for ep in found:
+        return ep.load()()  # type: ignore[no-any-return]  # entry points are untyped
+    available = sorted({ep.name for ep in entry_points(group="opentelemetry_propagator")} | {"none"})
+    raise ConfigError(
+        f"propagators={name!r}: no OpenTelemetry propagator of that name is installed; "
+        f"available: {', '.join(available)}"
+    )
+
+
+class XTraceIdPropagator(TextMapPropagator):
+    """The ``X-Trace-ID`` header as an OpenTelemetry propagator (entry point ``xtraceid``).
+
+    Extract: a valid ``X-Trace-ID`` (32 hex digits or a UUID) becomes the remote parent's trace ID
+    when no other propagator found a parent. Inject: the current trace ID as 32 lowercase hex.
+    """
+
+    header = "x-trace-id"
+
+    def extract(
+        self,
+        carrier: CarrierT,
+        context: Context | None = None,
+        getter: Getter[CarrierT] = _default_getter,
+    ) -> Context:
+        """Continue the trace named by ``X-Trace-ID`` unless a parent is already known."""
+        ctx = context if context is not None else Context()
+        if trace.get_current_span(ctx).get_span_context().is_valid:
+            return ctx
+        values = getter.get(carrier, self.header)
+        value = values[0] if values and len(values) == 1 else None
+        tid = headers.parse_trace_id(value)
+        if tid is None:
+            return ctx
+        sc = SpanContext(int(tid, 16), random.getrandbits(64) or 1, True, TraceFlags(1))
+        return trace.set_span_in_context(NonRecordingSpan(sc), ctx)
+
+    def inject(
+        self,
+        carrier: CarrierT,
+        context: Context | None = None,
+        setter: Setter[CarrierT] = _default_setter,
+    ) -> None:
+        """Write the current trace ID into ``X-Trace-ID``."""
+        sc = trace.get_current_span(context).get_span_context()
+        if sc.is_valid:
+            setter.set(carrier, "X-Trace-ID", format(sc.trace_id, "032x"))
+
+    @property
+    def fields(self) -> set[str]:
+        """The header this propagator reads and writes."""
+        return {self.header}
+
+
+def headers_of(pairs: Iterable[tuple[str, str]]) -> Mapping[str, str]:
+    """A lowercase-name dict from (name, value) pairs; the last duplicate wins (outbound only)."""
+    return {k.lower(): v for k, v in pairs}

@@ -1,0 +1,165 @@
+"""``init()``, ``shutdown()`` and ``unpatch()``: the single record of what msatrace installed.
+
+``init()`` resolves settings, installs the tracer provider, structured logging and the global
+propagator, and patches client libraries (now if imported, else on import). A second call with
+the same settings is a no-op; with different settings it reconfigures logging and patches but
+keeps the first tracer provider (OpenTelemetry allows one per process). ``shutdown()`` flushes
+buffered spans and undoes everything; it also runs at interpreter exit.
+
+Imports: the standard library, opentelemetry and ``msatrace._core``. Adapters are loaded by name
+(``importlib``) only when their library is present: ``_core`` never imports a framework.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import importlib.util
+import logging
+import threading
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from opentelemetry import propagate
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
+
+from msatrace._core import logs, patching, tracing
+from msatrace._core.propagation import Propagation, XTraceIdPropagator
+from msatrace._core.settings import Settings, resolve
+from msatrace.exceptions import ConfigError
+
+_log = logging.getLogger("msatrace")
+# Client libraries patched by init(): setting name -> (library module, adapter, entry point).
+CLIENT_ADAPTERS = {
+    "httpx": ("httpx", "msatrace.httpx", "patch"),
+    "requests": ("requests", "msatrace.requests", "patch"),
+    "celery": ("celery", "msatrace.celery", "patch"),
+}
+
+
+@dataclass
+class Runtime:
+    """Everything ``init()`` set up, read by adapters on each request."""
+
+    settings: Settings
+    tracing: tracing.Tracing
+    propagation: Propagation
+    exclude_paths: frozenset[str]
+    previous_textmap: TextMapPropagator | None
+
+
+_runtime: Runtime | None = None
+_lock = threading.RLock()
+_atexit_registered = False
+
+
+def current() -> Runtime | None:
+    """The active runtime, or ``None`` before ``init()`` / after ``shutdown()``."""
+    return _runtime
+
+
+def init(arguments: dict[str, Any]) -> Runtime:
+    """Resolve settings and install tracing, logging, propagation and client patches."""
+    global _runtime, _atexit_registered
+    explicit_patch = arguments.get("patch") is not None
+    settings = resolve(arguments)
+    with _lock:
+        if _runtime is not None:
+            if _runtime.settings == settings:
+                return _runtime
+            _log.debug("msatrace: init() called again with new settings; reconfiguring")
+            propagation = Propagation(settings)
+            patching.unpatch_all()
+            logs.configure(settings)
+            _runtime = Runtime(
+                settings,
+                _runtime.tracing,
+                propagation,
+                frozenset(settings.exclude_paths),
+                _runtime.previous_textmap,
+            )
+            _install_textmap(settings, propagation)
+            _patch_clients(settings, explicit_patch)
+            return _runtime
+        _check_clients(settings, explicit_patch)
+        propagation = Propagation(settings)  # validates propagator names before any side effect
+        tracer = tracing.install(settings)
+        logs.configure(settings)
+        previous = propagate.get_global_textmap()
+        _runtime = Runtime(settings, tracer, propagation, frozenset(settings.exclude_paths), previous)
+        _install_textmap(settings, propagation)
+        _patch_clients(settings, explicit_patch)
+        if not _atexit_registered:
+            atexit.register(_at_exit)
+            _atexit_registered = True
+        return _runtime
+
+
+def _check_clients(settings: Settings, explicit: bool) -> None:
+    for name in settings.patch:
+        library = CLIENT_ADAPTERS[name][0]
+        if importlib.util.find_spec(library) is None:
+            if explicit:
+                raise ConfigError(
+                    f"patch={name!r}: {library} is not installed; install 'msatrace[{name}]' "
+                    "or remove it from patch / MSATRACE_PATCH"
+                )
+            _log.debug("msatrace: %s is not installed; not patching it", library)
+
+
+def _install_textmap(settings: Settings, propagation: Propagation) -> None:
+    props: list[TextMapPropagator] = []
+    for name in settings.propagators:
+        if name == "tracecontext":
+            from opentelemetry.trace.propagation.tracecontext import (
+                TraceContextTextMapPropagator,
+            )
+
+            props.append(TraceContextTextMapPropagator())
+        elif name == "xtraceid":
+            props.append(XTraceIdPropagator())
+    props.extend(propagation.others)
+    propagate.set_global_textmap(CompositePropagator(props))
+
+
+def _patch_clients(settings: Settings, explicit: bool) -> None:
+    patching.enable()
+    for name in settings.patch:
+        library, adapter, entry = CLIENT_ADAPTERS[name]
+        if importlib.util.find_spec(library) is None:
+            continue
+
+        def hook(_: ModuleType, adapter: str = adapter, entry: str = entry) -> None:
+            getattr(importlib.import_module(adapter), entry)()
+
+        patching.when_imported(library, hook)
+
+
+def unpatch() -> None:
+    """Restore every client library msatrace patched."""
+    patching.unpatch_all()
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Flush buffered spans (waiting at most ``timeout`` seconds) and undo ``init()``."""
+    global _runtime
+    with _lock:
+        runtime, _runtime = _runtime, None
+        if runtime is None:
+            return
+        patching.unpatch_all()
+        try:
+            runtime.tracing.shutdown(timeout)
+        finally:
+            if runtime.previous_textmap is not None:
+                propagate.set_global_textmap(runtime.previous_textmap)
+            logs.unconfigure()
+
+
+def _at_exit() -> None:
+    try:
+        shutdown()
+    except Exception:  # noqa: S110 - interpreter exit: nothing left to tell
+        pass

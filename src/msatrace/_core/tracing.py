@@ -1,0 +1,190 @@
+"""The TracerProvider: resource, sampler, exporter; and the one way msatrace starts a span.
+
+``install(settings)`` builds an SDK ``TracerProvider`` (or adopts one the application or
+``opentelemetry-instrument`` already set globally). ``start_span`` is used by every adapter; with
+tracing off it still returns a span with a fresh, valid trace ID (a ``NonRecordingSpan``) so logs
+and headers always carry one.
+
+Imports: the standard library and opentelemetry.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider, sampling
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
+from opentelemetry.util.types import Attributes
+
+from msatrace._core.settings import Settings
+from msatrace._version import __version__
+
+_log = logging.getLogger("msatrace")
+INSTRUMENTATION_SCOPE = "msatrace"
+# Set while msatrace starts a root span that must continue a trace ID received in X-Trace-ID
+# without a parent span (issue #2: "With only X-Trace-ID, the trace continues under that ID").
+_forced_trace_id: ContextVar[int] = ContextVar("msatrace.forced_trace_id", default=0)
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+
+
+class _IdGenerator(IdGenerator):
+    """Random IDs, except a root trace ID forced from an incoming ``X-Trace-ID``."""
+
+    def generate_span_id(self) -> int:
+        span_id = random.getrandbits(64)
+        while span_id == 0:
+            span_id = random.getrandbits(64)
+        return span_id
+
+    def generate_trace_id(self) -> int:
+        forced = _forced_trace_id.get()
+        if forced:
+            return forced
+        trace_id = random.getrandbits(128)
+        while trace_id == 0:
+            trace_id = random.getrandbits(128)
+        return trace_id
+
+
+_ids = _IdGenerator()
+
+
+@dataclass
+class Tracing:
+    """What ``install`` set up; ``owned`` is False when an existing provider was adopted."""
+
+    tracer: trace.Tracer | None
+    provider: trace.TracerProvider | None
+    owned: bool
+
+    def shutdown(self, timeout: float) -> None:
+        """Flush and stop an owned provider; an adopted one belongs to its owner."""
+        if self.owned and isinstance(self.provider, TracerProvider):
+            try:
+                self.provider.force_flush(int(timeout * 1000))
+                self.provider.shutdown()
+            finally:
+                _forget_global(self.provider)
+
+
+def _forget_global(provider: TracerProvider) -> None:
+    """Un-set the global provider we installed, so a later ``init()`` can install a fresh one.
+
+    OpenTelemetry allows ``set_tracer_provider`` once per process (it has no public reset);
+    msatrace only ever resets a provider it installed itself and has just shut down.
+    """
+    if getattr(trace, "_TRACER_PROVIDER", None) is provider:
+        trace._TRACER_PROVIDER = None
+        trace._TRACER_PROVIDER_SET_ONCE = type(trace._TRACER_PROVIDER_SET_ONCE)()
+
+
+def _sampler(settings: Settings) -> sampling.Sampler:
+    name, arg = settings.sampler, settings.sampler_arg
+    table: dict[str, sampling.Sampler] = {
+        "always_on": sampling.ALWAYS_ON,
+        "always_off": sampling.ALWAYS_OFF,
+        "traceidratio": sampling.TraceIdRatioBased(arg),
+        "parentbased_always_on": sampling.ParentBased(sampling.ALWAYS_ON),
+        "parentbased_always_off": sampling.ParentBased(sampling.ALWAYS_OFF),
+        "parentbased_traceidratio": sampling.ParentBased(sampling.TraceIdRatioBased(arg)),
+    }
+    return table[name]
+
+
+def _exporter(settings: Settings) -> SpanExporter | None:
+    if settings.traces_exporter == "console":
+        return ConsoleSpanExporter()
+    if settings.traces_exporter != "otlp":
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError:
+        from msatrace.exceptions import ConfigError
+
+        raise ConfigError(
+            f"otlp_endpoint={settings.otlp_endpoint!r}: the OTLP exporter is not installed; "
+            "install 'msatrace[otlp]'"
+        ) from None
+    return OTLPSpanExporter(
+        endpoint=settings.otlp_endpoint,
+        headers=dict(settings.otlp_headers),
+        timeout=settings.otlp_timeout,
+    )
+
+
+def resource(settings: Settings) -> Resource:
+    """The resource of every span: service name, version and deployment environment."""
+    attrs: dict[str, str] = dict(settings.resource_attributes)
+    attrs.update(
+        {
+            "service.name": settings.service_name,
+            "service.version": settings.service_version,
+            "deployment.environment.name": settings.environment,
+            "telemetry.distro.name": "msatrace",
+            "telemetry.distro.version": __version__,
+        }
+    )
+    return Resource.create(attrs)
+
+
+def install(settings: Settings) -> Tracing:
+    """Install (or adopt) the global TracerProvider and return the tracer msatrace uses."""
+    if not settings.tracing:
+        return Tracing(tracer=None, provider=None, owned=False)
+    existing = trace.get_tracer_provider()
+    if not isinstance(existing, trace.ProxyTracerProvider):
+        _log.debug("msatrace: using the TracerProvider already installed (%r)", existing)
+        return Tracing(existing.get_tracer(INSTRUMENTATION_SCOPE, __version__), existing, False)
+    provider = TracerProvider(resource=resource(settings), sampler=_sampler(settings), id_generator=_ids)
+    exporter = _exporter(settings)
+    if exporter is not None:
+        # BatchSpanProcessor re-creates its worker thread after fork (os.register_at_fork), so
+        # every gunicorn --preload worker exports its own spans with no user hook.
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return Tracing(provider.get_tracer(INSTRUMENTATION_SCOPE, __version__), provider, True)
+
+
+def start_span(
+    tracing: Tracing,
+    name: str,
+    kind: SpanKind,
+    parent: Context | None,
+    attributes: Attributes = None,
+    links: Sequence[Link] | None = None,
+    trace_id: int = 0,
+) -> Span:
+    """Start a span; with tracing off, a non-recording span that still carries valid IDs.
+
+    ``trace_id`` continues a trace known only by its ID (no parent span): the new span is a root
+    span of that trace.
+    """
+    tracer = tracing.tracer
+    if tracer is None:
+        parent_ctx = trace.get_current_span(parent).get_span_context()
+        if parent_ctx.is_valid:
+            tid, flags = parent_ctx.trace_id, parent_ctx.trace_flags
+        else:
+            tid, flags = trace_id or _ids.generate_trace_id(), _NOT_SAMPLED
+        return NonRecordingSpan(SpanContext(tid, _ids.generate_span_id(), False, flags))
+    if not trace_id:
+        return tracer.start_span(name, parent, kind, attributes, links)
+    token = _forced_trace_id.set(trace_id)
+    try:
+        return tracer.start_span(name, parent, kind, attributes, links)
+    finally:
+        _forced_trace_id.reset(token)

@@ -1,0 +1,220 @@
+"""Public test kit: capture log events and spans in process, and receive OTLP/HTTP from servers.
+
+    with msatrace.testing.capture_logs() as events:
+        log.info("hello")
+    assert events[0]["event"] == "hello"
+
+``capture_spans()`` records finished spans of the provider msatrace installed. ``OTLPReceiver`` is a
+small OTLP/HTTP (protobuf) traces receiver on 127.0.0.1 for tests and demos whose spans come from
+other processes; it needs ``opentelemetry-proto`` (the ``otlp`` extra).
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from msatrace._core import logs, runtime, safety
+
+__all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "strict_guards"]
+
+
+@contextmanager
+def capture_logs() -> Iterator[list[dict[str, Any]]]:
+    """Collect every log event (structlog and stdlib) as dicts instead of writing lines."""
+    events: list[dict[str, Any]] = []
+    previous = logs.set_output(logs._Output(captured=events))
+    try:
+        yield events
+    finally:
+        logs.set_output(previous)
+
+
+@contextmanager
+def capture_spans() -> Iterator[InMemorySpanExporter]:
+    """Record every span ended while the block runs; ``.get_finished_spans()`` returns them.
+
+    Needs ``msatrace.init()`` with tracing on (the default).
+    """
+    rt = runtime.current()
+    provider = rt.tracing.provider if rt is not None else None
+    if not isinstance(provider, TracerProvider):
+        raise RuntimeError("capture_spans() needs msatrace.init() with tracing on")
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    provider.add_span_processor(processor)
+    try:
+        yield exporter
+    finally:
+        # The SDK has no remove_span_processor; shutting the processor down makes it inert.
+        processor.shutdown()
+
+
+@contextmanager
+def strict_guards() -> Iterator[None]:
+    """Make msatrace's internal guards re-raise instead of warning (for test suites)."""
+    previous = safety.set_strict(True)
+    try:
+        yield
+    finally:
+        safety.set_strict(previous)
+
+
+@dataclass
+class ReceivedSpan:
+    """A span as an OTLP receiver saw it, IDs in lowercase hex."""
+
+    service: str
+    name: str
+    kind: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    start_ns: int
+    end_ns: int
+    status: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+_KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
+_STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
+
+
+def _value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(x) for x in v.array_value.values]
+    if kind is None:
+        return None
+    return getattr(v, kind)
+
+
+def decode_traces(body: bytes) -> list[ReceivedSpan]:
+    """Decode an OTLP ``ExportTraceServiceRequest`` (protobuf) into spans."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    spans: list[ReceivedSpan] = []
+    for rs in request.resource_spans:
+        resource = {a.key: _value(a.value) for a in rs.resource.attributes}
+        service = str(resource.get("service.name", ""))
+        for ss in rs.scope_spans:
+            for s in ss.spans:
+                spans.append(
+                    ReceivedSpan(
+                        service=service,
+                        name=s.name,
+                        kind=_KINDS.get(s.kind, str(s.kind)),
+                        trace_id=s.trace_id.hex(),
+                        span_id=s.span_id.hex(),
+                        parent_span_id=s.parent_span_id.hex() or None,
+                        start_ns=s.start_time_unix_nano,
+                        end_ns=s.end_time_unix_nano,
+                        status=_STATUS.get(s.status.code, str(s.status.code)),
+                        attributes={a.key: _value(a.value) for a in s.attributes},
+                        links=[(lk.trace_id.hex(), lk.span_id.hex()) for lk in s.links],
+                    )
+                )
+    return spans
+
+
+class OTLPReceiver:
+    """An OTLP/HTTP traces receiver on 127.0.0.1, run in a background thread.
+
+    ``endpoint`` is the URL to give ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``; ``spans`` lists what
+    arrived so far; ``wait_for(predicate)`` polls until the predicate holds or the timeout passes.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.spans: list[ReceivedSpan] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                try:
+                    spans = decode_traces(body) if self.path.endswith("/v1/traces") else []
+                except Exception:
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                with receiver._changed:
+                    receiver.spans.extend(spans)
+                    receiver._changed.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the receiver is part of the test harness."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        """The traces URL, e.g. ``http://127.0.0.1:4318/v1/traces``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1/traces"
+
+    @property
+    def base_endpoint(self) -> str:
+        """The base URL, for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> OTLPReceiver:
+        """Start serving in a daemon thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> OTLPReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_for(self, predicate: Any, timeout: float = 15.0) -> list[ReceivedSpan]:
+        """Wait until ``predicate(spans)`` is true; return the spans (raises on timeout)."""
+        with self._changed:
+            ok = self._changed.wait_for(lambda: predicate(list(self.spans)), timeout)
+            if not ok:
+                raise TimeoutError(f"spans never satisfied the predicate; got {len(self.spans)}")
+            return list(self.spans)
+
+    def trace(self, trace_id: str) -> list[ReceivedSpan]:
+        """Spans of one trace, in start order."""
+        with self._lock:
+            return sorted((s for s in self.spans if s.trace_id == trace_id), key=lambda s: s.start_ns)
+
+    def clear(self) -> None:
+        """Forget every span received so far."""
+        with self._lock:
+            self.spans.clear()
+
+
+def finished(spans: list[ReadableSpan]) -> list[ReadableSpan]:
+    """Spans sorted by start time (helper for in-process assertions)."""
+    return sorted(spans, key=lambda s: s.start_time or 0)
