@@ -207,7 +207,9 @@ class OTLPReceiver:
     def trace(self, trace_id: str) -> list[ReceivedSpan]:
         """Spans of one trace, in start order."""
         with self._lock:
-            return sorted((s for s in self.spans if s.trace_id == trace_id), key=lambda s: s.start_ns)
+            return sorted(
+                (s for s in self.spans if s.trace_id == trace_id), key=lambda s: s.start_ns
+            )
 
     def clear(self) -> None:
         """Forget every span received so far."""

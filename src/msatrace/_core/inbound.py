@@ -121,7 +121,9 @@ class RequestScope:
         self.error: BaseException | None = None
         self._ended = False
         self._start = time.perf_counter()
-        self._otel_token = otel_context.attach(trace.set_span_in_context(self.span, incoming.parent))
+        self._otel_token = otel_context.attach(
+            trace.set_span_in_context(self.span, incoming.parent)
+        )
         self._fields_token: Token[Any] = context.start_scope({"request_id": self.request_id})
 
     def response_headers(self, present: Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -201,7 +203,9 @@ class RequestScope:
 
 def _error_type(exc: BaseException) -> str:
     cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
 
 
 def begin(facts: RequestFacts) -> RequestScope | None:

@@ -11,6 +11,7 @@ Imports: the standard library, opentelemetry, structlog, orjson and ``msatrace._
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import logging
 import sys
@@ -18,9 +19,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import IO, Any
-
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from opentelemetry import trace
@@ -71,7 +70,7 @@ class _Output:
             buffer.write(data)
             buffer.flush()
         elif self.text or not hasattr(stream, "mode") or "b" not in getattr(stream, "mode", ""):
-            stream.write(data.decode("utf-8"))  # type: ignore[arg-type]  # a text stream
+            stream.write(data.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
             stream.flush()
         else:
             stream.write(data)  # type: ignore[arg-type]  # a binary stream
@@ -94,7 +93,7 @@ _state = _State()
 _processors: list[Any] = []  # mutated in place so loggers cached by structlog follow re-init
 
 
-# --- building the event ---------------------------------------------------------------------------
+# --- building the event ---
 
 _ts_cache: tuple[int, str] = (0, "")
 
@@ -159,7 +158,7 @@ def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> d
     return out
 
 
-# --- structlog processors --------------------------------------------------------------------------
+# --- structlog processors ---
 
 
 class _Sink:
@@ -200,7 +199,7 @@ def _below_logger_level(name: str, method: str) -> bool:
     return best is not None and level < best
 
 
-# --- renderers -------------------------------------------------------------------------------------
+# --- renderers ---
 
 
 def _json_default(obj: Any) -> Any:
@@ -273,7 +272,7 @@ def _console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
     return render
 
 
-# --- the stdlib bridge -----------------------------------------------------------------------------
+# --- the stdlib bridge ---
 
 
 class _Bridge(logging.Handler):
@@ -302,7 +301,12 @@ def _is_console_handler(handler: logging.Handler) -> bool:
     """A plain stream handler to stdout/stderr: it would print a second copy of each line."""
     if type(handler) is not logging.StreamHandler:
         return False
-    return getattr(handler, "stream", None) in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    return getattr(handler, "stream", None) in (
+        sys.stdout,
+        sys.stderr,
+        sys.__stdout__,
+        sys.__stderr__,
+    )
 
 
 def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
@@ -390,10 +394,8 @@ def log_exception(name: str, message: str, exc: BaseException, **fields: Any) ->
     ev: dict[str, Any] = {"event": message, "exc_info": exc, **fields}
     event = _event(name, "error", ev, time.time())
     _state.output.write(_state.render(event), event)
-    try:
+    with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
         exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker on the user's exception
-    except Exception:  # noqa: S110 - exceptions with __slots__ cannot carry the marker
-        pass
 
 
 def get_logger(name: str | None = None) -> FilteringBoundLogger:

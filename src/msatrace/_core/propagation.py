@@ -156,7 +156,9 @@ def _load(name: str) -> TextMapPropagator:
     found = entry_points(group="opentelemetry_propagator", name=name)
     for ep in found:
         return ep.load()()  # type: ignore[no-any-return]  # entry points are untyped
-    available = sorted({ep.name for ep in entry_points(group="opentelemetry_propagator")} | {"none"})
+    available = sorted(
+        {ep.name for ep in entry_points(group="opentelemetry_propagator")} | {"none"}
+    )
     raise ConfigError(
         f"propagators={name!r}: no OpenTelemetry propagator of that name is installed; "
         f"available: {', '.join(available)}"

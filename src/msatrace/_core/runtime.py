@@ -13,6 +13,7 @@ Imports: the standard library, opentelemetry and ``msatrace._core``. Adapters ar
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -88,7 +89,9 @@ def init(arguments: dict[str, Any]) -> Runtime:
         tracer = tracing.install(settings)
         logs.configure(settings)
         previous = propagate.get_global_textmap()
-        _runtime = Runtime(settings, tracer, propagation, frozenset(settings.exclude_paths), previous)
+        _runtime = Runtime(
+            settings, tracer, propagation, frozenset(settings.exclude_paths), previous
+        )
         _install_textmap(settings, propagation)
         _patch_clients(settings, explicit_patch)
         if not _atexit_registered:
@@ -159,7 +162,5 @@ def shutdown(timeout: float = 5.0) -> None:
 
 
 def _at_exit() -> None:
-    try:
+    with contextlib.suppress(Exception):
         shutdown()
-    except Exception:  # noqa: S110 - interpreter exit: nothing left to tell
-        pass

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 _log = logging.getLogger("msatrace")
 _INTERVAL = 60.0
@@ -36,10 +36,8 @@ def warn_once(site: str, message: str, *args: object, exc: BaseException | None 
         if last is not None and now - last < _INTERVAL:
             return
         _last_warned[site] = now
-    try:
+    with suppress(Exception):
         _log.warning(message, *args, exc_info=exc)
-    except Exception:  # noqa: S110 - a broken logging setup must not break the request
-        pass
 
 
 @contextmanager

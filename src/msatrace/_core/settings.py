@@ -98,7 +98,7 @@ def _text(value: str, origin: str) -> str:
     return value.strip()
 
 
-def _bool(value: str, origin: str) -> bool:
+def _bool(value: object, origin: str) -> bool:
     if isinstance(value, bool):
         return value
     v = str(value).strip().lower()
@@ -207,7 +207,7 @@ def _program_name(env: Mapping[str, str]) -> str:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     if spec is not None and spec.name and spec.name != "__main__":
-        name = spec.name.removesuffix(".__main__")
+        name = str(spec.name).removesuffix(".__main__")
     else:
         name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
         name = name.removesuffix(".py")
@@ -251,65 +251,183 @@ def _endpoint_default(env: Mapping[str, str]) -> str | None:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("service_name", ("MSATRACE_SERVICE_NAME", "OTEL_SERVICE_NAME"), _text,
-           _service_default, "Name of this service: `service.name` on spans, `service` in logs.",
-           "`service.name` from `OTEL_RESOURCE_ATTRIBUTES`, else the running program's name"),
-    Option("service_version", ("MSATRACE_SERVICE_VERSION",), _text, _version_default,
-           "Version of this service: `service.version` on spans, `version` in logs.",
-           "`service.version` from `OTEL_RESOURCE_ATTRIBUTES`, else `0.0.0`"),
-    Option("environment", ("MSATRACE_ENVIRONMENT",), _choice(ENVIRONMENTS), _environment_default,
-           "Deployment environment: `development`, `staging` or `production`.",
-           "`deployment.environment.name` from `OTEL_RESOURCE_ATTRIBUTES`, else `production`"),
-    Option("log_level", ("MSATRACE_LOG_LEVEL",), _choice(LEVELS), _const(None),
-           "Lowest level logged.", "`DEBUG` in development, `INFO` otherwise"),
-    Option("log_levels", ("MSATRACE_LOG_LEVELS",), _log_levels, _const({}),
-           "Per-logger levels, e.g. `uvicorn=WARNING,myapp.db=DEBUG`.", "none"),
-    Option("log_format", ("MSATRACE_LOG_FORMAT",), _choice(LOG_FORMATS), _const(None),
-           "`json` (one line per event) or `console` (coloured, aligned).",
-           "`console` in development, `json` otherwise"),
-    Option("propagators", ("MSATRACE_PROPAGATORS", "OTEL_PROPAGATORS"), _propagators,
-           _const(("tracecontext", "baggage")),
-           "Propagators for incoming and outgoing headers (OpenTelemetry names, plus `xtraceid`).",
-           "`tracecontext,baggage`"),
-    Option("sampler", ("MSATRACE_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER"), _choice(SAMPLERS),
-           _const("parentbased_always_on"), "OpenTelemetry sampler name.",
-           "`parentbased_always_on`"),
-    Option("sampler_arg", ("MSATRACE_TRACES_SAMPLER_ARG", "OTEL_TRACES_SAMPLER_ARG"), _ratio,
-           _const(1.0), "Sampling ratio for the `*traceidratio` samplers.", "`1.0`"),
-    Option("tracing", ("MSATRACE_TRACING",), _bool, _const(True),
-           "Create spans. When off, trace IDs still flow through headers and logs.", "`true`"),
-    Option("traces_exporter", ("MSATRACE_TRACES_EXPORTER", "OTEL_TRACES_EXPORTER"),
-           _choice(TRACES_EXPORTERS), _const(None),
-           "Where spans go: `otlp`, `console` or `none`.",
-           "`otlp` when an endpoint is set, else `none`"),
-    Option("otlp_endpoint", ("MSATRACE_OTLP_ENDPOINT",), _url, _endpoint_default,
-           "OTLP/HTTP traces URL (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or "
-           "`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`).", "none: spans are not exported"),
-    Option("otlp_headers", ("MSATRACE_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                            "OTEL_EXPORTER_OTLP_HEADERS"), _pairs, _const({}),
-           "Headers sent with every OTLP export, `key=value,...`.", "none"),
-    Option("otlp_timeout", ("MSATRACE_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                            "OTEL_EXPORTER_OTLP_TIMEOUT"), _seconds, _const(10.0),
-           "Seconds an OTLP export may take (the Python SDK's unit).", "`10`"),
-    Option("trace_header", ("MSATRACE_TRACE_HEADER",), _header, _const("X-Trace-ID"),
-           "Legacy trace-ID header accepted, echoed and sent.", "`X-Trace-ID`"),
-    Option("request_id_header", ("MSATRACE_REQUEST_ID_HEADER",), _header,
-           _const("X-Request-ID"), "Request-ID header accepted, echoed and sent.",
-           "`X-Request-ID`"),
-    Option("patch", ("MSATRACE_PATCH",), _clients, _const(CLIENTS),
-           "Client libraries patched by `init()`: `httpx`, `requests`, `celery`, `all` or `none`.",
-           "`all`"),
-    Option("propagate_to", ("MSATRACE_PROPAGATE_TO",), _patterns, _const(("*",)),
-           "Hosts that receive trace headers: globs (`*.internal`) or `re:` regexes.",
-           "`*` (every host)"),
-    Option("trust_incoming", ("MSATRACE_TRUST_INCOMING",), _bool, _const(True),
-           "Continue incoming traces. Off: start a new trace and link the incoming one.",
-           "`true`"),
-    Option("exclude_paths", ("MSATRACE_EXCLUDE_PATHS",), _list,
-           _const(("/health", "/healthz", "/livez", "/readyz")),
-           "Paths neither traced nor access-logged.", "`/health,/healthz,/livez,/readyz`"),
-    Option("access_log", ("MSATRACE_ACCESS_LOG",), _bool, _const(True),
-           "One access-log line per request (replaces uvicorn's and gunicorn's).", "`true`"),
+    Option(
+        "service_name",
+        ("MSATRACE_SERVICE_NAME", "OTEL_SERVICE_NAME"),
+        _text,
+        _service_default,
+        "Name of this service: `service.name` on spans, `service` in logs.",
+        "`service.name` from `OTEL_RESOURCE_ATTRIBUTES`, else the running program's name",
+    ),
+    Option(
+        "service_version",
+        ("MSATRACE_SERVICE_VERSION",),
+        _text,
+        _version_default,
+        "Version of this service: `service.version` on spans, `version` in logs.",
+        "`service.version` from `OTEL_RESOURCE_ATTRIBUTES`, else `0.0.0`",
+    ),
+    Option(
+        "environment",
+        ("MSATRACE_ENVIRONMENT",),
+        _choice(ENVIRONMENTS),
+        _environment_default,
+        "Deployment environment: `development`, `staging` or `production`.",
+        "`deployment.environment.name` from `OTEL_RESOURCE_ATTRIBUTES`, else `production`",
+    ),
+    Option(
+        "log_level",
+        ("MSATRACE_LOG_LEVEL",),
+        _choice(LEVELS),
+        _const(None),
+        "Lowest level logged.",
+        "`DEBUG` in development, `INFO` otherwise",
+    ),
+    Option(
+        "log_levels",
+        ("MSATRACE_LOG_LEVELS",),
+        _log_levels,
+        _const({}),
+        "Per-logger levels, e.g. `uvicorn=WARNING,myapp.db=DEBUG`.",
+        "none",
+    ),
+    Option(
+        "log_format",
+        ("MSATRACE_LOG_FORMAT",),
+        _choice(LOG_FORMATS),
+        _const(None),
+        "`json` (one line per event) or `console` (coloured, aligned).",
+        "`console` in development, `json` otherwise",
+    ),
+    Option(
+        "propagators",
+        ("MSATRACE_PROPAGATORS", "OTEL_PROPAGATORS"),
+        _propagators,
+        _const(("tracecontext", "baggage")),
+        "Propagators for incoming and outgoing headers (OpenTelemetry names, plus `xtraceid`).",
+        "`tracecontext,baggage`",
+    ),
+    Option(
+        "sampler",
+        ("MSATRACE_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER"),
+        _choice(SAMPLERS),
+        _const("parentbased_always_on"),
+        "OpenTelemetry sampler name.",
+        "`parentbased_always_on`",
+    ),
+    Option(
+        "sampler_arg",
+        ("MSATRACE_TRACES_SAMPLER_ARG", "OTEL_TRACES_SAMPLER_ARG"),
+        _ratio,
+        _const(1.0),
+        "Sampling ratio for the `*traceidratio` samplers.",
+        "`1.0`",
+    ),
+    Option(
+        "tracing",
+        ("MSATRACE_TRACING",),
+        _bool,
+        _const(True),
+        "Create spans. When off, trace IDs still flow through headers and logs.",
+        "`true`",
+    ),
+    Option(
+        "traces_exporter",
+        ("MSATRACE_TRACES_EXPORTER", "OTEL_TRACES_EXPORTER"),
+        _choice(TRACES_EXPORTERS),
+        _const(None),
+        "Where spans go: `otlp`, `console` or `none`.",
+        "`otlp` when an endpoint is set, else `none`",
+    ),
+    Option(
+        "otlp_endpoint",
+        ("MSATRACE_OTLP_ENDPOINT",),
+        _url,
+        _endpoint_default,
+        "OTLP/HTTP traces URL (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or "
+        "`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`).",
+        "none: spans are not exported",
+    ),
+    Option(
+        "otlp_headers",
+        (
+            "MSATRACE_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        _pairs,
+        _const({}),
+        "Headers sent with every OTLP export, `key=value,...`.",
+        "none",
+    ),
+    Option(
+        "otlp_timeout",
+        (
+            "MSATRACE_OTLP_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ),
+        _seconds,
+        _const(10.0),
+        "Seconds an OTLP export may take (the Python SDK's unit).",
+        "`10`",
+    ),
+    Option(
+        "trace_header",
+        ("MSATRACE_TRACE_HEADER",),
+        _header,
+        _const("X-Trace-ID"),
+        "Legacy trace-ID header accepted, echoed and sent.",
+        "`X-Trace-ID`",
+    ),
+    Option(
+        "request_id_header",
+        ("MSATRACE_REQUEST_ID_HEADER",),
+        _header,
+        _const("X-Request-ID"),
+        "Request-ID header accepted, echoed and sent.",
+        "`X-Request-ID`",
+    ),
+    Option(
+        "patch",
+        ("MSATRACE_PATCH",),
+        _clients,
+        _const(CLIENTS),
+        "Client libraries patched by `init()`: `httpx`, `requests`, `celery`, `all` or `none`.",
+        "`all`",
+    ),
+    Option(
+        "propagate_to",
+        ("MSATRACE_PROPAGATE_TO",),
+        _patterns,
+        _const(("*",)),
+        "Hosts that receive trace headers: globs (`*.internal`) or `re:` regexes.",
+        "`*` (every host)",
+    ),
+    Option(
+        "trust_incoming",
+        ("MSATRACE_TRUST_INCOMING",),
+        _bool,
+        _const(True),
+        "Continue incoming traces. Off: start a new trace and link the incoming one.",
+        "`true`",
+    ),
+    Option(
+        "exclude_paths",
+        ("MSATRACE_EXCLUDE_PATHS",),
+        _list,
+        _const(("/health", "/healthz", "/livez", "/readyz")),
+        "Paths neither traced nor access-logged.",
+        "`/health,/healthz,/livez,/readyz`",
+    ),
+    Option(
+        "access_log",
+        ("MSATRACE_ACCESS_LOG",),
+        _bool,
+        _const(True),
+        "One access-log line per request (replaces uvicorn's and gunicorn's).",
+        "`true`",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -344,7 +462,8 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         values["traces_exporter"] = "otlp" if values["otlp_endpoint"] else "none"
     if values["traces_exporter"] == "otlp" and not values["otlp_endpoint"]:
         raise ConfigError(
-            "traces_exporter='otlp' needs an endpoint: set otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT"
+            "traces_exporter='otlp' needs an endpoint: "
+            "set otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT"
         )
     values["resource_attributes"] = _resource_attrs(env)
     return Settings(**values)

@@ -149,7 +149,9 @@ def install(settings: Settings) -> Tracing:
     if not isinstance(existing, trace.ProxyTracerProvider):
         _log.debug("msatrace: using the TracerProvider already installed (%r)", existing)
         return Tracing(existing.get_tracer(INSTRUMENTATION_SCOPE, __version__), existing, False)
-    provider = TracerProvider(resource=resource(settings), sampler=_sampler(settings), id_generator=_ids)
+    provider = TracerProvider(
+        resource=resource(settings), sampler=_sampler(settings), id_generator=_ids
+    )
     exporter = _exporter(settings)
     if exporter is not None:
         # BatchSpanProcessor re-creates its worker thread after fork (os.register_at_fork), so

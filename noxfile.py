@@ -1,0 +1,124 @@
+"""Developer sessions: tests, tests_bare, lint, typecheck, docs, bench, demo.
+
+    python3 -m nox -s demo      # the three-service demo (README's first command)
+    python3 -m nox -s tests     # the test suite on every Python 3.10-3.13 found
+
+Sessions use uv when it is installed (much faster), virtualenv otherwise. The pyenv interpreters
+of this machine are put on PATH so that nox finds all four Pythons.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+DEV_PYTHON = "3.11"
+
+# pyenv installs each version under ~/.pyenv/versions/X.Y.Z/bin without a global shim for it.
+for _bin in sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-3].*/bin")), reverse=True):
+    if _bin not in os.environ.get("PATH", ""):
+        os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.error_on_missing_interpreters = os.environ.get("CI") == "true"
+
+TEST_DEPS = [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "hypothesis>=6.100",
+    "uvicorn>=0.29",
+    "gunicorn>=22",
+    "redis>=5",
+    "flask-login>=0.6",
+]
+BENCH_PEERS = [
+    "asgi-correlation-id",
+    "django-guid",
+    "django-structlog",
+    "opentelemetry-instrumentation-fastapi",
+    "opentelemetry-instrumentation-flask",
+    "opentelemetry-instrumentation-django",
+    "opentelemetry-instrumentation-requests",
+    "opentelemetry-instrumentation-httpx",
+    "sentry-sdk",
+    "python-json-logger",
+    "loguru",
+    "uvicorn",
+]
+
+
+def ensure_redis(session: nox.Session) -> None:
+    """Install Debian's redis-server when it is missing and we are allowed to (root)."""
+    if shutil.which("redis-server"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        session.log("redis-server is missing: installing Debian's package")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], env=env).returncode:
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=False)
+            subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], env=env, check=False)
+    if not shutil.which("redis-server"):
+        session.warn("redis-server is not available: Celery tests will fail under CI=true")
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole test suite (unit, properties, integration with real servers)."""
+    ensure_redis(session)
+    session.install("-e", ".[all]", *TEST_DEPS)
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=DEV_PYTHON)
+def tests_bare(session: nox.Session) -> None:
+    """msatrace with no extras: importing it pulls in no framework and stays cheap."""
+    session.install("-e", ".", "pytest>=8", "hypothesis>=6.100")
+    session.run("pytest", "-q", "-m", "bare", "tests/unit", *session.posargs)
+
+
+@nox.session(python=DEV_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check, and the import-linter layer contracts."""
+    session.install("ruff>=0.6", "import-linter>=2.0", "-e", ".")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
+
+
+@nox.session(python=DEV_PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on src/ and on tests/typing (how users call msatrace)."""
+    session.install("mypy>=1.10", "-e", ".[all]", "types-requests")
+    session.run("mypy", "src")
+    session.run("mypy", "--strict", "tests/typing")
+
+
+@nox.session(python=DEV_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with mkdocs --strict."""
+    session.install("-e", ".[all]", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.25")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+
+
+@nox.session(python=DEV_PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run every benchmark against the bare app and the peers; writes benchmarks/RESULTS.md.
+
+    ``nox -s bench -- --quick`` runs fewer rounds.
+    """
+    session.install("-e", ".[all]", *BENCH_PEERS)
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(python=DEV_PYTHON)
+def demo(session: nox.Session) -> None:
+    """Start the three-service demo on free 127.0.0.1 ports, send requests, print what happened."""
+    ensure_redis(session)
+    session.install("-e", ".[all]", "uvicorn>=0.29", "gunicorn>=22", "redis>=5")
+    session.run("python", "examples/msa/run_demo.py", *session.posargs)
