@@ -13,7 +13,7 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -207,8 +207,3 @@ class XTraceIdPropagator(TextMapPropagator):
     def fields(self) -> set[str]:
         """The header this propagator reads and writes."""
         return {self.header}
-
-
-def headers_of(pairs: Iterable[tuple[str, str]]) -> Mapping[str, str]:
-    """A lowercase-name dict from (name, value) pairs; the last duplicate wins (outbound only)."""
-    return {k.lower(): v for k, v in pairs}
