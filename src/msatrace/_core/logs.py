@@ -83,6 +83,7 @@ class _State:
     render: Callable[[dict[str, Any]], bytes | str] = lambda ev: b""
     output: _Output = field(default_factory=_Output)
     levels: dict[str, int] = field(default_factory=dict)
+    level: int = 20
     drop_access: bool = False
     bridge: logging.Handler | None = None
     removed: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
@@ -192,11 +193,11 @@ def _emit(logger: Any, method: str, ev: MutableMapping[str, Any]) -> str:
 
 def _below_logger_level(name: str, method: str) -> bool:
     level = _LEVEL_NUM.get(_LEVEL_NAMES.get(method, method).upper(), 20)
-    best, best_len = None, -1
+    best, best_len = _state.level, -1  # no per-logger match: the global level decides
     for prefix, lvl in _state.levels.items():
         if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
             best, best_len = lvl, len(prefix)
-    return best is not None and level < best
+    return level < best
 
 
 # --- renderers ---
@@ -345,6 +346,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         _state.render = _console_renderer(colors=bool(getattr(target, "isatty", lambda: False)()))
     _state.output = _Output(stream=stream)
     _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
+    _state.level = _LEVEL_NUM[settings.log_level]
     _state.drop_access = settings.access_log
     min_level = min([_LEVEL_NUM[settings.log_level], *_state.levels.values()])
     _processors[:] = [_emit]

@@ -33,6 +33,9 @@ SAMPLERS = (
 )
 CLIENTS = ("httpx", "requests", "celery")
 TRACES_EXPORTERS = ("otlp", "console", "none")
+DEFAULT_OTLP_ENDPOINT = "http://localhost:4318/v1/traces"
+# Short names people write for the three environments.
+_ENV_ALIASES = {"dev": "development", "prod": "production", "stage": "staging"}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 
 
@@ -81,7 +84,11 @@ class Option:
 
 def _choice(options: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(value: str, origin: str) -> str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{origin}={value!r}: expected a string")
         v = value.strip().lower() if options != LEVELS else value.strip().upper()
+        if options == ENVIRONMENTS:
+            v = _ENV_ALIASES.get(v, v)
         if v == "warn" and options == LEVELS:
             v = "WARNING"
         if v not in options:
@@ -233,6 +240,11 @@ def _const(value: Any) -> Callable[[Mapping[str, str]], Any]:
     return lambda env: value
 
 
+def _tracing_default(env: Mapping[str, str]) -> bool:
+    # OpenTelemetry's general switch: OTEL_SDK_DISABLED=true turns the SDK (our spans) off.
+    return env.get("OTEL_SDK_DISABLED", "").strip().lower() != "true"
+
+
 def _service_default(env: Mapping[str, str]) -> str:
     return _resource_attrs(env).get("service.name") or _program_name(env)
 
@@ -327,9 +339,9 @@ OPTIONS: tuple[Option, ...] = (
         "tracing",
         ("MSATRACE_TRACING",),
         _bool,
-        _const(True),
+        _tracing_default,
         "Create spans. When off, trace IDs still flow through headers and logs.",
-        "`true`",
+        "`true`, or `false` when `OTEL_SDK_DISABLED=true`",
     ),
     Option(
         "traces_exporter",
@@ -337,7 +349,7 @@ OPTIONS: tuple[Option, ...] = (
         _choice(TRACES_EXPORTERS),
         _const(None),
         "Where spans go: `otlp`, `console` or `none`.",
-        "`otlp` when an endpoint is set, else `none`",
+        "`otlp` when an endpoint is set, else `none`; `otlp` alone sends to `localhost:4318`",
     ),
     Option(
         "otlp_endpoint",
@@ -461,9 +473,6 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     if values["traces_exporter"] is None:
         values["traces_exporter"] = "otlp" if values["otlp_endpoint"] else "none"
     if values["traces_exporter"] == "otlp" and not values["otlp_endpoint"]:
-        raise ConfigError(
-            "traces_exporter='otlp' needs an endpoint: "
-            "set otlp_endpoint or OTEL_EXPORTER_OTLP_ENDPOINT"
-        )
+        values["otlp_endpoint"] = DEFAULT_OTLP_ENDPOINT  # the OTLP exporter spec's default
     values["resource_attributes"] = _resource_attrs(env)
     return Settings(**values)

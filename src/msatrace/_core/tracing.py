@@ -42,9 +42,14 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
 
 class _IdGenerator(IdGenerator):
-    """Random IDs, except a root trace ID forced from an incoming ``X-Trace-ID``."""
+    """Random IDs (or another generator's), except a root trace ID forced from ``X-Trace-ID``."""
+
+    def __init__(self, inner: IdGenerator | None = None) -> None:
+        self._inner = inner
 
     def generate_span_id(self) -> int:
+        if self._inner is not None:
+            return self._inner.generate_span_id()
         span_id = random.getrandbits(64)
         while span_id == 0:
             span_id = random.getrandbits(64)
@@ -54,10 +59,19 @@ class _IdGenerator(IdGenerator):
         forced = _forced_trace_id.get()
         if forced:
             return forced
+        if self._inner is not None:
+            return self._inner.generate_trace_id()
         trace_id = random.getrandbits(128)
         while trace_id == 0:
             trace_id = random.getrandbits(128)
         return trace_id
+
+    def is_trace_id_random(self) -> bool:
+        """W3C Level 2 "random" flag: not for a trace ID that came from a header."""
+        if _forced_trace_id.get():
+            return False
+        inner = getattr(self._inner, "is_trace_id_random", None)
+        return bool(inner()) if inner is not None else True
 
 
 _ids = _IdGenerator()
@@ -148,6 +162,11 @@ def install(settings: Settings) -> Tracing:
     existing = trace.get_tracer_provider()
     if not isinstance(existing, trace.ProxyTracerProvider):
         _log.debug("msatrace: using the TracerProvider already installed (%r)", existing)
+        if isinstance(existing, TracerProvider) and not isinstance(
+            existing.id_generator, _IdGenerator
+        ):
+            # Keep the owner's generator, but let an incoming X-Trace-ID name the root trace.
+            existing.id_generator = _IdGenerator(existing.id_generator)  # type: ignore[assignment]  # the SDK annotates its default class
         return Tracing(existing.get_tracer(INSTRUMENTATION_SCOPE, __version__), existing, False)
     provider = TracerProvider(
         resource=resource(settings), sampler=_sampler(settings), id_generator=_ids

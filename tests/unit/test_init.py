@@ -1,0 +1,227 @@
+"""init() and shutdown(): what they install, idempotency, flushing, adopting a provider."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+
+import msatrace
+from msatrace import ConfigError, testing
+from msatrace._core import runtime
+
+IMPORTED_FRAMEWORKS = ("django", "flask", "fastapi", "starlette", "httpx", "requests", "celery")
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run code in a fresh interpreter with a clean OTEL_/MSATRACE_ environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MSATRACE_"))}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_one_liner_prints_exactly_one_json_line() -> None:
+    """The README's one-liner prints one JSON line with every documented field."""
+
+    proc = run_python(
+        "import msatrace; msatrace.init(service_name='svc'); "
+        "msatrace.get_logger('t').info('hello', a=1)"
+    )
+
+    lines = proc.stdout.splitlines()
+    assert proc.returncode == 0, proc.stderr
+    assert len(lines) == 1
+    event = json.loads(lines[0])
+    assert list(event) == [
+        "timestamp", "level", "logger", "event", "service", "environment", "version",
+        "trace_id", "span_id", "request_id", "a",
+    ]  # fmt: skip
+    assert event["level"] == "info"
+    assert event["logger"] == "t"
+    assert event["event"] == "hello"
+    assert event["service"] == "svc"
+    assert event["a"] == 1
+
+
+def test_stdlib_logging_prints_the_same_json_line() -> None:
+    """logging.getLogger(...).warning goes through the same processors to one JSON line."""
+
+    proc = run_python(
+        "import logging, msatrace; msatrace.init(service_name='svc'); "
+        "logging.getLogger('x').warning('careful %s', 'now')"
+    )
+
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, proc.stdout + proc.stderr
+    event = json.loads(lines[0])
+    assert (event["level"], event["logger"], event["event"]) == ("warning", "x", "careful now")
+    assert event["service"] == "svc"
+
+
+@pytest.mark.bare
+def test_import_loads_no_framework_and_is_cheap() -> None:
+    """`import msatrace` imports no framework or client library, and costs little."""
+
+    proc = run_python(
+        """
+        import sys, time
+        t = time.perf_counter()
+        import msatrace
+        ms = (time.perf_counter() - t) * 1000
+        loaded = [m for m in %r if m in sys.modules]
+        print(loaded, ms)
+        """
+        % (IMPORTED_FRAMEWORKS,)
+    )
+
+    loaded, ms = proc.stdout.rsplit(" ", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert loaded == "[]"
+    # A generous ceiling (the figure itself is reported by the benchmarks): a regression that
+    # imports a framework or the OTLP exporter eagerly costs several hundred ms.
+    assert float(ms) < 1000
+
+
+def test_init_twice_installs_one_handler_and_one_processor(env: pytest.MonkeyPatch) -> None:
+    """A second init() with the same settings changes nothing."""
+
+    with testing.OTLPReceiver() as receiver:
+        msatrace.init(service_name="svc", otlp_endpoint=receiver.endpoint)
+        root_handlers = list(logging.getLogger().handlers)
+        provider = trace.get_tracer_provider()
+        processors = list(provider._active_span_processor._span_processors)  # type: ignore[attr-defined]
+
+        msatrace.init(service_name="svc", otlp_endpoint=receiver.endpoint)
+
+        assert logging.getLogger().handlers == root_handlers
+        assert trace.get_tracer_provider() is provider
+        assert list(provider._active_span_processor._span_processors) == processors  # type: ignore[attr-defined]
+
+
+def test_shutdown_flushes_buffered_spans(env: pytest.MonkeyPatch) -> None:
+    """Spans still in the batch processor reach the exporter on shutdown()."""
+
+    with testing.OTLPReceiver() as receiver:
+        msatrace.init(service_name="svc", otlp_endpoint=receiver.endpoint)
+        with trace.get_tracer("t").start_as_current_span("work"):
+            pass
+
+        msatrace.shutdown(timeout=10)
+
+        assert [s.name for s in receiver.spans] == ["work"]
+        assert receiver.spans[0].service == "svc"
+
+
+def test_interpreter_exit_flushes_buffered_spans() -> None:
+    """A process that never calls shutdown() still exports its buffered spans at exit."""
+
+    with testing.OTLPReceiver() as receiver:
+        proc = run_python(
+            """
+            import msatrace
+            from opentelemetry import trace
+            msatrace.init(service_name="exiting")
+            with trace.get_tracer("t").start_as_current_span("last words"):
+                pass
+            """,
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.base_endpoint,
+            OTEL_BSP_SCHEDULE_DELAY="60000",
+        )
+
+        assert proc.returncode == 0, proc.stderr
+        assert [(s.service, s.name) for s in receiver.spans] == [("exiting", "last words")]
+
+
+def test_resource_carries_service_version_and_environment(env: pytest.MonkeyPatch) -> None:
+    """Spans carry service.name, service.version and deployment.environment.name."""
+
+    msatrace.init(service_name="svc", service_version="1.2.3", environment="staging")
+
+    resource = trace.get_tracer_provider().resource  # type: ignore[attr-defined]
+    assert resource.attributes["service.name"] == "svc"
+    assert resource.attributes["service.version"] == "1.2.3"
+    assert resource.attributes["deployment.environment.name"] == "staging"
+
+
+def test_existing_provider_is_adopted_not_replaced(env: pytest.MonkeyPatch) -> None:
+    """A TracerProvider the application installed first is used as it is."""
+
+    mine = TracerProvider()
+    trace.set_tracer_provider(mine)
+    try:
+        msatrace.init(service_name="svc")
+
+        rt = runtime.current()
+        assert rt is not None
+        assert rt.tracing.provider is mine
+        assert trace.get_tracer_provider() is mine
+    finally:
+        msatrace.shutdown()
+        mine.shutdown()
+        trace._TRACER_PROVIDER = None
+        trace._TRACER_PROVIDER_SET_ONCE = type(trace._TRACER_PROVIDER_SET_ONCE)()
+
+
+def test_unknown_propagator_fails_fast(env: pytest.MonkeyPatch) -> None:
+    """OTEL_PROPAGATORS naming a propagator that is not installed is a ConfigError."""
+
+    env.setenv("OTEL_PROPAGATORS", "tracecontext,nosuch")
+
+    with pytest.raises(ConfigError, match="OTEL_PROPAGATORS|nosuch"):
+        msatrace.init(service_name="svc")
+    assert runtime.current() is None
+
+
+def test_xtraceid_is_an_opentelemetry_propagator_entry_point(env: pytest.MonkeyPatch) -> None:
+    """OTEL_PROPAGATORS=tracecontext,baggage,xtraceid works through OpenTelemetry's loader."""
+
+    env.setenv("OTEL_PROPAGATORS", "tracecontext,baggage,xtraceid")
+    msatrace.init(service_name="svc")
+
+    ctx = propagate.extract({"x-trace-id": "4bf92f35-77b3-4da6-a3ce-929d0e0e4736"})
+
+    sc = trace.get_current_span(ctx).get_span_context()
+    assert format(sc.trace_id, "032x") == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_shutdown_restores_logging(env: pytest.MonkeyPatch) -> None:
+    """After shutdown() the root logger has exactly the handlers it had before init()."""
+
+    before = list(logging.getLogger().handlers)
+    msatrace.init(service_name="svc")
+
+    msatrace.shutdown()
+
+    assert logging.getLogger().handlers == before
+    assert runtime.current() is None
+
+
+def test_explicit_client_that_is_missing_fails_fast(env: pytest.MonkeyPatch) -> None:
+    """Asking to patch a client library that is not installed is a ConfigError."""
+
+    proc = run_python(
+        """
+        import sys
+        sys.modules["httpx"] = None  # as if httpx were not installed
+        import msatrace
+        try:
+            msatrace.init(service_name="svc", patch="httpx")
+        except msatrace.ConfigError as exc:
+            print("ConfigError:", exc)
+        """
+    )
+
+    assert "ConfigError: patch='httpx'" in proc.stdout, proc.stdout + proc.stderr

@@ -1,0 +1,285 @@
+"""Golden tests of log output: structlog and stdlib loggers, exceptions, odd values, both formats."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+import msatrace
+import msatrace.testing
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+SPAN_ID = "00f067aa0ba902b7"
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+HEAD = {"service": "svc", "environment": "production", "version": "1.0.0"}
+
+
+@pytest.fixture
+def in_trace() -> Iterator[None]:
+    """Run the test inside a span with fixed trace and span IDs."""
+    sc = SpanContext(int(TRACE_ID, 16), int(SPAN_ID, 16), False, TraceFlags(1))
+    with trace.use_span(NonRecordingSpan(sc)):
+        yield
+
+
+@pytest.fixture
+def json_logs(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """msatrace initialised for JSON; call the fixture to get the lines printed so far."""
+    msatrace.init(service_name="svc", service_version="1.0.0", patch="none")
+
+    def lines() -> list[dict[str, Any]]:
+        out = capsys.readouterr().out.splitlines()
+        events = [json.loads(line) for line in out]
+        for event in events:
+            assert TIMESTAMP.fullmatch(event.pop("timestamp")), event
+        return events
+
+    yield lines
+
+
+def test_structlog_event_golden(json_logs: Any, in_trace: None) -> None:
+    """A structlog event inside a trace is one line with every field, in order."""
+
+    msatrace.get_logger("shop").info("order placed", order_id=42)
+
+    assert json_logs() == [
+        {
+            "level": "info",
+            "logger": "shop",
+            "event": "order placed",
+            **HEAD,
+            "trace_id": TRACE_ID,
+            "span_id": SPAN_ID,
+            "request_id": None,
+            "order_id": 42,
+        }
+    ]
+
+
+def test_stdlib_event_golden(json_logs: Any, in_trace: None) -> None:
+    """A stdlib record comes out in the same shape, with its extra fields."""
+
+    logging.getLogger("django.request").error("bad %s", "thing", extra={"status": 500})
+
+    assert json_logs() == [
+        {
+            "level": "error",
+            "logger": "django.request",
+            "event": "bad thing",
+            **HEAD,
+            "trace_id": TRACE_ID,
+            "span_id": SPAN_ID,
+            "request_id": None,
+            "status": 500,
+        }
+    ]
+
+
+def test_outside_a_trace_ids_are_null(json_logs: Any) -> None:
+    """Outside any trace the trace fields are present and null: a stable schema."""
+
+    msatrace.get_logger("boot").info("starting")
+
+    (event,) = json_logs()
+    assert (event["trace_id"], event["span_id"], event["request_id"]) == (None, None, None)
+
+
+def test_bound_fields_and_user_appear(json_logs: Any, in_trace: None) -> None:
+    """bind(), bound() and set_user() add their fields to every following line."""
+
+    msatrace.bind(tenant="acme")
+    msatrace.set_user(7)
+    with msatrace.bound(step="pay"):
+        msatrace.get_logger("a").info("inside")
+    msatrace.unbind("tenant")
+    msatrace.get_logger("a").info("after")
+
+    inside, after = json_logs()
+    assert (inside["tenant"], inside["user_id"], inside["step"]) == ("acme", "7", "pay")
+    assert "tenant" not in after
+    assert "step" not in after
+    assert after["user_id"] == "7"
+
+
+def test_exception_is_structured_on_one_line(json_logs: Any, capsys: Any) -> None:
+    """An exception becomes type, message and stack fields inside the one JSON line."""
+
+    try:
+        raise ValueError("no such order\nsecond line")
+    except ValueError:
+        msatrace.get_logger("a").exception("failed")
+
+    (event,) = json_logs()
+    exc = event["exception"]
+    assert (event["level"], exc["type"], exc["message"]) == (
+        "error",
+        "ValueError",
+        "no such order\nsecond line",
+    )
+    assert "Traceback (most recent call last)" in exc["stack"]
+    assert 'raise ValueError("no such order' in exc["stack"]
+
+
+def test_stdlib_exception_is_structured(json_logs: Any) -> None:
+    """logging.exception() gives the same structured exception fields."""
+
+    try:
+        {}["missing"]
+    except KeyError:
+        logging.getLogger("x").exception("lookup failed")
+
+    (event,) = json_logs()
+    assert event["exception"]["type"] == "KeyError"
+    assert event["event"] == "lookup failed"
+
+
+@dataclasses.dataclass
+class Point:
+    """A dataclass value."""
+
+    x: int
+    y: int
+
+
+class Opaque:
+    """An object with a repr that raises."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_odd_values_never_break_logging(json_logs: Any) -> None:
+    """datetime, UUID, Decimal, bytes, sets, dataclasses, huge ints and odd objects are encoded."""
+
+    u = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    when = datetime.datetime(2026, 11, 24, 12, 0, tzinfo=datetime.timezone.utc)
+
+    msatrace.get_logger("a").info(
+        "odd",
+        when=when,
+        id=u,
+        amount=decimal.Decimal("1.10"),
+        raw=b"\xff\x00ok",
+        tags={"b", "a"},
+        point=Point(1, 2),
+        big=2**100,
+        opaque=Opaque(),
+        surrogate="\ud800",
+        nested={1: [object.__new__(Opaque)]},
+    )
+
+    (event,) = json_logs()
+    assert event["when"] == "2026-11-24T12:00:00+00:00"
+    assert event["id"] == str(u)
+    assert event["amount"] == "1.10"
+    assert event["raw"] == "\\xff\x00ok"
+    assert event["tags"] == ["a", "b"]
+    assert event["point"] == {"x": 1, "y": 2}
+    assert event["big"] == str(2**100)
+    assert event["opaque"] == "<unrepresentable Opaque>"
+    assert event["surrogate"] == "\\ud800"
+
+
+def test_control_characters_cannot_forge_a_json_line(json_logs: Any) -> None:
+    """CR, LF and other control characters in any value stay inside one JSON line."""
+
+    msatrace.get_logger("a").info('x\n{"level":"critical"}\r\x1b[2J', field="a\nb\x00")
+
+    (event,) = json_logs()
+    assert event["event"] == 'x\n{"level":"critical"}\r\x1b[2J'
+    assert event["field"] == "a\nb\x00"
+
+
+def test_console_format_escapes_control_characters(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console format prints one line per event with control characters escaped."""
+
+    msatrace.init(service_name="svc", log_format="console", patch="none")
+
+    msatrace.get_logger("a").warning("two\nlines\r\x1b[31m", who="x\ny")
+    logging.getLogger("b").error("std\nlib")
+
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 2, out
+    assert "two\\nlines\\r\\x1b[31m" in lines[0]
+    assert "x\\ny" in lines[0]
+    assert "std\\nlib" in lines[1]
+    assert "\x1b[31m" not in out  # not a TTY: no colours, and the user's escape is escaped
+
+
+def test_console_format_is_aligned_and_carries_trace_fields(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_trace: None
+) -> None:
+    """Console lines show level, event and the trace ID."""
+
+    msatrace.init(service_name="svc", environment="development", patch="none")
+
+    msatrace.get_logger("a").debug("hello", n=1)
+
+    line = capsys.readouterr().out
+    assert "debug" in line
+    assert "hello" in line
+    assert TRACE_ID in line
+    assert "n=1" in line
+
+
+def test_level_strategy_and_per_logger_levels(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Production logs INFO and up; a per-logger level overrides for that logger and below."""
+
+    msatrace.init(service_name="svc", patch="none", log_levels={"noisy": "ERROR", "db": "DEBUG"})
+
+    msatrace.get_logger("app").debug("dropped: below INFO")
+    msatrace.get_logger("app").info("kept")
+    msatrace.get_logger("noisy.child").warning("dropped: below ERROR")
+    logging.getLogger("noisy").warning("dropped too")
+    msatrace.get_logger("db").debug("kept: db is DEBUG")
+    logging.getLogger("db.pool").debug("kept from stdlib too")
+
+    events = [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines()]
+    assert events == ["kept", "kept: db is DEBUG", "kept from stdlib too"]
+
+
+def test_user_handlers_keep_working(json_logs: Any) -> None:
+    """A handler the user added to a logger still receives its records."""
+
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Collect()
+    logging.getLogger("mine").addHandler(handler)
+    try:
+        logging.getLogger("mine").warning("to both")
+    finally:
+        logging.getLogger("mine").removeHandler(handler)
+
+    assert seen == ["to both"]
+    assert [e["event"] for e in json_logs()] == ["to both"]
+
+
+def test_capture_logs_collects_events(env: pytest.MonkeyPatch) -> None:
+    """msatrace.testing.capture_logs() collects events instead of printing them."""
+
+    msatrace.init(service_name="svc", patch="none")
+
+    with msatrace.testing.capture_logs() as events:
+        msatrace.get_logger("a").info("caught", n=2)
+
+    assert [(e["event"], e["n"]) for e in events] == [("caught", 2)]
