@@ -1,4 +1,4 @@
-"""Hypothesis properties of every header parser: valid normalised value or rejection, never a raise."""
+"""Hypothesis properties of every header parser: a valid normalised value or None, never a raise."""
 
 from __future__ import annotations
 

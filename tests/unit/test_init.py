@@ -81,10 +81,9 @@ def test_import_loads_no_framework_and_is_cheap() -> None:
         t = time.perf_counter()
         import msatrace
         ms = (time.perf_counter() - t) * 1000
-        loaded = [m for m in %r if m in sys.modules]
+        loaded = [m for m in FRAMEWORKS if m in sys.modules]
         print(loaded, ms)
-        """
-        % (IMPORTED_FRAMEWORKS,)
+        """.replace("FRAMEWORKS", repr(IMPORTED_FRAMEWORKS))
     )
 
     loaded, ms = proc.stdout.rsplit(" ", 1)
@@ -180,7 +179,7 @@ def test_unknown_propagator_fails_fast(env: pytest.MonkeyPatch) -> None:
 
     env.setenv("OTEL_PROPAGATORS", "tracecontext,nosuch")
 
-    with pytest.raises(ConfigError, match="OTEL_PROPAGATORS|nosuch"):
+    with pytest.raises(ConfigError, match=r"OTEL_PROPAGATORS|nosuch"):
         msatrace.init(service_name="svc")
     assert runtime.current() is None
 

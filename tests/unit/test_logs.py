@@ -1,4 +1,4 @@
-"""Golden tests of log output: structlog and stdlib loggers, exceptions, odd values, both formats."""
+"""Golden tests of log output: structlog and stdlib loggers, exceptions, odd values, formats."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def in_trace() -> Iterator[None]:
 
 
 @pytest.fixture
-def json_logs(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+def json_logs(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     """msatrace initialised for JSON; call the fixture to get the lines printed so far."""
     msatrace.init(service_name="svc", service_version="1.0.0", patch="none")
 
@@ -45,7 +45,7 @@ def json_logs(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> It
             assert TIMESTAMP.fullmatch(event.pop("timestamp")), event
         return events
 
-    yield lines
+    return lines
 
 
 def test_structlog_event_golden(json_logs: Any, in_trace: None) -> None:
