@@ -26,7 +26,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import context, logs, runtime, tracing
-from msatrace._core.propagation import HeaderBag
+from msatrace._core.propagation import HeaderBag, Propagation
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
 # original in http.request.method_original (semconv http-spans, "Setting http.request.method").
@@ -61,6 +61,14 @@ def span_name(method: str, route: str | None) -> str:
     return f"{method} {route}" if route else method
 
 
+def _span_name(facts: RequestFacts, route: str | None) -> str:
+    # A WebSocket connection is one span named after its route; there is no stable semconv
+    # name for it, and "GET /chat" would hide that the span lasts the whole connection.
+    if facts.kind == "websocket":
+        return f"WS {route}" if route else "WS"
+    return span_name(facts.method, route)
+
+
 def _attributes(facts: RequestFacts) -> dict[str, Any]:
     method = facts.method if facts.method in KNOWN_METHODS else "_OTHER"
     attrs: dict[str, Any] = {
@@ -82,6 +90,8 @@ def _attributes(facts: RequestFacts) -> dict[str, Any]:
         attrs["user_agent.original"] = facts.user_agent
     if facts.protocol_version:
         attrs["network.protocol.version"] = facts.protocol_version
+    if facts.kind == "websocket":
+        attrs["network.protocol.name"] = "websocket"
     return attrs
 
 
@@ -89,15 +99,19 @@ class RequestScope:
     """One request in flight: created by :func:`begin`, finished by :meth:`end`."""
 
     __slots__ = (
+        "_end_ns",
         "_ended",
         "_fields_token",
+        "_finish",
         "_otel_token",
+        "_propagation",
         "_start",
         "access_log",
         "error",
         "facts",
         "request_id",
         "span",
+        "status",
         "trace_id_hex",
     )
 
@@ -107,7 +121,7 @@ class RequestScope:
         kind = SpanKind.SERVER
         self.span: Span = tracing.start_span(
             rt.tracing,
-            span_name(facts.method, facts.route),
+            _span_name(facts, facts.route),
             kind,
             incoming.parent,
             attrs,
@@ -119,7 +133,11 @@ class RequestScope:
         self.trace_id_hex = format(self.span.get_span_context().trace_id, "032x")
         self.access_log = rt.settings.access_log
         self.error: BaseException | None = None
+        self.status: int | None = None
+        self._propagation = rt.propagation
         self._ended = False
+        self._end_ns: int | None = None
+        self._finish = 0.0
         self._start = time.perf_counter()
         self._otel_token = otel_context.attach(
             trace.set_span_in_context(self.span, incoming.parent)
@@ -132,10 +150,7 @@ class RequestScope:
         Args:
             present: lowercase names of headers the application already set; never overwritten.
         """
-        prop = runtime.current()
-        if prop is None:
-            return []
-        p = prop.propagation
+        p = self._propagation
         out = []
         have = set(present) if present else ()
         if p.trace_key not in have:
@@ -144,13 +159,48 @@ class RequestScope:
             out.append((p.request_id_header, self.request_id))
         return out
 
+    def response_header_bytes(
+        self, app_headers: Iterable[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]]:
+        """The application's headers (ASGI form) plus ours, never overwriting one it set.
+
+        Returns a new list; the application's own list is left untouched (a response object may
+        be sent more than once).
+        """
+        names = _header_names(self._propagation)
+        out = list(app_headers)
+        want_trace = want_rid = True
+        for name, _ in out:
+            lname = name.lower()
+            if lname == names[0]:
+                want_trace = False
+            elif lname == names[2]:
+                want_rid = False
+        if want_trace:
+            out.append((names[1], self.trace_id_hex.encode("ascii")))
+        if want_rid:
+            out.append((names[3], self.request_id.encode("ascii")))
+        return out
+
     def set_route(self, route: str | None) -> None:
         """Record the route template once the framework has matched it."""
-        if route:
+        if route and route != self.facts.route:
             self.facts.route = route
             if self.span.is_recording():
-                self.span.update_name(span_name(self.facts.method, route))
+                self.span.update_name(_span_name(self.facts, route))
                 self.span.set_attribute("http.route", route)
+
+    def response_finished(self, status: int | None = None) -> None:
+        """The last byte of the response was handed to the server: stop the clock.
+
+        The span and the access line are still written by :meth:`end`, so that an exception
+        raised after the response (Starlette's error middleware sends the 500 first) is recorded.
+        """
+        if status is not None:
+            self.status = status
+        if self._end_ns is None:
+            self._finish = time.perf_counter()
+            self._end_ns = time.time_ns()
 
     def fail(self, exc: BaseException) -> None:
         """The application raised: record it on the span and log it once, with the trace."""
@@ -162,14 +212,34 @@ class RequestScope:
             self.span.set_status(Status(StatusCode.ERROR, error_type))
         logs.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
 
-    def end(self, status: int | None) -> None:
-        """Finish the span, write the access line, and detach the request's context."""
+    def abort(self, exc: BaseException) -> None:
+        """The request was cancelled (client gone, server stopping): on the span, not logged.
+
+        For ``BaseException`` that is not an ``Exception`` (``asyncio.CancelledError``,
+        ``KeyboardInterrupt``): not a bug in the application, so no error log line.
+        """
+        if self.span.is_recording():
+            error_type = _error_type(exc)
+            self.span.set_attribute("error.type", error_type)
+            self.span.set_status(Status(StatusCode.ERROR, error_type))
+
+    def end(self, status: int | None = None) -> None:
+        """Finish the span, write the access line, and detach the request's context.
+
+        Args:
+            status: the response status; defaults to the one recorded by
+                :meth:`response_finished` (500 if the application raised without one).
+        """
         if self._ended:
             return
         self._ended = True
         try:
+            if status is None:
+                status = self.status
             if status is None and self.error is not None:
                 status = 500
+            if self._end_ns is None:
+                self._finish = time.perf_counter()
             span = self.span
             if span.is_recording():
                 if status is not None:
@@ -177,7 +247,7 @@ class RequestScope:
                     if status >= 500 and self.error is None:
                         span.set_attribute("error.type", str(status))
                         span.set_status(Status(StatusCode.ERROR))
-                span.end()
+                span.end(self._end_ns)
             if self.access_log:
                 self._write_access(status)
         finally:
@@ -186,7 +256,7 @@ class RequestScope:
 
     def _write_access(self, status: int | None) -> None:
         facts = self.facts
-        duration_ms = round((time.perf_counter() - self._start) * 1000, 3)
+        duration_ms = round((self._finish - self._start) * 1000, 3)
         level = "error" if status is None or status >= 500 else "info"
         fields: dict[str, Any] = {
             "event": f"{facts.method} {facts.route or facts.path} {status}",
@@ -201,11 +271,63 @@ class RequestScope:
         logs.write_access(ACCESS_LOGGER, level, fields)
 
 
+_names_cache: tuple[Propagation | None, tuple[bytes, bytes, bytes, bytes]] = (
+    None,
+    (b"", b"", b"", b""),
+)
+
+
+def _header_names(p: Propagation) -> tuple[bytes, bytes, bytes, bytes]:
+    """(trace key, trace header, request-id key, request-id header) as bytes, built once."""
+    global _names_cache
+    cached, names = _names_cache
+    if cached is not p:
+        names = (
+            p.trace_key.encode("ascii"),
+            p.trace_header.encode("ascii"),
+            p.request_id_key.encode("ascii"),
+            p.request_id_header.encode("ascii"),
+        )
+        _names_cache = (p, names)
+    return names
+
+
 def _error_type(exc: BaseException) -> str:
     cls = type(exc)
     return (
         cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     )
+
+
+class Inbound:
+    """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
+
+    __slots__ = ("exclude_paths", "runtime", "wanted")
+
+    def __init__(self, rt: runtime.Runtime) -> None:
+        self.runtime = rt
+        self.exclude_paths = rt.exclude_paths
+        # Header name as it arrives in ASGI (lowercase bytes) -> the HeaderBag key.
+        self.wanted: dict[bytes, str] = {n.encode("ascii"): n for n in rt.propagation.wanted}
+
+    def begin(self, facts: RequestFacts) -> RequestScope:
+        """Start tracing a request that is not excluded (the caller checked the path)."""
+        return RequestScope(facts, self.runtime)
+
+
+_inbound: Inbound | None = None
+
+
+def current() -> Inbound | None:
+    """The adapters' view of the active runtime, or ``None`` before ``init()``."""
+    global _inbound
+    rt = runtime.current()
+    if rt is None:
+        return None
+    edge = _inbound
+    if edge is None or edge.runtime is not rt:
+        edge = _inbound = Inbound(rt)
+    return edge
 
 
 def begin(facts: RequestFacts) -> RequestScope | None:

@@ -1,0 +1,180 @@
+"""ASGI: one trace per request, for any ASGI application.
+
+    app.add_middleware(msatrace.asgi.TraceMiddleware)      # Starlette / FastAPI
+    app = msatrace.asgi.TraceMiddleware(app)               # any ASGI application
+
+A pure ASGI middleware (not ``BaseHTTPMiddleware``): ``http`` requests get a SERVER span, the
+trace context for everything the request does, ``X-Trace-ID`` / ``X-Request-ID`` response headers
+and one access-log line; a ``websocket`` connection gets the trace context and one span for the
+whole connection; ``lifespan`` passes through untouched. The span and the access line's duration
+cover the whole body, streamed or not.
+
+For Starlette and FastAPI prefer ``msatrace.starlette.instrument(app)`` /
+``msatrace.fastapi.instrument(app)``: they place this middleware outside the framework's
+``ServerErrorMiddleware`` (so the 500 it sends carries ``X-Trace-ID``) and name spans by route
+template. Added with ``add_middleware`` it sits inside, and such a 500 has no trace header.
+
+No extra needed; this module imports only ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from msatrace._core import inbound
+from msatrace._core.inbound import RequestFacts, RequestScope
+from msatrace._core.propagation import HeaderBag
+from msatrace._core.safety import guard
+
+__all__ = ["TraceMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+RouteLookup = Callable[[Scope], "str | None"]
+
+# Set on the scope by the outermost TraceMiddleware: an inner one (added twice, or a mounted
+# sub-application instrumented on its own) passes the request through instead of tracing it again.
+SCOPE_KEY = "msatrace.request"
+_TRACED = frozenset(("http", "websocket"))
+_START = frozenset(("http.response.start", "websocket.accept", "websocket.http.response.start"))
+
+
+class TraceMiddleware:
+    """Trace every HTTP request and WebSocket connection that passes through.
+
+    Per request: continues the incoming trace (or starts one), makes it current for the
+    application, adds ``X-Trace-ID`` and ``X-Request-ID`` to the response (never replacing a
+    header the application set), records a SERVER span and writes one access-log line when the
+    response's last chunk is sent. An exception from the application is logged once, recorded on
+    the span and re-raised unchanged. Excluded paths (``MSATRACE_EXCLUDE_PATHS``) and requests
+    before ``msatrace.init()`` pass through untouched.
+
+    Args:
+        app: the ASGI application to wrap.
+        route: returns the matched route template from the scope after the application ran
+            (``msatrace.starlette`` passes one); without it spans are named by method only.
+    """
+
+    def __init__(self, app: ASGIApp, *, route: RouteLookup | None = None) -> None:
+        self.app = app
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in _TRACED or SCOPE_KEY in scope:
+            await self.app(scope, receive, send)  # lifespan, or already traced further out
+            return
+        edge = inbound.current()
+        req = None
+        if edge is not None and scope["path"] not in edge.exclude_paths:
+            try:
+                req = edge.begin(_facts(scope, edge.wanted))
+            except Exception as exc:
+                _internal("asgi.begin", exc)
+        if req is None:
+            await self.app(scope, receive, send)
+            return
+        scope[SCOPE_KEY] = req
+
+        async def traced_send(message: Message) -> None:
+            kind = message["type"]
+            if kind in _START:
+                message = _with_trace_headers(req, message)
+            elif kind == "websocket.close" and req.status is None:
+                req.status = 403  # closed before accept: the server answers 403 (ASGI spec)
+            await send(message)
+            if kind == "http.response.body" and not message.get("more_body", False):
+                req.response_finished()
+
+        try:
+            await self.app(scope, receive, traced_send)
+        except Exception as exc:
+            _safely("asgi.fail", req.fail, exc)
+            raise
+        except BaseException as exc:  # cancelled: the client went away or the server stops
+            _safely("asgi.abort", req.abort, exc)
+            raise
+        finally:
+            _safely("asgi.end", _end, req, scope, self.route)
+
+
+def _with_trace_headers(req: RequestScope, message: Message) -> Message:
+    """A copy of a response-start message with our headers; the app's message is not changed."""
+    try:
+        req.status = message.get("status", 101)  # websocket.accept is a 101 handshake
+        headers = req.response_header_bytes(message.get("headers") or ())
+        return {**message, "headers": headers}
+    except Exception as exc:
+        _internal("asgi.headers", exc)
+        return message
+
+
+def _end(req: RequestScope, scope: Scope, route: RouteLookup | None) -> None:
+    if route is not None:
+        req.set_route(route(scope))
+    req.end()
+
+
+def _facts(scope: Scope, wanted: dict[bytes, str]) -> RequestFacts:
+    """What the scope says about the request; only trace headers, host and user agent are read."""
+    bag = HeaderBag()
+    host = agent = None
+    for name, value in scope["headers"]:
+        key = wanted.get(name)
+        if key is not None:
+            try:
+                bag.add(key, value.decode("ascii"))
+            except UnicodeDecodeError:
+                bag.add(key, None)  # non-ASCII: invalid, never echoed
+        elif name == b"host":
+            host = value
+        elif name == b"user-agent":
+            agent = value.decode("latin-1")
+    websocket = scope["type"] == "websocket"
+    address, port = _server(host, scope.get("server"))
+    client = scope.get("client")
+    return RequestFacts(
+        "GET" if websocket else scope["method"],
+        scope["path"],
+        scope.get("scheme") or ("ws" if websocket else "http"),
+        bag,
+        address,
+        port,
+        client[0] if client else None,
+        agent,
+        scope.get("http_version"),
+        None,
+        "websocket" if websocket else "http",
+    )
+
+
+def _server(host: bytes | None, server: Any) -> tuple[str | None, int | None]:
+    """server.address/port from the Host header, else the socket (semconv HTTP server spans)."""
+    if host:
+        text = host.decode("latin-1")
+        if text.startswith("["):  # [IPv6]:port
+            address, _, rest = text[1:].partition("]")
+            port = rest[1:]
+        else:
+            address, _, port = text.partition(":")
+        number = int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None
+        return address or None, number if number is not None and number <= 65535 else None
+    if server:
+        return str(server[0]), server[1]
+    return None, None
+
+
+def _internal(site: str, exc: Exception) -> None:
+    # guard() only on the rare failure path: its context manager costs a microsecond per use.
+    with guard(site):
+        raise exc
+
+
+def _safely(site: str, fn: Callable[..., None], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception as exc:
+        _internal(site, exc)
