@@ -1,0 +1,165 @@
+"""Propagation: incoming headers to a parent (with the trust policy), and headers written out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+
+from msatrace._core.propagation import HeaderBag, Propagation
+from msatrace._core.settings import resolve
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
+
+
+def propagation(**arguments: Any) -> Propagation:
+    """Propagation built from settings, as init() builds it."""
+    return Propagation(resolve(arguments, {}))
+
+
+def bag(*pairs: tuple[str, str | None]) -> HeaderBag:
+    """A HeaderBag holding these (lowercase name, value) pairs, in arrival order."""
+    b = HeaderBag()
+    for name, value in pairs:
+        b.add(name, value)
+    return b
+
+
+def parent_of(incoming: Any) -> trace.SpanContext:
+    """The span context of an Incoming's parent."""
+    return trace.get_current_span(incoming.parent).get_span_context()
+
+
+def test_valid_traceparent_becomes_the_parent() -> None:
+    """A valid traceparent and its tracestate are the parent of the server span."""
+
+    incoming = propagation().extract(bag(("traceparent", TRACEPARENT), ("tracestate", "a=1")))
+
+    sc = parent_of(incoming)
+    assert (sc.trace_id, sc.span_id, sc.is_remote) == (TRACE_ID, 0x00F067AA0BA902B7, True)
+    assert sc.trace_state.to_header() == "a=1"
+
+
+def test_invalid_traceparent_drops_tracestate() -> None:
+    """An invalid traceparent means a new trace, and its tracestate is not kept."""
+
+    incoming = propagation().extract(
+        bag(("traceparent", TRACEPARENT.replace("-01", "-1")), ("tracestate", "a=1"))
+    )
+
+    assert not parent_of(incoming).is_valid
+    assert incoming.trace_id == 0
+
+
+def test_x_trace_id_alone_names_the_trace() -> None:
+    """With only X-Trace-ID (a UUID here), the trace continues under that ID."""
+
+    incoming = propagation().extract(bag(("x-trace-id", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736")))
+
+    assert incoming.trace_id == TRACE_ID
+
+
+def test_traceparent_wins_over_x_trace_id() -> None:
+    """When both arrive, the valid traceparent decides the trace."""
+
+    incoming = propagation().extract(bag(("x-trace-id", "a" * 32), ("traceparent", TRACEPARENT)))
+
+    assert parent_of(incoming).trace_id == TRACE_ID
+    assert incoming.trace_id == 0
+
+
+def test_duplicated_traceparent_is_not_trusted() -> None:
+    """A traceparent header sent twice is invalid: a new trace starts."""
+
+    incoming = propagation().extract(
+        bag(("traceparent", TRACEPARENT), ("traceparent", TRACEPARENT))
+    )
+
+    assert incoming.parent is None or not parent_of(incoming).is_valid
+
+
+def test_duplicated_tracestate_is_joined() -> None:
+    """tracestate may arrive in several header lines; they are one list (W3C 3.3.1)."""
+
+    incoming = propagation().extract(
+        bag(("traceparent", TRACEPARENT), ("tracestate", "a=1"), ("tracestate", "b=2"))
+    )
+
+    assert parent_of(incoming).trace_state.to_header() == "a=1,b=2"
+
+
+def test_untrusted_incoming_trace_becomes_a_link() -> None:
+    """With trust_incoming off, a fresh trace starts and the incoming one is a span link."""
+
+    incoming = propagation(trust_incoming=False).extract(bag(("traceparent", TRACEPARENT)))
+
+    assert incoming.parent is None
+    assert incoming.trace_id == 0
+    assert [link.context.trace_id for link in incoming.links] == [TRACE_ID]
+
+
+def test_request_id_kept_or_replaced() -> None:
+    """A valid X-Request-ID is kept; a bad one is replaced by a fresh one."""
+
+    kept = propagation().extract(bag(("x-request-id", "abc-123")))
+    replaced = propagation().extract(bag(("x-request-id", "bad\r\nid")))
+
+    assert kept.request_id == "abc-123"
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.request_id)
+
+
+def test_inject_writes_every_header() -> None:
+    """Outgoing: traceparent, tracestate, X-Trace-ID and baggage for the current context."""
+
+    incoming = propagation().extract(bag(("traceparent", TRACEPARENT), ("tracestate", "a=1")))
+    ctx = baggage.set_baggage("tenant", "acme", incoming.parent)
+    carrier: dict[str, str] = {}
+
+    propagation().inject(carrier, ctx)
+
+    assert carrier["traceparent"] == TRACEPARENT
+    assert carrier["tracestate"] == "a=1"
+    assert carrier["X-Trace-ID"] == f"{TRACE_ID:032x}"
+    assert carrier["baggage"] == "tenant=acme"
+
+
+def test_incoming_baggage_is_extracted() -> None:
+    """Baggage is read when the propagators ask for it."""
+
+    incoming = propagation().extract(bag(("traceparent", TRACEPARENT), ("baggage", "k=v")))
+
+    assert baggage.get_baggage("k", incoming.parent) == "v"
+
+
+def test_baggage_ignored_without_its_propagator() -> None:
+    """With OTEL_PROPAGATORS=tracecontext only, baggage is neither wanted nor read."""
+
+    p = propagation(propagators="tracecontext")
+
+    incoming = p.extract(bag(("traceparent", TRACEPARENT), ("baggage", "k=v")))
+
+    assert "baggage" not in p.wanted
+    assert baggage.get_baggage("k", incoming.parent) is None
+
+
+def test_custom_header_names() -> None:
+    """The legacy header names are configurable, for reading and writing."""
+
+    p = propagation(trace_header="X-Correlation-ID", request_id_header="X-Req")
+    incoming = p.extract(bag(("x-correlation-id", "b" * 32)))
+    token = otel_context.attach(
+        trace.set_span_in_context(
+            trace.NonRecordingSpan(trace.SpanContext(incoming.trace_id, 1, False))
+        )
+    )
+    carrier: dict[str, str] = {}
+    try:
+        p.inject(carrier)
+    finally:
+        otel_context.detach(token)
+
+    assert incoming.trace_id == int("b" * 32, 16)
+    assert carrier["X-Correlation-ID"] == "b" * 32
