@@ -1,0 +1,71 @@
+"""How users call msatrace, checked by mypy --strict (nox -s typecheck); never executed."""
+
+from __future__ import annotations
+
+import msatrace
+from msatrace import testing
+
+
+def configure() -> msatrace.Settings:
+    """init() takes typed keyword arguments and returns the resolved settings."""
+    settings = msatrace.init(
+        service_name="orders",
+        service_version="1.4.2",
+        environment="production",
+        log_level="INFO",
+        log_levels={"uvicorn": "WARNING"},
+        log_format="json",
+        propagators=("tracecontext", "baggage"),
+        sampler="parentbased_traceidratio",
+        sampler_arg=0.25,
+        otlp_endpoint="http://collector:4318/v1/traces",
+        otlp_headers={"api-key": "secret"},
+        otlp_timeout=5.0,
+        patch=["httpx", "requests"],
+        propagate_to=["*.internal", "re:^api\\.example\\.com$"],
+        trust_incoming=False,
+        exclude_paths=["/health"],
+        access_log=True,
+    )
+    name: str = settings.service_name
+    assert name
+    return settings
+
+
+def log_with_context() -> None:
+    """Loggers, bound fields and the current IDs."""
+    log = msatrace.get_logger(__name__)
+    msatrace.bind(tenant="acme")
+    with msatrace.bound(step="pay"):
+        log.info("paid", amount=10)
+    msatrace.unbind("tenant")
+    msatrace.set_user(42)
+    trace_id: str | None = msatrace.current_trace_id()
+    span_id: str | None = msatrace.current_span_id()
+    request_id: str | None = msatrace.current_request_id()
+    print(trace_id, span_id, request_id)
+
+
+def tear_down() -> None:
+    """shutdown() and unpatch() take what they document."""
+    msatrace.unpatch()
+    msatrace.shutdown(timeout=2.0)
+
+
+def capture() -> None:
+    """The public test kit."""
+    with testing.capture_logs() as events:
+        msatrace.get_logger("t").info("x")
+    first: dict[str, object] = events[0]
+    print(first)
+    with testing.OTLPReceiver() as receiver:
+        print(receiver.endpoint, [s.trace_id for s in receiver.spans])
+
+
+def handle_config_error() -> None:
+    """ConfigError is a ValueError naming the setting."""
+    try:
+        msatrace.init(log_format="jsno")
+    except msatrace.ConfigError as exc:
+        error: ValueError = exc
+        print(error)
