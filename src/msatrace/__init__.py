@@ -14,27 +14,45 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from msatrace._core.context import (
-    bind,
-    bound,
-    current_request_id,
-    current_span_id,
-    current_trace_id,
-    set_user,
-    unbind,
-)
-from msatrace._core.logs import get_logger
-from msatrace._core.settings import Settings
 from msatrace._version import __version__
 from msatrace.exceptions import ConfigError, MsatraceError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from msatrace._core.context import (
+        bind,
+        bound,
+        current_request_id,
+        current_span_id,
+        current_trace_id,
+        set_user,
+        unbind,
+    )
+    from msatrace._core.logs import get_logger
+    from msatrace._core.propagation import XTraceIdPropagator
+    from msatrace._core.settings import Settings
+from msatrace._core.tasks import TracedExecutor, task, wrap
+
+# Loaded on first use, so that `import msatrace` costs next to nothing (issue #2): name -> module.
+_LAZY = {
+    "bind": "msatrace._core.context",
+    "bound": "msatrace._core.context",
+    "current_request_id": "msatrace._core.context",
+    "current_span_id": "msatrace._core.context",
+    "current_trace_id": "msatrace._core.context",
+    "set_user": "msatrace._core.context",
+    "unbind": "msatrace._core.context",
+    "get_logger": "msatrace._core.logs",
+    "Settings": "msatrace._core.settings",
+    "XTraceIdPropagator": "msatrace._core.propagation",
+}
+
 __all__ = [
     "ConfigError",
     "MsatraceError",
     "Settings",
+    "TracedExecutor",
     "XTraceIdPropagator",
     "__version__",
     "bind",
@@ -46,8 +64,10 @@ __all__ = [
     "init",
     "set_user",
     "shutdown",
+    "task",
     "unbind",
     "unpatch",
+    "wrap",
 ]
 
 _ADAPTERS = frozenset(
@@ -119,12 +139,17 @@ def unpatch() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "XTraceIdPropagator":
-        from msatrace._core.propagation import XTraceIdPropagator
-
-        return XTraceIdPropagator
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
     if name in _ADAPTERS:
-        module = importlib.import_module(f"msatrace.{name}")
-        globals()[name] = module
-        return module
+        adapter = importlib.import_module(f"msatrace.{name}")
+        globals()[name] = adapter
+        return adapter
     raise AttributeError(f"module 'msatrace' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, *_ADAPTERS})
