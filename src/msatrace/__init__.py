@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from msatrace._core.logs import get_logger
     from msatrace._core.propagation import XTraceIdPropagator
     from msatrace._core.settings import Settings
-from msatrace._core.tasks import TracedExecutor, task, wrap
+    from msatrace._core.tasks import TracedExecutor, task, wrap
 
 # Loaded on first use, so that `import msatrace` costs next to nothing (issue #2): name -> module.
 _LAZY = {
@@ -46,6 +46,9 @@ _LAZY = {
     "get_logger": "msatrace._core.logs",
     "Settings": "msatrace._core.settings",
     "XTraceIdPropagator": "msatrace._core.propagation",
+    "TracedExecutor": "msatrace._core.tasks",
+    "task": "msatrace._core.tasks",
+    "wrap": "msatrace._core.tasks",
 }
 
 __all__ = [

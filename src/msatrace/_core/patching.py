@@ -22,6 +22,7 @@ from msatrace._core.safety import guard
 
 _lock = threading.RLock()
 _patches: dict[tuple[int, str], tuple[Any, str, Any]] = {}
+_undo: dict[str, Callable[[], None]] = {}
 _enabled = False
 _hooked: set[str] = set()
 _pending: dict[str, list[Callable[[ModuleType], None]]] = {}
@@ -49,6 +50,19 @@ def wrap(owner: Any, attr: str, wrapper: Callable[..., Any]) -> None:
         _patches[key] = (owner, attr, original)
 
 
+def record(key: str, undo: Callable[[], None]) -> bool:
+    """Record a change that is not a wrapt patch (a signal receiver), once, with its undo.
+
+    Returns ``False`` if ``key`` is already recorded (nothing to do); ``unpatch_all()`` calls
+    ``undo``.
+    """
+    with _lock:
+        if key in _undo:
+            return False
+        _undo[key] = undo
+        return True
+
+
 def is_patched(owner: Any, attr: str) -> bool:
     """Whether ``owner.attr`` is currently patched by msatrace."""
     return (id(owner), attr) in _patches
@@ -63,6 +77,10 @@ def unpatch_all() -> None:
             setattr(owner, attr, original)
         _patches.clear()
         _pending.clear()
+        for undo in reversed(list(_undo.values())):
+            with guard("patch.undo"):
+                undo()
+        _undo.clear()
 
 
 def when_imported(module: str, hook: Callable[[ModuleType], None]) -> None:

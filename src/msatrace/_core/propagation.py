@@ -101,8 +101,12 @@ class Propagation:
         self.wanted: frozenset[str] = frozenset(wanted)
         self.wanted_bytes: frozenset[bytes] = frozenset(n.encode("ascii") for n in wanted)
 
-    def extract(self, bag: HeaderBag) -> Incoming:
-        """Decide the parent of a request's server span from its (untrusted) headers."""
+    def extract(self, bag: HeaderBag, *, trusted: bool | None = None) -> Incoming:
+        """Decide the parent of a request's server span from its (untrusted) headers.
+
+        ``trusted`` overrides the ``trust_incoming`` setting (task messages from the service's
+        own broker are always continued).
+        """
         ctx: Context | None = None
         if self.tracecontext:
             tp = headers.parse_traceparent(bag.get(TRACEPARENT))
@@ -120,7 +124,7 @@ class Propagation:
         if parent_sc is None or not parent_sc.is_valid:
             legacy = headers.parse_trace_id(bag.get(self.trace_key))
             trace_id = int(legacy, 16) if legacy else 0
-        if self.trust_incoming:
+        if self.trust_incoming if trusted is None else trusted:
             return Incoming(ctx, trace_id, (), request_id)
         links: tuple[Link, ...] = ()
         if parent_sc is not None and parent_sc.is_valid:

@@ -1,0 +1,373 @@
+"""Background work keeps the trace: capture the context now, run the work later.
+
+Three tools, all framework-free:
+
+- ``wrap(fn)`` captures the current context (OpenTelemetry's context and msatrace's bound fields
+  both live in ``contextvars``) and runs ``fn`` in it later, in any thread. ``TracedExecutor``
+  does that for every callable submitted to a ``concurrent.futures`` executor.
+- ``@task`` / ``@task(name=...)`` makes each run of a function a span named after the task, with
+  the task's name bound as the log field ``task``; an exception is logged once (ERROR,
+  structured), recorded on the span and re-raised unchanged.
+- ``begin_publish`` / ``inject_message`` / ``begin_consume`` are the message lifecycle used by
+  queue adapters (``msatrace.celery``): a PRODUCER span around publishing with the trace headers
+  written into the message, and a CONSUMER span per execution continuing that trace. Span names
+  and attributes follow the OpenTelemetry messaging semantic conventions (messaging-spans.md:
+  operation types ``send`` and ``process``; name ``{operation} {destination}``).
+
+Imports: the standard library, opentelemetry and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from concurrent.futures import Executor, Future
+from contextvars import Token
+from typing import Any, ParamSpec, TypeVar, cast, overload
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+
+from msatrace._core import context, logs, runtime, safety, tracing
+from msatrace._core.propagation import HeaderBag
+
+P = ParamSpec("P")
+R = TypeVar("R")
+TASK_LOGGER = "msatrace.task"
+
+# --- capture now, run later ---
+
+
+def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+    """Capture the current trace and bound fields now; run ``fn`` in them when called later.
+
+    Use it wherever work crosses into a thread that does not copy the context by itself:
+    ``threading.Thread(target=msatrace.wrap(fn))``, ``loop.run_in_executor(None,
+    msatrace.wrap(fn))``. Each call runs in its own copy of the captured context, so one wrapped
+    function may run many times, concurrently. For a coroutine function, the trace and msatrace's
+    bound fields are re-applied around each awaited call.
+    """
+    if inspect.iscoroutinefunction(fn):
+        return cast(Callable[P, R], _wrap_async(fn))
+    captured = contextvars.copy_context()
+
+    @functools.wraps(fn)
+    def run_in_captured(*args: P.args, **kwargs: P.kwargs) -> R:
+        # copy(): a Context cannot be entered twice at once; concurrent calls get their own.
+        return captured.copy().run(fn, *args, **kwargs)
+
+    return run_in_captured
+
+
+def _wrap_async(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    # A coroutine runs in the context of the task that awaits it, so copy_context().run() would
+    # only cover creating the coroutine. Re-apply what msatrace reads instead, undone in finally.
+    parent = otel_context.get_current()
+    fields = context.fields()
+
+    @functools.wraps(fn)
+    async def run_in_captured(*args: P.args, **kwargs: P.kwargs) -> R:
+        otel_token = otel_context.attach(parent)
+        fields_token = context.start_scope(fields)
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            context.end_scope(fields_token)
+            otel_context.detach(otel_token)
+
+    return run_in_captured
+
+
+class TracedExecutor(Executor):
+    """A ``concurrent.futures`` executor that runs each callable in its submitter's context.
+
+    Wraps another executor (a ``ThreadPoolExecutor``): ``submit`` and ``map`` capture the
+    caller's trace and bound fields, so the work logs the trace ID of the request that submitted
+    it. Also usable as ``loop.run_in_executor(traced, fn)``. Shutting it down shuts down the
+    wrapped executor.
+
+    Args:
+        executor: the executor that runs the work.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    def submit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
+        """Schedule ``fn(*args, **kwargs)`` in the wrapped executor, in the caller's context."""
+        return self.executor.submit(wrap(fn), *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut the wrapped executor down."""
+        self.executor.shutdown(wait, cancel_futures=cancel_futures)
+
+
+# --- one run of a task: span, attached context, bound fields ---
+
+
+class TaskRun:
+    """One run of a task, or one publish: made by a ``begin_*`` function, finished by ``end``."""
+
+    __slots__ = ("_ended", "_fields_token", "_otel_token", "span", "system")
+
+    def __init__(
+        self,
+        rt: runtime.Runtime,
+        name: str,
+        kind: SpanKind,
+        parent: Context | None,
+        attributes: dict[str, Any],
+        fields: Mapping[str, Any] | None,
+        links: tuple[Link, ...] = (),
+        trace_id: int = 0,
+        system: str | None = None,
+    ) -> None:
+        attrs = attributes if rt.tracing.tracer is not None else None
+        self.span: Span = tracing.start_span(rt.tracing, name, kind, parent, attrs, links, trace_id)
+        self.system = system
+        self._ended = False
+        self._otel_token = otel_context.attach(trace.set_span_in_context(self.span, parent))
+        self._fields_token: Token[Any] | None = (
+            context.start_scope(fields) if fields is not None else None
+        )
+
+    def fail(self, exc: BaseException, *, log: bool = True) -> None:
+        """The work raised: record it on the span; log it once (ERROR, structured) if ``log``."""
+        error_type = _error_type(exc)
+        if self.span.is_recording():
+            self.span.record_exception(exc)
+            self.span.set_attribute("error.type", error_type)
+            self.span.set_status(Status(StatusCode.ERROR, error_type))
+        if log:
+            logs.log_exception(TASK_LOGGER, "task failed", exc)
+
+    def retry(self, reason: object) -> None:
+        """The work asked to be retried: an event on the span (the retry is a new message)."""
+        if self.span.is_recording():
+            self.span.add_event("retry", {"retry.reason": _short(reason)})
+
+    def end(self, state: str | None = None) -> None:
+        """Finish the span and restore the context from before ``begin``; idempotent."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            if state is not None and self.system and self.span.is_recording():
+                self.span.set_attribute(f"{self.system}.task.state", state)
+            self.span.end()
+        finally:
+            if self._fields_token is not None:
+                context.end_scope(self._fields_token)
+            otel_context.detach(self._otel_token)
+
+
+def _error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _short(value: object) -> str:
+    try:
+        text = str(value)
+    except Exception:
+        text = f"<unprintable {type(value).__qualname__}>"
+    return text[:256]
+
+
+# --- @task ---
+
+
+def begin_task(name: str, function: str) -> TaskRun | None:
+    """Start a run of an in-process task, child of the current trace; ``None`` before init()."""
+    rt = runtime.current()
+    if rt is None:
+        return None
+    attrs = {"code.function.name": function}
+    return TaskRun(rt, name, SpanKind.INTERNAL, None, attrs, {**context.fields(), "task": name})
+
+
+@overload
+def task(fn: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def task(*, name: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def task(
+    fn: Callable[P, R] | None = None, /, *, name: str | None = None
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Trace each run of a function (sync or async) as a task.
+
+    Each call is a span named after the task, child of the trace current when it is called
+    (combine with :func:`wrap` or :class:`TracedExecutor` to carry the submitter's trace into a
+    thread). Its log lines carry that trace ID and ``task=<name>``. An exception is logged once
+    (ERROR, structured, logger ``msatrace.task``), recorded on the span, and re-raised unchanged.
+    Before ``msatrace.init()`` the function runs untouched.
+
+    Args:
+        name: the task's name; default: the function's qualified name.
+    """
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        task_name = name or fn.__qualname__
+        function = f"{fn.__module__}.{fn.__qualname__}"
+        if inspect.iscoroutinefunction(fn):
+            return cast(Callable[P, R], _task_async(fn, task_name, function))
+
+        @functools.wraps(fn)
+        def run_task(*args: P.args, **kwargs: P.kwargs) -> R:
+            run = begin_task(task_name, function)
+            if run is None:
+                return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                run.fail(exc)
+                raise  # the task's exception, as it was
+            finally:
+                run.end()
+
+        return run_task
+
+    return decorate if fn is None else decorate(fn)
+
+
+def _task_async(
+    fn: Callable[P, Awaitable[R]], task_name: str, function: str
+) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(fn)
+    async def run_task(*args: P.args, **kwargs: P.kwargs) -> R:
+        run = begin_task(task_name, function)
+        if run is None:
+            return await fn(*args, **kwargs)
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as exc:
+            run.fail(exc)
+            raise  # the task's exception, as it was
+        finally:
+            run.end()
+
+    return run_task
+
+
+# --- messages: publish (PRODUCER) and consume (CONSUMER) ---
+
+
+def _messaging(system: str, operation: str, task_name: str) -> dict[str, Any]:
+    # messaging-spans.md: messaging.operation.type is "send" for publishing (PRODUCER) and
+    # "process" for handling a message (CONSUMER); system-specific attributes use the system's
+    # own namespace.
+    return {
+        "messaging.system": system,
+        "messaging.operation.type": operation,
+        "messaging.operation.name": operation,
+        f"{system}.task.name": task_name,
+    }
+
+
+def begin_publish(system: str, task_name: str) -> TaskRun | None:
+    """Start the PRODUCER span around publishing one task message; ``None`` before init().
+
+    Outside any trace this starts a new one. The adapter calls :func:`inject_message` while it
+    is current, ``fail`` if publishing raised, and ``end`` in a ``finally``.
+    """
+    rt = runtime.current()
+    if rt is None:
+        return None
+    # Task queues address a message by the task's name, so it stands as the destination in the
+    # span name ({operation} {destination}); the queue goes in messaging.destination.name.
+    attrs = _messaging(system, "send", task_name)
+    return TaskRun(rt, f"send {task_name}", SpanKind.PRODUCER, None, attrs, None)
+
+
+def inject_message(
+    carrier: MutableMapping[str, Any], message_id: str | None, destination: str | None
+) -> None:
+    """Write the current trace headers into a message's headers; name the message on the span."""
+    rt = runtime.current()
+    if rt is None:
+        return
+    span = trace.get_current_span()
+    if span.is_recording():
+        if message_id:
+            span.set_attribute("messaging.message.id", message_id)
+        if destination:
+            span.set_attribute("messaging.destination.name", destination)
+    out: dict[str, str] = {}
+    rt.propagation.inject(out)
+    carrier.update(out)
+
+
+def begin_consume(
+    system: str,
+    task_name: str,
+    message_id: str | None,
+    destination: str | None,
+    headers: Iterable[tuple[object, object]],
+    *,
+    retries: int | None = None,
+    eager: bool = False,
+) -> TaskRun | None:
+    """Start the CONSUMER span of one execution of a task message; ``None`` before init().
+
+    The message's trace headers (``traceparent``, ``X-Trace-ID``, ``X-Request-ID``, ...) make the
+    span a child of the publish span, with the request's ID bound for the task's log lines.
+    Missing or malformed headers start a new trace and log one warning per minute; they never
+    fail the task. Broker messages come from the service's own producers, so they are continued
+    whatever ``trust_incoming`` says (that setting is about the HTTP edge). ``eager``: the task
+    runs inline in its caller (no message), as a child of the caller's trace.
+    """
+    rt = runtime.current()
+    if rt is None:
+        return None
+    attrs = _messaging(system, "process", task_name)
+    if message_id:
+        attrs["messaging.message.id"] = message_id
+    if destination:
+        attrs["messaging.destination.name"] = destination
+    if retries is not None:
+        attrs[f"{system}.task.retries"] = retries
+    fields: dict[str, Any] = {"task": task_name, "task_id": message_id}
+    name = f"process {task_name}"
+    if eager:
+        return TaskRun(
+            rt, name, SpanKind.CONSUMER, None, attrs, {**context.fields(), **fields}, system=system
+        )
+    bag = HeaderBag()
+    wanted = rt.propagation.wanted
+    for key, value in headers:
+        if isinstance(key, str) and key.lower() in wanted:
+            text = value if isinstance(value, str) and value.isascii() else None
+            bag.add(key.lower(), text)
+    incoming = rt.propagation.extract(bag, trusted=True)
+    # Context() rather than None: with no usable parent the task is a root, never a child of
+    # whatever happens to be current in the worker.
+    parent = incoming.parent if incoming.parent is not None else Context()
+    if not incoming.trace_id and not trace.get_current_span(parent).get_span_context().is_valid:
+        safety.warn_once(
+            f"{system}.headers",
+            "msatrace: a %s task message (%s) had missing or malformed trace headers; "
+            "its work starts a new trace",
+            system,
+            task_name,
+        )
+    fields["request_id"] = incoming.request_id
+    return TaskRun(
+        rt,
+        name,
+        SpanKind.CONSUMER,
+        parent,
+        attrs,
+        fields,
+        incoming.links,
+        incoming.trace_id,
+        system,
+    )
