@@ -202,15 +202,24 @@ class RequestScope:
             self._finish = time.perf_counter()
             self._end_ns = time.time_ns()
 
-    def fail(self, exc: BaseException) -> None:
-        """The application raised: record it on the span and log it once, with the trace."""
-        self.error = exc
-        error_type = _error_type(exc)
-        if self.span.is_recording():
-            self.span.record_exception(exc)
-            self.span.set_attribute("error.type", error_type)
-            self.span.set_status(Status(StatusCode.ERROR, error_type))
-        logs.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
+    def fail(self, exc: BaseException, *, log: bool = True) -> None:
+        """The application raised: record it on the span and log it once, with the trace.
+
+        Args:
+            log: ``False`` when the framework handles the exception and logs it itself (Flask's
+                ``app.logger``, Django's ``django.request``): that line, written inside the
+                request's context, is then the one line with the trace ID. Calling ``fail``
+                again for the same exception only logs (the span has it already).
+        """
+        if exc is not self.error:
+            self.error = exc
+            error_type = _error_type(exc)
+            if self.span.is_recording():
+                self.span.record_exception(exc)
+                self.span.set_attribute("error.type", error_type)
+                self.span.set_status(Status(StatusCode.ERROR, error_type))
+        if log:
+            logs.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
 
     def abort(self, exc: BaseException) -> None:
         """The request was cancelled (client gone, server stopping): on the span, not logged.

@@ -1,0 +1,80 @@
+"""FastAPI: ``instrument(app)`` traces every request, with exactly one SERVER span each.
+
+    import msatrace, msatrace.fastapi
+    msatrace.init()
+    app = FastAPI()
+    msatrace.fastapi.instrument(app)
+
+Everything ``msatrace.starlette.instrument`` does (outside ``ServerErrorMiddleware``, route
+templates), plus: FastAPI 0.16x traces itself as soon as a global SDK ``TracerProvider`` exists
+(which ``msatrace.init()`` installs), in a trace of its own. ``instrument`` turns that tracing off
+for this application (``telemetry={"tracing": False}``), so each request has one SERVER span, in
+its own trace. FastAPI's metrics and logs settings are left as they are. Older FastAPI, without
+built-in telemetry, needs nothing more.
+
+Needs the ``fastapi`` extra (``pip install 'msatrace[fastapi]'``).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+try:
+    from fastapi import FastAPI
+    from starlette.routing import BaseRoute, Mount
+except ImportError:  # pragma: no cover - exercised by the bare test session
+    raise ImportError("msatrace.fastapi needs FastAPI: pip install 'msatrace[fastapi]'") from None
+
+from msatrace import starlette
+from msatrace.asgi import ASGIApp
+
+__all__ = ["instrument"]
+
+App = TypeVar("App", bound=FastAPI)
+
+
+def instrument(app: App) -> App:
+    """Trace every request of a FastAPI application, and turn FastAPI's own tracing off.
+
+    Calling it twice, or after the application started serving, leaves one tracing middleware.
+
+    Returns:
+        The same application, for chaining.
+    """
+    if getattr(app.build_middleware_stack, "msatrace", False):
+        return app  # already instrumented
+    _native_tracing_off(app)
+    starlette.instrument(app)
+    build = app.build_middleware_stack
+
+    # Mounted FastAPI sub-applications trace themselves too, each in a new trace. They are
+    # usually mounted after instrument(); the stack is built on the first request, after that.
+    def build_middleware_stack() -> ASGIApp:
+        _mounted_tracing_off(app.routes)
+        return build()
+
+    build_middleware_stack.msatrace = True  # type: ignore[attr-defined]  # idempotency marker
+    setattr(app, "build_middleware_stack", build_middleware_stack)  # noqa: B010 - method-assign
+    if app.middleware_stack is not None:  # instrumented after the first request
+        _mounted_tracing_off(app.routes)
+    return app
+
+
+def _mounted_tracing_off(routes: list[BaseRoute]) -> None:
+    for route in routes:
+        if isinstance(route, Mount):
+            if isinstance(route.app, FastAPI):
+                _native_tracing_off(route.app)
+            _mounted_tracing_off(route.routes)
+
+
+def _native_tracing_off(app: FastAPI) -> None:
+    # FastAPI >= 0.16x: FastAPI.__init__ stores its telemetry settings in app._telemetry and
+    # hands the same dict to NativeTelemetry, which reads "tracing" on every request. There is
+    # no public setter after construction; the dict is the documented TelemetryConfig.
+    for config in (
+        getattr(app, "_telemetry", None),
+        getattr(getattr(app, "_native_telemetry", None), "config", None),
+    ):
+        if isinstance(config, dict):
+            config["tracing"] = False
