@@ -1,0 +1,98 @@
+"""``RequestFacts`` from CGI-style request variables: a WSGI environ or Django's ``request.META``.
+
+Both ``msatrace.wsgi`` and ``msatrace.django`` (under WSGI and ASGI servers alike, Django fills
+``META`` with the same ``HTTP_*`` keys) read a request the same way, so the reading lives here:
+only the trace headers msatrace propagates, the host and the user agent are looked at; every value
+is untrusted and goes through the header parsers before anything echoes or logs it.
+
+Imports: the standard library and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from msatrace._core.inbound import Inbound, RequestFacts
+from msatrace._core.propagation import HeaderBag
+
+# The CGI keys of the wanted headers for one Inbound (one init()): built once, not per request.
+_keys_cache: tuple[Inbound | None, tuple[tuple[str, str], ...]] = (None, ())
+
+
+def header_keys(edge: Inbound) -> tuple[tuple[str, str], ...]:
+    """``(environ key, HeaderBag key)`` for every trace header, e.g. ``("HTTP_TRACEPARENT", ...)``.
+
+    CGI (RFC 3875 section 4.1.18) upper-cases a header's name and turns ``-`` into ``_``.
+    """
+    global _keys_cache
+    cached, keys = _keys_cache
+    if cached is not edge:
+        keys = tuple(
+            ("HTTP_" + name.upper().replace("-", "_"), name) for name in edge.wanted.values()
+        )
+        _keys_cache = (edge, keys)
+    return keys
+
+
+def wsgi_path(environ: Mapping[str, Any]) -> str:
+    """``SCRIPT_NAME + PATH_INFO`` as text (WSGI passes the raw bytes as latin-1, PEP 3333)."""
+    path: str = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    if not path.isascii():
+        # A server that already decoded the path (not latin-1 text): keep its text.
+        with contextlib.suppress(UnicodeEncodeError):
+            path = path.encode("latin-1").decode("utf-8", "backslashreplace")
+    return path or "/"
+
+
+def request_facts(
+    environ: Mapping[str, Any], edge: Inbound, path: str, scheme: str | None = None
+) -> RequestFacts:
+    """The facts of one request from its CGI variables; only the trace headers are parsed.
+
+    Args:
+        environ: a WSGI environ or Django's ``request.META``.
+        edge: the active ``inbound.current()``.
+        path: the request path as text (the caller knows how its framework decoded it).
+        scheme: ``http``/``https`` when the caller knows better than ``wsgi.url_scheme``.
+    """
+    bag = HeaderBag()
+    for key, name in header_keys(edge):
+        value = environ.get(key)
+        if value is not None:
+            # WSGI header values are latin-1 text; anything outside ASCII is invalid for every
+            # trace header and must never be echoed (HeaderBag treats None as invalid).
+            bag.add(name, value if value.isascii() else None)
+    address, port = server_address(environ)
+    protocol = environ.get("SERVER_PROTOCOL", "")
+    return RequestFacts(
+        environ.get("REQUEST_METHOD", "GET"),
+        path,
+        scheme or environ.get("wsgi.url_scheme", "http"),
+        bag,
+        address,
+        port,
+        environ.get("REMOTE_ADDR") or None,
+        environ.get("HTTP_USER_AGENT"),
+        protocol[5:] if protocol.startswith("HTTP/") else None,
+    )
+
+
+def server_address(environ: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """``server.address`` / ``server.port``: the Host header, else ``SERVER_NAME``/``SERVER_PORT``.
+
+    OpenTelemetry HTTP server spans prefer the Host header (semconv http-spans, "HTTP server
+    definitions"); a port that is not 1-5 digits up to 65535 is left out.
+    """
+    host = environ.get("HTTP_HOST")
+    if host:
+        if host.startswith("["):  # [IPv6]:port
+            address, _, rest = host[1:].partition("]")
+            port = rest[1:]
+        else:
+            address, _, port = host.partition(":")
+    else:
+        address, port = environ.get("SERVER_NAME", ""), str(environ.get("SERVER_PORT", ""))
+    number = int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None
+    return address or None, number if number is not None and number <= 65535 else None

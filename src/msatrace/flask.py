@@ -1,0 +1,105 @@
+"""Flask: one trace per request, named by route, with the Flask-Login user.
+
+    app = Flask(__name__)
+    msatrace.init()
+    msatrace.flask.instrument(app)
+
+``instrument(app)`` wraps ``app.wsgi_app`` in :class:`msatrace.wsgi.TraceMiddleware` (so
+everything the WSGI middleware does applies) and adds what only Flask knows:
+
+- the route template: the matched rule as Flask writes it (``/orders/<int:order_id>``) names the
+  span (``GET /orders/<int:order_id>``) and fills ``http.route`` and the access line's ``route``;
+- the user: with Flask-Login, an authenticated user already loaded by the request (``current_user``
+  used by the view or by ``login_required``) becomes ``user_id`` / ``user.id``. msatrace reads
+  Flask-Login's per-request cache and never triggers the user loader itself, so it adds no query;
+- errors: an exception Flask turns into a 500 is recorded on the span (``got_request_exception``)
+  and logged once: by Flask's own ``app.logger`` line ("Exception on /path [GET]"), which runs
+  inside the request and so carries the trace ID and the exception as structured fields. When
+  Flask propagates the exception instead (``PROPAGATE_EXCEPTIONS``, testing, debug), msatrace's
+  "unhandled exception" line is the one. The 500 response carries ``X-Trace-ID`` either way.
+
+Needs the ``flask`` extra (``pip install 'msatrace[flask]'``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    import flask
+except ImportError:  # pragma: no cover - depends on the environment
+    raise ImportError("msatrace.flask needs Flask: install 'msatrace[flask]'") from None
+
+from msatrace._core import context, logs
+from msatrace._core.inbound import RequestScope
+from msatrace.wsgi import SCOPE_KEY, TraceMiddleware
+
+__all__ = ["instrument"]
+
+_EXTENSION = "msatrace"
+
+
+def instrument(app: flask.Flask) -> flask.Flask:
+    """Trace every request ``app`` serves; calling it again does nothing.
+
+    Adds :class:`msatrace.wsgi.TraceMiddleware` around ``app.wsgi_app``, names spans by route
+    rule, records the Flask-Login user and records exceptions Flask handles itself. Routes Flask's
+    and werkzeug's loggers through msatrace's structured output (call ``msatrace.init()`` first).
+
+    Returns:
+        The same application, for chaining.
+    """
+    if _EXTENSION in app.extensions:
+        return app
+    app.extensions[_EXTENSION] = True
+    app.wsgi_app = TraceMiddleware(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
+    app.teardown_request(_finish)
+    flask.got_request_exception.connect(_on_exception, app, weak=False)
+    _adopt_logger(app)
+    return app
+
+
+# teardown_request: it runs for every request, even when the view or a before_request hook
+# raised, while the request context (url_rule, g) is still there and our context is current.
+def _finish(_: BaseException | None) -> None:
+    req = _scope()
+    if req is None:
+        return
+    rule = flask.request.url_rule
+    if rule is not None:
+        req.set_route(rule.rule)
+    user_id = _login_user_id()
+    if user_id is not None:
+        context.set_user(user_id)
+
+
+# got_request_exception: Flask sends it for an exception it is about to turn into a 500, before
+# it logs it (or re-raises it under PROPAGATE_EXCEPTIONS); the middleware never sees it otherwise.
+def _on_exception(_: flask.Flask, exception: BaseException, **__: Any) -> None:
+    req = _scope()
+    if req is not None:
+        req.fail(exception, log=False)  # Flask's own app.logger line is the one exception line
+
+
+def _scope() -> RequestScope | None:
+    scope = flask.request.environ.get(SCOPE_KEY)
+    return scope if isinstance(scope, RequestScope) else None
+
+
+def _login_user_id() -> str | None:
+    """Flask-Login's user if this request already loaded it (``g._login_user``), else ``None``."""
+    user = flask.g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    user_id = user.get_id()
+    return None if user_id is None else str(user_id)
+
+
+def _adopt_logger(app: flask.Flask) -> None:
+    """Let ``app.logger`` records reach msatrace's bridge instead of Flask's stderr handler.
+
+    Flask adds its ``default_handler`` (a stream handler on ``sys.stderr`` outside a request) when
+    the logger is first used before ``msatrace.init()``; adopting removes it like any console
+    handler, so each line is written once, as JSON.
+    """
+    logs.adopt_framework_loggers((app.logger.name, "werkzeug"))

@@ -1,0 +1,185 @@
+"""WSGI: one trace per request, for any WSGI application.
+
+    app = msatrace.wsgi.TraceMiddleware(app)
+
+Per request: the incoming trace is continued (or a fresh one started) and made current for the
+application and for the iteration of its response body; the response gets ``X-Trace-ID`` and
+``X-Request-ID`` (never replacing a header the application set); a SERVER span and one access-log
+line cover the request until the server calls the body's ``close()``. An exception is logged once,
+recorded on the span and re-raised unchanged. Excluded paths (``MSATRACE_EXCLUDE_PATHS``) and
+requests before ``msatrace.init()`` pass through untouched.
+
+Each request runs in its own copy of the thread's ``contextvars`` context, entered again for each
+chunk of the body and for ``close()``: the trace is current while a generator response runs, and
+nothing of it stays behind on the server's thread, even if a server never calls ``close()``.
+
+For Flask prefer ``msatrace.flask.instrument(app)`` (route templates, Flask-Login users). No extra
+needed; this module imports only ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+from msatrace._core import environ as cgi
+from msatrace._core import inbound, logs
+from msatrace._core.inbound import RequestScope
+from msatrace._core.safety import guard
+
+__all__ = ["SCOPE_KEY", "TraceMiddleware"]
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# The request's RequestScope in the environ, for framework adapters (msatrace.flask) and for an
+# inner TraceMiddleware, which then passes the request through instead of tracing it twice.
+SCOPE_KEY = "msatrace.request"
+
+
+class TraceMiddleware:
+    """Trace every request that passes through a WSGI application.
+
+    Args:
+        app: the WSGI application to wrap.
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        logs.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        edge = inbound.current()
+        if edge is None or SCOPE_KEY in environ:
+            return self.app(environ, start_response)  # not initialised, or traced further out
+        path = cgi.wsgi_path(environ)
+        if path in edge.exclude_paths:
+            return self.app(environ, start_response)
+        ctx = contextvars.copy_context()
+        return ctx.run(self._traced, ctx, edge, environ, path, start_response)
+
+    def _traced(
+        self,
+        ctx: contextvars.Context,
+        edge: inbound.Inbound,
+        environ: dict[str, Any],
+        path: str,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
+        try:
+            req = edge.begin(cgi.request_facts(environ, edge, path))
+        except Exception as exc:
+            _internal("wsgi.begin", exc)
+            return self.app(environ, start_response)
+        environ[SCOPE_KEY] = req
+
+        def traced_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            try:
+                req.status = int(status[:3])
+                headers = headers + req.response_headers([name.lower() for name, _ in headers])
+            except Exception as exc:
+                _internal("wsgi.start_response", exc)
+            return start_response(status, headers, exc_info)
+
+        try:
+            body = self.app(environ, traced_start_response)
+        except Exception as exc:
+            _safely("wsgi.fail", req.fail, exc)
+            _safely("wsgi.end", req.end)
+            raise
+        except BaseException as exc:  # the worker is stopping (SystemExit, KeyboardInterrupt)
+            _safely("wsgi.abort", req.abort, exc)
+            _safely("wsgi.end", req.end)
+            raise
+        return _cover(body, req, ctx, environ)
+
+
+def _cover(
+    body: Iterable[bytes], req: RequestScope, ctx: contextvars.Context, environ: dict[str, Any]
+) -> Iterable[bytes]:
+    """The body, arranged so the request ends when the server closes it."""
+    file_wrapper = environ.get("wsgi.file_wrapper")
+    if (
+        file_wrapper is not None
+        and isinstance(file_wrapper, type)
+        and isinstance(body, file_wrapper)
+    ):
+        # Returned unwrapped, so the server still recognises it and can use sendfile (PEP 3333
+        # "Optional Platform-Specific File Handling"); only its close() is hooked.
+        original = getattr(body, "close", None)
+
+        def close() -> None:
+            try:
+                if original is not None:
+                    ctx.run(original)
+            finally:
+                ctx.run(_safely, "wsgi.end", req.end)
+
+        with contextlib.suppress(Exception):  # __slots__: then wrapped like any other body
+            body.close = close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
+            return body
+    return _Body(body, req, ctx)
+
+
+class _Body:
+    """The application's response iterable, run inside the request's context until ``close()``."""
+
+    __slots__ = ("_body", "_closed", "_ctx", "_iterator", "_req")
+
+    def __init__(self, body: Iterable[bytes], req: RequestScope, ctx: contextvars.Context) -> None:
+        self._body = body
+        self._req = req
+        self._ctx = ctx
+        self._iterator: Iterator[bytes] | None = None
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._iterator = self._ctx.run(iter, self._body)
+        return self
+
+    def __next__(self) -> bytes:
+        iterator = self._iterator
+        if iterator is None:
+            iterator = self._iterator = self._ctx.run(iter, self._body)
+        try:
+            return self._ctx.run(next, iterator)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            self._ctx.run(_safely, "wsgi.fail", self._req.fail, exc)
+            raise
+
+    def close(self) -> None:
+        """Close the application's iterable (PEP 3333), then end the request's span and log."""
+        if self._closed:
+            return
+        self._closed = True
+        ctx = self._ctx
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                ctx.run(close)
+        except Exception as exc:
+            ctx.run(_safely, "wsgi.fail", self._req.fail, exc)
+            raise
+        finally:
+            ctx.run(_safely, "wsgi.end", self._req.end)
+
+
+def _internal(site: str, exc: Exception) -> None:
+    # guard() only on the rare failure path: entering it costs about a microsecond per use.
+    with guard(site):
+        raise exc
+
+
+def _safely(site: str, fn: Callable[..., None], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception as exc:
+        _internal(site, exc)
