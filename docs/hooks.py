@@ -1,0 +1,69 @@
+"""mkdocs hook: generate the configuration reference from ``msatrace._core.settings.OPTIONS``.
+
+A page containing the marker ``<!-- msatrace:settings-table -->`` gets the table of every setting
+(its ``init()`` keyword, environment variables in precedence order, default and description) in
+its place, so the reference cannot drift from the code. The build fails when ``msatrace.init()``
+and the settings table disagree about which settings exist.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+MARKER = "<!-- msatrace:settings-table -->"
+RESULTS_MARKER = "<!-- msatrace:benchmark-results -->"
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS.md"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting, in the order ``settings.py`` declares them."""
+    import msatrace
+    from msatrace._core.settings import OPTIONS
+
+    keywords = set(inspect.signature(msatrace.init).parameters)
+    names = {opt.name for opt in OPTIONS}
+    if keywords != names:
+        raise RuntimeError(
+            "msatrace.init() and settings.OPTIONS disagree: "
+            f"only in init(): {sorted(keywords - names)}, "
+            f"only in OPTIONS: {sorted(names - keywords)}"
+        )
+    rows = [
+        "| `init()` keyword | Environment variables (first set wins) | Default | What it does |",
+        "| --- | --- | --- | --- |",
+    ]
+    for opt in OPTIONS:
+        env = "<br>".join(f"`{var}`" for var in opt.env)
+        rows.append(f"| `{opt.name}` | {env} | {_cell(opt.default_doc)} | {_cell(opt.doc)} |")
+    return "\n".join(rows)
+
+
+def benchmark_results() -> str:
+    """``benchmarks/RESULTS.md`` with its headings moved below the page's, or a notice."""
+    if not RESULTS.is_file():
+        return (
+            '!!! warning "No benchmark report in this build"\n'
+            "    `benchmarks/RESULTS.md` did not exist when these pages were built. "
+            "Run `python3 -m nox -s bench` to produce it, then rebuild the documentation."
+        )
+    lines = []
+    for line in RESULTS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            line = "##" + line  # the report's "#" becomes "###" under this page's "##"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def on_page_markdown(markdown: str, **kwargs: Any) -> str:
+    """Replace the markers with the generated settings table and the benchmark report."""
+    if MARKER in markdown:
+        markdown = markdown.replace(MARKER, settings_table())
+    if RESULTS_MARKER in markdown:
+        markdown = markdown.replace(RESULTS_MARKER, benchmark_results())
+    return markdown

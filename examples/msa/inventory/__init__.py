@@ -1,0 +1,1 @@
+"""inventory: stock levels (Django under gunicorn). See settings.py for the msatrace lines."""
