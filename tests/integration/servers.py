@@ -374,6 +374,8 @@ def start_gunicorn(
         "--workers", str(workers),
         "--graceful-timeout", "5", "--timeout", "120",
     ]  # fmt: skip
+    if _gunicorn_has_control_socket():
+        argv.append("--no-control-socket")  # one fixed path per user: parallel servers collide
     if threads > 1:
         argv += ["--threads", str(threads)]
     if preload:
@@ -388,6 +390,15 @@ def start_gunicorn(
         health_path=health_path,
         ready_timeout=ready_timeout,
     )
+
+
+def _gunicorn_has_control_socket() -> bool:
+    """gunicorn >= 25 opens a control socket at a fixed path unless told not to."""
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:
+        return False
+    return any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS)
 
 
 def _django_env(env: Mapping[str, str] | None, settings: str) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Django test project, served by gunicorn (``djproject.wsgi``) and uvicorn (``djproject.asgi``)."""

@@ -1,0 +1,15 @@
+"""Routes of the Django test project (the same as the FastAPI and Flask test apps)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from djproject import views
+
+urlpatterns = [
+    path("health", views.health),
+    path("items/<int:item_id>", views.item),
+    path("work", views.work),
+    path("boom", views.boom),
+    path("pid", views.pid),
+]

@@ -1,0 +1,57 @@
+"""Views of the Django test project; ordinary sync views, as most Django code is."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from opentelemetry import trace
+
+import msatrace
+
+log = msatrace.get_logger("app")
+
+
+def ids(**extra: Any) -> dict[str, Any]:
+    """What the view saw: the current trace and request IDs, and this process."""
+    return {
+        "trace_id": msatrace.current_trace_id(),
+        "span_id": msatrace.current_span_id(),
+        "request_id": msatrace.current_request_id(),
+        "pid": os.getpid(),
+        **extra,
+    }
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
+
+
+def item(request: HttpRequest, item_id: int) -> JsonResponse:
+    log.info("item", item_id=item_id)
+    return JsonResponse(ids(item_id=item_id))
+
+
+def work(request: HttpRequest) -> JsonResponse:
+    marker = request.GET["marker"]
+    steps = int(request.GET.get("steps", 3))
+    pause = float(request.GET.get("pause", 0.005))
+    msatrace.bind(marker=marker)
+    for step in range(steps):
+        log.info("step", step=step)
+        time.sleep(pause)
+    log.info("done")
+    return JsonResponse(ids(marker=marker))
+
+
+def boom(request: HttpRequest) -> JsonResponse:
+    log.info("about to fail")
+    raise RuntimeError("boom from the app")
+
+
+def pid(request: HttpRequest) -> JsonResponse:
+    time.sleep(float(request.GET.get("pause", 0)))
+    trace.get_current_span().set_attribute("test.pid", os.getpid())
+    return JsonResponse(ids())

@@ -1,0 +1,80 @@
+"""FastAPI test app, served by uvicorn in the integration tests (``fastapi_app:app``).
+
+Routes: ``/health`` (excluded from tracing), ``/items/{item_id}``, ``/work`` (logs, yields with
+``await asyncio.sleep``, logs again: the isolation test), ``/work_sync`` (the same in FastAPI's
+thread pool), ``/boom`` (unhandled exception) and ``/pid?pause=`` (which process served it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from opentelemetry import trace
+
+import msatrace
+
+msatrace.init()
+log = msatrace.get_logger("app")
+app = FastAPI()
+
+
+def ids(**extra: Any) -> dict[str, Any]:
+    """What the handler saw: the current trace and request IDs, and this process."""
+    return {
+        "trace_id": msatrace.current_trace_id(),
+        "span_id": msatrace.current_span_id(),
+        "request_id": msatrace.current_request_id(),
+        "pid": os.getpid(),
+        **extra,
+    }
+
+
+@app.get("/health")
+async def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.get("/items/{item_id}")
+async def item(item_id: int) -> dict[str, Any]:
+    log.info("item", item_id=item_id)
+    return ids(item_id=item_id)
+
+
+@app.get("/work")
+async def work(marker: str, steps: int = 3, pause: float = 0.005) -> dict[str, Any]:
+    msatrace.bind(marker=marker)
+    for step in range(steps):
+        log.info("step", step=step)
+        await asyncio.sleep(pause)
+    log.info("done")
+    return ids(marker=marker)
+
+
+@app.get("/work_sync")
+def work_sync(marker: str, steps: int = 3, pause: float = 0.005) -> dict[str, Any]:
+    msatrace.bind(marker=marker)
+    for step in range(steps):
+        log.info("step", step=step)
+        time.sleep(pause)
+    log.info("done")
+    return ids(marker=marker)
+
+
+@app.get("/boom")
+async def boom() -> dict[str, Any]:
+    log.info("about to fail")
+    raise RuntimeError("boom from the app")
+
+
+@app.get("/pid")
+async def pid(pause: float = 0) -> dict[str, Any]:
+    await asyncio.sleep(pause)
+    trace.get_current_span().set_attribute("test.pid", os.getpid())
+    return ids()
+
+
+msatrace.fastapi.instrument(app)

@@ -1,0 +1,72 @@
+"""Flask test app, served by gunicorn in the integration tests (``flask_app:app``).
+
+Routes: ``/health`` (excluded from tracing), ``/items/<int:item_id>``, ``/work`` (logs, yields
+with ``time.sleep``, logs again: the isolation test), ``/boom`` (unhandled exception) and
+``/pid?pause=`` (which process served it: the ``--preload`` test).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from flask import Flask, request
+from opentelemetry import trace
+
+import msatrace
+
+msatrace.init()
+log = msatrace.get_logger("app")
+app = Flask(__name__)
+
+
+def ids(**extra: Any) -> dict[str, Any]:
+    """What the handler saw: the current trace and request IDs, and this process."""
+    return {
+        "trace_id": msatrace.current_trace_id(),
+        "span_id": msatrace.current_span_id(),
+        "request_id": msatrace.current_request_id(),
+        "pid": os.getpid(),
+        **extra,
+    }
+
+
+@app.get("/health")
+def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.get("/items/<int:item_id>")
+def item(item_id: int) -> dict[str, Any]:
+    log.info("item", item_id=item_id)
+    return ids(item_id=item_id)
+
+
+@app.get("/work")
+def work() -> dict[str, Any]:
+    marker = request.args["marker"]
+    steps = int(request.args.get("steps", 3))
+    pause = float(request.args.get("pause", 0.005))
+    msatrace.bind(marker=marker)
+    for step in range(steps):
+        log.info("step", step=step)
+        time.sleep(pause)
+    log.info("done")
+    return ids(marker=marker)
+
+
+@app.get("/boom")
+def boom() -> dict[str, Any]:
+    log.info("about to fail")
+    raise RuntimeError("boom from the app")
+
+
+@app.get("/pid")
+def pid() -> dict[str, Any]:
+    time.sleep(float(request.args.get("pause", 0)))
+    trace.get_current_span().set_attribute("test.pid", os.getpid())
+    return ids()
+
+
+msatrace.flask.instrument(app)
