@@ -63,6 +63,14 @@ def record(key: str, undo: Callable[[], None]) -> bool:
         return True
 
 
+def unwrap(owner: Any, attr: str) -> None:
+    """Restore one attribute patched by :func:`wrap` (an adapter's ``unpatch()``)."""
+    with _lock:
+        entry = _patches.pop((id(owner), attr), None)
+        if entry is not None:
+            setattr(owner, attr, entry[2])
+
+
 def is_patched(owner: Any, attr: str) -> bool:
     """Whether ``owner.attr`` is currently patched by msatrace."""
     return (id(owner), attr) in _patches

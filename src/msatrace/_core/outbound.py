@@ -1,0 +1,309 @@
+"""The framework-neutral lifecycle of one outgoing HTTP call (httpx, requests).
+
+A client adapter marks two places. The library's "send" entry point becomes a ``Call``
+(``begin(client)`` ... ``call.close()``): one API call, which may send several physical requests
+(redirects, auth round trips). Each physical request becomes a ``Hop`` (``call.hop(...)``): one
+CLIENT span, the trace headers written for that request, and an attached context that carries the
+span and OpenTelemetry's "HTTP instrumentation suppressed" flag while the library sends it, so that
+OpenTelemetry's own requests/httpx/urllib3 instrumentation, when also enabled, stands aside: one
+span and one set of headers per request. The adapter ends a hop when its response is closed.
+
+Every decision lives here: whether a host may receive trace headers (``propagate_to``), which
+headers are added (never one the caller set), span name and attributes (OpenTelemetry HTTP client
+semantic conventions, stable names), ``url.full`` redaction, and the error policy. Internal
+failures never reach the application (``guard()``).
+
+Imports: the standard library, opentelemetry and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+from collections.abc import MutableMapping
+from contextvars import ContextVar, Token
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from msatrace._core import runtime, tracing
+from msatrace._core.inbound import KNOWN_METHODS
+from msatrace._core.safety import guard
+
+# OpenTelemetry's instrumentations skip a request when either key is set in the current context
+# (opentelemetry-instrumentation utils.is_http_instrumentation_enabled); the SDK's span exporters
+# set the first one while they export, so the exporter's own HTTP calls are never traced.
+_SUPPRESS = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+_SUPPRESS_HTTP = otel_context._SUPPRESS_HTTP_INSTRUMENTATION_KEY
+_SUPPRESS_PLAIN = "suppress_instrumentation"  # older instrumentations' spelling of the first key
+# semconv url.full: query values of these keys are replaced by REDACTED (matched case-sensitively).
+_SENSITIVE_QUERY = frozenset(("AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"))
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_CACHE_SIZE = 1024
+
+_call: ContextVar[Call | None] = ContextVar("msatrace.outbound_call", default=None)
+
+
+class HostPolicy:
+    """``propagate_to`` compiled once: globs (``*.internal``) and ``re:`` regexes, whole host.
+
+    Hosts are compared in lowercase; a pattern must match the whole host name (no port).
+    """
+
+    __slots__ = ("_cache", "_pattern", "everywhere")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.everywhere = "*" in patterns
+        parts = [p[3:] if p.startswith("re:") else fnmatch.translate(p) for p in patterns]
+        joined = "|".join(f"(?:{p})" for p in parts)
+        self._pattern = re.compile(joined, re.IGNORECASE) if parts else None
+        self._cache: dict[str, bool] = {}
+
+    def allows(self, host: str) -> bool:
+        """Whether trace headers may be sent to ``host``."""
+        if self.everywhere:
+            return True
+        found = self._cache.get(host)
+        if found is None:
+            pattern = self._pattern
+            found = pattern is not None and pattern.fullmatch(host.lower()) is not None
+            if len(self._cache) >= _HOST_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[host] = found
+        return found
+
+
+_policy: tuple[runtime.Runtime, HostPolicy] | None = None
+
+
+def _policy_for(rt: runtime.Runtime) -> HostPolicy:
+    global _policy
+    cached = _policy
+    if cached is None or cached[0] is not rt:
+        cached = _policy = (rt, HostPolicy(rt.settings.propagate_to))
+    return cached[1]
+
+
+def should_propagate(host: str) -> bool:
+    """Whether the running configuration lets trace headers go to ``host``."""
+    rt = runtime.current()
+    return rt is not None and _policy_for(rt).allows(host)
+
+
+def url_full(url: str) -> str:
+    """``url`` for ``url.full``: credentials and sensitive query values replaced by ``REDACTED``.
+
+    semconv url.full: "MUST NOT contain credentials" (``REDACTED:REDACTED@``), and the values of
+    ``AWSAccessKeyId``, ``Signature``, ``sig`` and ``X-Goog-Signature`` are redacted, keys kept.
+    """
+    if "@" not in url and "?" not in url:
+        return url
+    parts = urlsplit(url)
+    netloc, query = parts.netloc, parts.query
+    if "@" in netloc:
+        netloc = "REDACTED:REDACTED@" + netloc.rpartition("@")[2]
+    if query and any(k in query for k in _SENSITIVE_QUERY):
+        pairs = query.split("&")
+        for i, pair in enumerate(pairs):
+            key, sep, _ = pair.partition("=")
+            if sep and key in _SENSITIVE_QUERY:
+                pairs[i] = key + "=REDACTED"
+        query = "&".join(pairs)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def error_type(exc: BaseException) -> str:
+    """semconv error.type for a failed request: the exception's fully-qualified class name."""
+    cls = type(exc)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _suppressed(ctx: Context) -> bool:
+    return bool(ctx.get(_SUPPRESS_HTTP) or ctx.get(_SUPPRESS) or ctx.get(_SUPPRESS_PLAIN))
+
+
+def begin(owner: object) -> Call | None:
+    """Start one API call of the client object ``owner``; ``None`` means pass through untouched.
+
+    Pass through when msatrace is not initialised, or when someone already suppressed HTTP
+    instrumentation here (an OpenTelemetry instrumentation that handles this request itself, or
+    the SDK exporting spans).
+    """
+    rt = runtime.current()
+    if rt is None:
+        return None
+    call: Call | None = None
+    with guard("outbound.begin"):
+        ctx = otel_context.get_current()
+        if not _suppressed(ctx):
+            call = Call(owner, rt, ctx)
+    return call
+
+
+def current(owner: object) -> Call | None:
+    """The call ``owner`` is making in this context (a redirect hop re-entering the library)."""
+    call = _call.get()
+    return call if call is not None and call.owner is owner else None
+
+
+class Call:
+    """One API call (``client.send``): the caller's context and the headers written so far."""
+
+    __slots__ = ("_token", "injected", "last", "owner", "parent", "resends", "rt")
+
+    def __init__(self, owner: object, rt: runtime.Runtime, parent: Context) -> None:
+        self.owner = owner
+        self.rt = rt
+        self.parent = parent
+        self.injected: dict[str, str] = {}
+        self.last: Hop | None = None
+        self.resends = -1
+        self._token: Token[Call | None] = _call.set(self)
+
+    def close(self) -> None:
+        """The API call returned or raised: forget it (hops may still be streaming)."""
+        _call.reset(self._token)
+
+    def hop(
+        self,
+        method: str,
+        url: str,
+        scheme: str,
+        host: str,
+        port: int | None,
+        headers: MutableMapping[str, Any],
+    ) -> Hop | None:
+        """One physical request: start its span and write its trace headers into ``headers``.
+
+        ``None`` means an internal failure: send the request untouched.
+        """
+        hop: Hop | None = None
+        with guard("outbound.hop"):
+            hop = self._hop(method, url, scheme, host, port, headers)
+        return hop
+
+    def _hop(
+        self,
+        method: str,
+        url: str,
+        scheme: str,
+        host: str,
+        port: int | None,
+        headers: MutableMapping[str, Any],
+    ) -> Hop:
+        rt = self.rt
+        previous = self.last
+        if previous is not None and not previous.ended and previous.done_ns is None:
+            # requests follows a redirect from inside the first hop's send(): that hop's
+            # exchange is over now, its span ends here when the adapter learns its status.
+            previous.done_ns = time.time_ns()
+        self.resends += 1
+        port = port or _DEFAULT_PORTS.get(scheme)
+        span: Span | None = None
+        ctx = self.parent
+        if rt.tracing.tracer is not None:
+            known = method if method in KNOWN_METHODS else None
+            attrs: dict[str, Any] = {
+                "http.request.method": known or "_OTHER",
+                "url.full": url_full(url),
+                "server.address": host,
+            }
+            if port:
+                attrs["server.port"] = port
+            if known is None:
+                attrs["http.request.method_original"] = method
+            if self.resends:
+                attrs["http.request.resend_count"] = self.resends
+            # semconv http client span name: "{method}" (no url.template known), "HTTP" if unknown
+            span = rt.tracing.tracer.start_span(known or "HTTP", ctx, SpanKind.CLIENT, attrs)
+            ctx = trace.set_span_in_context(span, ctx)
+        elif not trace.get_current_span(ctx).get_span_context().is_valid:
+            # tracing off and no trace yet: a fresh trace ID, so the callee still gets one
+            root = tracing.start_span(rt.tracing, "HTTP", SpanKind.CLIENT, None)
+            ctx = self.parent = trace.set_span_in_context(root, ctx)
+        self._write_headers(headers, host, ctx)
+        hop = Hop(span)
+        if span is not None:
+            hop.token = otel_context.attach(otel_context.set_value(_SUPPRESS_HTTP, True, ctx))
+        self.last = hop
+        return hop
+
+    def _write_headers(self, headers: MutableMapping[str, Any], host: str, ctx: Context) -> None:
+        # A redirect request starts as a copy of the previous one: take back what we wrote there
+        # (it names the previous hop's span, and the new host may not be allowed to see it).
+        if self.injected:
+            for name, value in self.injected.items():
+                if headers.get(name) == value:
+                    del headers[name]
+            self.injected = {}
+        if not _policy_for(self.rt).allows(host):
+            return
+        fresh: dict[str, str] = {}
+        self.rt.propagation.inject(fresh, ctx)
+        for name, value in fresh.items():
+            if name not in headers:  # the caller's own header wins (case-insensitive carriers)
+                headers[name] = value
+                self.injected[name] = value
+
+
+class Hop:
+    """One physical request in flight: its span (``None`` if tracing is off) until it closes."""
+
+    __slots__ = ("done_ns", "ended", "span", "token")
+
+    def __init__(self, span: Span | None) -> None:
+        self.span = span
+        self.token: Token[Context] | None = None
+        self.ended = span is None
+        self.done_ns: int | None = None
+
+    @property
+    def superseded(self) -> bool:
+        """A later hop of the same call started while this one's send() was still running."""
+        return self.done_ns is not None
+
+    def detach(self) -> None:
+        """Undo the context attached for the send (the adapter's ``finally``)."""
+        if self.token is not None:
+            token, self.token = self.token, None
+            otel_context.detach(token)
+
+    def respond(self, status: int, protocol_version: str | None = None) -> None:
+        """The response's status line arrived; semconv: 4xx and 5xx are errors for a client."""
+        span = self.span
+        if span is None or self.ended:
+            return
+        with guard("outbound.respond"):
+            span.set_attribute("http.response.status_code", status)
+            if protocol_version:
+                span.set_attribute("network.protocol.version", protocol_version)
+            if status >= 400:
+                span.set_attribute("error.type", str(status))
+                span.set_status(Status(StatusCode.ERROR))
+
+    def fail(self, exc: BaseException) -> None:
+        """The request failed (refused, timeout, TLS, broken body): error status, then end."""
+        span = self.span
+        if span is None or self.ended:
+            return
+        with guard("outbound.fail"):
+            kind = error_type(exc)
+            span.set_attribute("error.type", kind)
+            span.set_status(Status(StatusCode.ERROR, kind))
+        self.end()
+
+    def end(self) -> None:
+        """End the span (once): the response was closed or fully read."""
+        span = self.span
+        if span is None or self.ended:
+            return
+        self.ended = True
+        with guard("outbound.end"):
+            span.end(self.done_ns)

@@ -1,0 +1,189 @@
+"""httpx: every request of ``httpx.Client`` and ``httpx.AsyncClient`` carries the trace.
+
+    import msatrace
+    msatrace.init()            # patches httpx now, or when it is first imported
+
+Per physical request (each redirect hop and auth round trip counts): a CLIENT span named
+``{METHOD}``, child of the current span, with OpenTelemetry HTTP client attributes; the trace
+headers of that span (``traceparent``, ``tracestate``, baggage, ``X-Trace-ID``, ``X-Request-ID``)
+unless the caller set one of them or the host is not in ``propagate_to``. The span ends when the
+response is closed, so a streamed response is covered until then. A failed request (refused,
+timeout, TLS) sets the span's error status and ``error.type``; the exception reaches the caller
+as it was. Clients with custom transports or mounts are covered: the patch sits above them.
+
+``patch()`` is idempotent and ``unpatch()`` (or ``msatrace.unpatch()``) restores httpx.
+Needs the ``httpx`` extra (``pip install 'msatrace[httpx]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any
+
+try:
+    import httpx
+except ImportError:  # pragma: no cover - exercised by the bare test session
+    raise ImportError("msatrace.httpx needs httpx: pip install 'msatrace[httpx]'") from None
+
+from msatrace._core import outbound, patching
+from msatrace._core.outbound import Call, Hop
+from msatrace._core.safety import guard
+
+__all__ = ["patch", "unpatch"]
+
+Wrapped = Callable[..., Any]
+_PATCHES: tuple[tuple[type[Any], str, Callable[..., Any]], ...] = ()
+
+
+def patch() -> None:
+    """Trace and propagate every request of ``httpx.Client`` and ``httpx.AsyncClient``.
+
+    ``msatrace.init()`` calls this (setting ``patch`` / ``MSATRACE_PATCH``); calling it again does
+    nothing. Clients created before the call are covered too (the patch is on the classes).
+    """
+    for owner, attr, wrapper in _PATCHES:
+        patching.wrap(owner, attr, wrapper)
+
+
+def unpatch() -> None:
+    """Restore httpx's own ``send`` methods."""
+    for owner, attr, _ in _PATCHES:
+        patching.unwrap(owner, attr)
+
+
+# Hooks Client.send: the public entry of every request (get, post, stream, send), above the
+# transport and mounts. It only marks the API call; spans and headers come per physical request
+# from _send_single_request below, which send() reaches through auth and redirect handling.
+def _send(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: Any) -> Any:
+    call = outbound.begin(instance)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        call.close()
+
+
+# Hooks AsyncClient.send: as Client.send.
+async def _send_async(
+    wrapped: Callable[..., Coroutine[Any, Any, Any]],
+    instance: httpx.AsyncClient,
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    call = outbound.begin(instance)
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        call.close()
+
+
+# Hooks Client._send_single_request: httpx calls it once per physical request, after auth and
+# redirects (Client._send_handling_redirects builds each hop's request from the last one) and
+# right before the transport; so each hop gets its own span and headers, whatever the transport.
+def _send_single(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: Any) -> Any:
+    call = outbound.current(instance)
+    hop = _hop(call, args, kwargs) if call is not None else None
+    if hop is None:
+        return wrapped(*args, **kwargs)
+    try:
+        response = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        hop.fail(exc)
+        raise
+    finally:
+        hop.detach()
+    with guard("httpx.response"):
+        hop.respond(response.status_code, _version(response))
+        response.stream = _Body(response.stream, hop)
+    return response
+
+
+# Hooks AsyncClient._send_single_request: as Client._send_single_request.
+async def _send_single_async(
+    wrapped: Callable[..., Coroutine[Any, Any, Any]],
+    instance: httpx.AsyncClient,
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    call = outbound.current(instance)
+    hop = _hop(call, args, kwargs) if call is not None else None
+    if hop is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        response = await wrapped(*args, **kwargs)
+    except BaseException as exc:
+        hop.fail(exc)
+        raise
+    finally:
+        hop.detach()
+    with guard("httpx.response"):
+        hop.respond(response.status_code, _version(response))
+        response.stream = _AsyncBody(response.stream, hop)
+    return response
+
+
+def _hop(call: Call, args: Any, kwargs: Any) -> Hop | None:
+    hop = None
+    with guard("httpx.request"):
+        request: httpx.Request = args[0] if args else kwargs["request"]
+        url = request.url
+        hop = call.hop(request.method, str(url), url.scheme, url.host, url.port, request.headers)
+    return hop
+
+
+def _version(response: httpx.Response) -> str | None:
+    return response.http_version.partition("/")[2] or None  # "HTTP/1.1" -> "1.1"
+
+
+class _Body(httpx.SyncByteStream):
+    """A response body that ends its request's span when httpx closes it (or it fails)."""
+
+    def __init__(self, stream: httpx.SyncByteStream, hop: Hop) -> None:
+        self._stream = stream
+        self._hop = hop
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._stream
+        except Exception as exc:
+            self._hop.fail(exc)
+            raise
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._hop.end()
+
+
+class _AsyncBody(httpx.AsyncByteStream):
+    """As ``_Body``, for ``AsyncClient``."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, hop: Hop) -> None:
+        self._stream = stream
+        self._hop = hop
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                yield chunk
+        except Exception as exc:
+            self._hop.fail(exc)
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            self._hop.end()
+
+
+_PATCHES = (
+    (httpx.Client, "send", _send),
+    (httpx.Client, "_send_single_request", _send_single),
+    (httpx.AsyncClient, "send", _send_async),
+    (httpx.AsyncClient, "_send_single_request", _send_single_async),
+)

@@ -1,0 +1,153 @@
+"""requests: every request (``requests.get``, ``Session``, any adapter) carries the trace.
+
+    import msatrace
+    msatrace.init()            # patches requests now, or when it is first imported
+
+Per physical request (each redirect hop counts): a CLIENT span named ``{METHOD}``, child of the
+current span, with OpenTelemetry HTTP client attributes; the trace headers of that span
+(``traceparent``, ``tracestate``, baggage, ``X-Trace-ID``, ``X-Request-ID``) unless the caller set
+one of them or the host is not in ``propagate_to``. With ``stream=True`` the span ends when the
+response is closed or its body read to the end. A failed request (refused, timeout, TLS) sets the
+span's error status and ``error.type``; the exception reaches the caller as it was. Sessions
+created before ``init()`` are covered: the patch is on the class.
+
+``patch()`` is idempotent and ``unpatch()`` (or ``msatrace.unpatch()``) restores requests.
+Needs the ``requests`` extra (``pip install 'msatrace[requests]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+from urllib.parse import urlsplit
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - exercised by the bare test session
+    raise ImportError(
+        "msatrace.requests needs requests: pip install 'msatrace[requests]'"
+    ) from None
+
+from msatrace._core import outbound, patching
+from msatrace._core.outbound import Call, Hop
+from msatrace._core.safety import guard
+
+__all__ = ["patch", "unpatch"]
+
+Wrapped = Callable[..., Any]
+_HOP = "_msatrace_hop"  # on a streamed Response: the hop whose span ends when it closes
+_VERSIONS = {10: "1.0", 11: "1.1", 20: "2"}  # urllib3 HTTPResponse.version -> semconv
+_PATCHES: tuple[tuple[type[Any], str, Callable[..., Any]], ...] = ()
+
+
+def patch() -> None:
+    """Trace and propagate every request sent by requests.
+
+    ``msatrace.init()`` calls this (setting ``patch`` / ``MSATRACE_PATCH``); calling it again does
+    nothing.
+    """
+    for owner, attr, wrapper in _PATCHES:
+        patching.wrap(owner, attr, wrapper)
+
+
+def unpatch() -> None:
+    """Restore requests' own methods."""
+    for owner, attr, _ in _PATCHES:
+        patching.unwrap(owner, attr)
+
+
+# Hooks Session.send: requests.get/post/... build a Session and call Session.request, which calls
+# send, and sessions created before init() share the class method. requests follows redirects by
+# calling send again on the same session for each hop (Session.resolve_redirects), from inside the
+# first send: the outer send is the API call and its first hop, a re-entry is the next hop.
+def _send(wrapped: Wrapped, instance: requests.Session, args: Any, kwargs: Any) -> Any:
+    call = outbound.current(instance)
+    own = None
+    if call is None:
+        call = own = outbound.begin(instance)
+        if call is None:
+            return wrapped(*args, **kwargs)
+    try:
+        hop = _hop(call, args, kwargs)
+        if hop is None:
+            return wrapped(*args, **kwargs)
+        try:
+            response = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            if hop.superseded:
+                hop.end()  # this hop was a redirect that succeeded; a later hop failed
+            else:
+                hop.fail(exc)
+            raise
+        finally:
+            hop.detach()
+        with guard("requests.response"):
+            _finish(hop, response, kwargs.get("stream", instance.stream))
+        return response
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _hop(call: Call, args: Any, kwargs: Any) -> Hop | None:
+    hop = None
+    with guard("requests.request"):
+        request: requests.PreparedRequest = args[0] if args else kwargs["request"]
+        url = request.url or ""
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+        headers: MutableMapping[str, Any] = request.headers  # str | bytes values; we add str
+        hop = call.hop(request.method or "GET", url, parts.scheme, host, port, headers)
+    return hop
+
+
+def _finish(hop: Hop, response: requests.Response, stream: bool) -> None:
+    if hop.superseded and response.history:
+        first = response.history[0]  # this hop's response; the redirects were followed since
+        hop.respond(first.status_code, _VERSIONS.get(getattr(first.raw, "version", 0)))
+        hop.end()
+        return
+    hop.respond(response.status_code, _VERSIONS.get(getattr(response.raw, "version", 0)))
+    if stream and not getattr(response, "_content_consumed", True):
+        setattr(response, _HOP, hop)  # ends in Response.close() or when the body is read
+    else:
+        hop.end()
+
+
+# Hooks Response.close: where a streamed response's life ends (``with`` block or close()).
+def _close(wrapped: Wrapped, instance: requests.Response, args: Any, kwargs: Any) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        hop = instance.__dict__.pop(_HOP, None)
+        if hop is not None:
+            hop.end()
+
+
+# Hooks Response.iter_content: .content, .text, .json() and iter_lines() all read through it, so
+# a streamed response read to its end finishes its span even if nobody calls close().
+def _iter_content(wrapped: Wrapped, instance: requests.Response, args: Any, kwargs: Any) -> Any:
+    chunks = wrapped(*args, **kwargs)
+    if _HOP not in instance.__dict__:
+        return chunks
+    return _read_to_end(chunks, instance)
+
+
+def _read_to_end(chunks: Iterator[Any], response: requests.Response) -> Iterator[Any]:
+    try:
+        yield from chunks
+    except Exception as exc:
+        hop = response.__dict__.pop(_HOP, None)
+        if hop is not None:
+            hop.fail(exc)
+        raise
+    hop = response.__dict__.pop(_HOP, None)
+    if hop is not None:
+        hop.end()
+
+
+_PATCHES = (
+    (requests.Session, "send", _send),
+    (requests.Response, "close", _close),
+    (requests.Response, "iter_content", _iter_content),
+)

@@ -1,0 +1,233 @@
+"""requests: headers, client spans, redirects, streaming, errors and patch bookkeeping, for real."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import requests
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+
+import msatrace
+import msatrace.requests
+from msatrace import testing
+from tests.outbound.conftest import EchoServer
+from tests.outbound.helpers import client_spans, hex_ids, parent_hex, traceparent_ids
+
+
+def _tracer() -> trace.Tracer:
+    return trace.get_tracer("tests")
+
+
+def test_module_function_carries_client_span_headers(traced: None, echo: EchoServer) -> None:
+    """requests.get sends traceparent naming its client span, a child of the current span."""
+    with testing.capture_spans() as exporter, _tracer().start_as_current_span("work") as work:
+        requests.get(echo.url + "/echo", timeout=10)
+
+    (span,) = client_spans(exporter.get_finished_spans())
+    assert traceparent_ids(echo.only().get("traceparent")) == hex_ids(span)
+    assert parent_hex(span) == format(work.get_span_context().span_id, "016x")
+    assert echo.only().get("x-trace-id") == hex_ids(span)[0]
+
+
+def test_client_span_has_http_client_attributes(traced: None, echo: EchoServer) -> None:
+    """The client span is named after the method and carries the semconv client attributes."""
+    with testing.capture_spans() as exporter, requests.Session() as session:
+        session.put(echo.url + "/echo?q=1", data=b"x", timeout=10)
+
+    (span,) = client_spans(exporter.get_finished_spans())
+    assert span.name == "PUT"
+    assert dict(span.attributes or {}) == {
+        "http.request.method": "PUT",
+        "url.full": f"{echo.url}/echo?q=1",
+        "server.address": "127.0.0.1",
+        "server.port": echo.port,
+        "http.response.status_code": 200,
+        "network.protocol.version": "1.1",
+    }
+
+
+def test_session_created_before_init_is_covered(env: pytest.MonkeyPatch, echo: EchoServer) -> None:
+    """A Session made before msatrace.init() sends trace headers afterwards."""
+    session = requests.Session()
+    msatrace.init(log_format="json")
+
+    with session:
+        session.get(echo.url + "/echo", timeout=10)
+
+    assert echo.only().get("traceparent") is not None
+
+
+def test_caller_headers_are_never_overwritten(traced: None, echo: EchoServer) -> None:
+    """A trace header the caller set arrives once, with the caller's value."""
+    mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    requests.get(echo.url + "/echo", headers={"traceparent": mine, "x-trace-id": "x"}, timeout=10)
+
+    assert echo.only().get("traceparent") == mine
+    assert echo.only().get("x-trace-id") == "x"
+
+
+def test_other_host_gets_no_headers_but_a_span(env: pytest.MonkeyPatch, echo: EchoServer) -> None:
+    """A host outside propagate_to receives no trace header, and still gets a client span."""
+    msatrace.init(propagate_to="*.svc.cluster.local", log_format="json")
+
+    with testing.capture_spans() as exporter:
+        requests.get(echo.url + "/echo", timeout=10)
+
+    names = {k.lower() for k, _ in echo.only().headers}
+    assert names.isdisjoint({"traceparent", "tracestate", "baggage", "x-trace-id"})
+    assert len(client_spans(exporter.get_finished_spans())) == 1
+
+
+def test_each_redirect_hop_has_its_span_and_headers(traced: None, echo: EchoServer) -> None:
+    """Each hop of a followed redirect is a sibling client span, named in its traceparent."""
+    with testing.capture_spans() as exporter, _tracer().start_as_current_span("work") as work:
+        response = requests.get(echo.url + "/redirect?to=/redirect%3Fto%3D/echo", timeout=10)
+
+    spans = client_spans(exporter.get_finished_spans())
+    assert response.status_code == 200
+    assert [traceparent_ids(r.get("traceparent")) for r in echo.received] == [
+        hex_ids(s) for s in spans
+    ]
+    assert [parent_hex(s) for s in spans] == [format(work.get_span_context().span_id, "016x")] * 3
+    assert [(s.attributes or {}).get("http.request.resend_count") for s in spans] == [None, 1, 2]
+    assert [(s.attributes or {})["http.response.status_code"] for s in spans] == [302, 302, 200]
+
+
+def test_redirect_to_a_host_outside_propagate_to_drops_headers(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """A redirect to a host outside propagate_to does not carry the first hop's trace headers."""
+    msatrace.init(propagate_to="127.0.0.1", log_format="json")
+    target = f"http://localhost:{echo.port}/echo"
+
+    requests.get(f"{echo.url}/redirect?to={target}", timeout=10)
+
+    first, second = echo.received
+    assert first.get("traceparent") is not None
+    assert (second.get("traceparent"), second.get("x-trace-id")) == (None, None)
+
+
+def test_streamed_response_is_covered_until_closed(traced: None, echo: EchoServer) -> None:
+    """With stream=True the span stays open until the response is closed."""
+    with testing.capture_spans() as exporter:
+        with requests.get(echo.url + "/stream?n=3", stream=True, timeout=10) as response:
+            first = next(response.iter_lines())
+            during = client_spans(exporter.get_finished_spans())
+        after = client_spans(exporter.get_finished_spans())
+
+    assert first == b"chunk0"
+    assert (len(during), len(after)) == (0, 1)
+
+
+def test_streamed_response_read_to_the_end_is_finished(traced: None, echo: EchoServer) -> None:
+    """A streamed response whose body is read to the end ends its span without close()."""
+    with testing.capture_spans() as exporter, requests.Session() as session:
+        response = session.get(echo.url + "/stream?n=3", stream=True, timeout=10)
+        during = client_spans(exporter.get_finished_spans())
+        body = response.content
+        after = client_spans(exporter.get_finished_spans())
+
+    assert body == b"chunk0\nchunk1\nchunk2\n"
+    assert (len(during), len(after)) == (0, 1)
+
+
+def test_connection_refused_reaches_caller_and_marks_span(traced: None, closed_port: int) -> None:
+    """Connection refused: the caller gets requests' ConnectionError; the span's error.type."""
+    url = f"http://127.0.0.1:{closed_port}/"
+    msatrace.requests.unpatch()
+    with pytest.raises(requests.ConnectionError) as unpatched:
+        requests.get(url, timeout=10)
+    msatrace.requests.patch()
+
+    with testing.capture_spans() as exporter, pytest.raises(requests.ConnectionError) as patched:
+        requests.get(url, timeout=10)
+
+    assert (
+        str(patched.value).split(" object at ")[0] == str(unpatched.value).split(" object at ")[0]
+    )
+    (span,) = client_spans(exporter.get_finished_spans())
+    assert span.status.status_code is StatusCode.ERROR
+    assert (span.attributes or {})["error.type"] == "requests.exceptions.ConnectionError"
+
+
+def test_timeout_reaches_caller_and_marks_span(traced: None, echo: EchoServer) -> None:
+    """A read timeout reaches the caller as requests' ReadTimeout, the span's error.type."""
+    with testing.capture_spans() as exporter, pytest.raises(requests.ReadTimeout):
+        requests.get(echo.url + "/sleep?s=2", timeout=0.2)
+
+    (span,) = client_spans(exporter.get_finished_spans())
+    assert (span.attributes or {})["error.type"] == "requests.exceptions.ReadTimeout"
+
+
+def test_adapter_exception_is_the_same_object(traced: None) -> None:
+    """The exception an adapter raises is the very object the caller catches."""
+    error = requests.ConnectionError("refused by test")
+
+    class Refusing(requests.adapters.BaseAdapter):
+        def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+            raise error
+
+        def close(self) -> None:
+            pass
+
+    with requests.Session() as session, pytest.raises(requests.ConnectionError) as got:
+        session.mount("http://", Refusing())
+        session.get("http://service.test/")
+
+    assert got.value is error
+
+
+def test_patch_twice_sends_one_set_of_headers(traced: None, echo: EchoServer) -> None:
+    """A second patch() changes nothing: one span and one traceparent per request."""
+    msatrace.requests.patch()
+    msatrace.requests.patch()
+
+    with testing.capture_spans() as exporter:
+        requests.get(echo.url + "/echo", timeout=10)
+
+    assert len(echo.only().all("traceparent")) == 1
+    assert len(client_spans(exporter.get_finished_spans())) == 1
+
+
+def test_unpatch_restores_the_original_methods(env: pytest.MonkeyPatch, echo: EchoServer) -> None:
+    """msatrace.unpatch() puts requests' own methods back; requests then carry no trace header."""
+    originals = (requests.Session.send, requests.Response.close, requests.Response.iter_content)
+    msatrace.init(log_format="json")
+
+    msatrace.unpatch()
+    requests.get(echo.url + "/echo", timeout=10)
+
+    assert (
+        requests.Session.send,
+        requests.Response.close,
+        requests.Response.iter_content,
+    ) == originals
+    assert echo.only().get("traceparent") is None
+
+
+def test_library_imported_after_init_is_patched(echo: EchoServer) -> None:
+    """requests imported only after msatrace.init() is patched by the import hook."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import msatrace
+        msatrace.init(service_name="late", log_format="json", access_log=False)
+        assert "requests" not in sys.modules
+        import requests
+        with msatrace.bound(request_id="late-1"):
+            requests.get("{echo.url}/echo", timeout=10)
+        """
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert echo.only().get("x-request-id") == "late-1"
+    assert echo.only().get("traceparent") is not None
