@@ -195,6 +195,8 @@ HIDDEN = {
     "method",
     "route",
     "status",
+    "data",
+    "request",
 }
 LEVEL_COLORS = {"debug": "2", "info": "32", "warning": "33", "error": "31;1", "critical": "31;1"}
 
@@ -240,7 +242,8 @@ def print_waterfall(spans: list[ReceivedSpan], call: Call, width: int = 32) -> N
     for s in spans:
         children[s.parent_span_id if s.parent_span_id in ids else None].append(s)
     print(f"trace {paint(call.trace_id, '1')}  ({call.label}, {total / 1e6:.1f} ms)")
-    print(paint(f"  {'service':9} {'span':40} {'start':>9} {'duration':>9}  status", "2"))
+    header = f"  {'service':9} {'span':44} {'start':>9} {'duration':>9}  {'':{width}} status"
+    print(paint(header, "2"))
 
     def walk(span: ReceivedSpan, depth: int) -> None:
         start, dur = span.start_ns - t0, span.end_ns - span.start_ns
@@ -248,11 +251,11 @@ def print_waterfall(spans: list[ReceivedSpan], call: Call, width: int = 32) -> N
         b = max(a + 1, round((start + dur) / total * width))
         bar = " " * a + "█" * (b - a) + " " * (width - b)
         status = {"ERROR": paint("ERROR", "31;1"), "OK": "OK"}.get(span.status, "")
-        label = ("  " * depth + ("└ " if depth else "") + span.name)[:40]
+        label = ("  " * depth + ("└ " if depth else "") + span.name)[:44]
         code = span.attributes.get("http.response.status_code")
         detail = f" {code}" if code else ""
         print(
-            f"  {svc(span.service)} {label:40} {start / 1e6:7.1f}ms {dur / 1e6:7.1f}ms"
+            f"  {svc(span.service)} {label:44} {start / 1e6:7.1f}ms {dur / 1e6:7.1f}ms"
             f"  {paint(bar, SERVICE_COLORS.get(span.service, '0'))} {status}{detail}"
         )
         for child in sorted(children.get(span.span_id, []), key=lambda c: c.start_ns):
