@@ -71,7 +71,7 @@ class TraceMiddleware:
         req = None
         if edge is not None and scope["path"] not in edge.exclude_paths:
             try:
-                req = edge.begin(_facts(scope, edge.wanted))
+                req = edge.begin(_facts(scope, edge.wanted, edge.recording))
             except Exception as exc:
                 _internal("asgi.begin", exc)
         if req is None:
@@ -118,7 +118,7 @@ def _end(req: RequestScope, scope: Scope, route: RouteLookup | None) -> None:
     req.end()
 
 
-def _facts(scope: Scope, wanted: dict[bytes, str]) -> RequestFacts:
+def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFacts:
     """What the scope says about the request; only trace headers, host and user agent are read."""
     bag = HeaderBag()
     host = agent = None
@@ -134,7 +134,7 @@ def _facts(scope: Scope, wanted: dict[bytes, str]) -> RequestFacts:
         elif name == b"user-agent":
             agent = value.decode("latin-1")
     websocket = scope["type"] == "websocket"
-    address, port = _server(host, scope.get("server"))
+    address, port = _server(host, scope.get("server")) if recording else (None, None)
     client = scope.get("client")
     return RequestFacts(
         "GET" if websocket else scope["method"],

@@ -25,7 +25,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from msatrace._core import context, logs, runtime, tracing
+from msatrace._core import context, headers, logs, runtime, tracing
 from msatrace._core.propagation import HeaderBag, Propagation
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
@@ -114,35 +114,43 @@ class RequestScope:
         "status",
         "trace_id_hex",
     )
+    span: Span
+    request_id: str
+    error: BaseException | None
+    status: int | None
+    _end_ns: int | None
+    _fields_token: Token[Any]
 
     def __init__(self, facts: RequestFacts, rt: runtime.Runtime) -> None:
-        incoming = rt.propagation.extract(facts.headers)
-        attrs = _attributes(facts) if rt.tracing.tracer is not None else None
-        kind = SpanKind.SERVER
-        self.span: Span = tracing.start_span(
-            rt.tracing,
+        if facts.headers.values:
+            incoming = rt.propagation.extract(facts.headers)
+            parent, links, trace_id = incoming.parent, incoming.links, incoming.trace_id
+            self.request_id = incoming.request_id
+        else:  # no trace header at all (a client at the edge): nothing to parse or trust
+            parent, links, trace_id = None, (), 0
+            self.request_id = headers.new_request_id()
+        tr = rt.tracing
+        span = self.span = tracing.start_span(
+            tr,
             _span_name(facts, facts.route),
-            kind,
-            incoming.parent,
-            attrs,
-            incoming.links,
-            incoming.trace_id,
+            SpanKind.SERVER,
+            parent,
+            _attributes(facts) if tr.tracer is not None else None,
+            links,
+            trace_id,
         )
         self.facts = facts
-        self.request_id = incoming.request_id
-        self.trace_id_hex = format(self.span.get_span_context().trace_id, "032x")
+        self.trace_id_hex = format(span.get_span_context().trace_id, "032x")
         self.access_log = rt.settings.access_log
-        self.error: BaseException | None = None
-        self.status: int | None = None
+        self.error = None
+        self.status = None
         self._propagation = rt.propagation
         self._ended = False
-        self._end_ns: int | None = None
+        self._end_ns = None
         self._finish = 0.0
         self._start = time.perf_counter()
-        self._otel_token = otel_context.attach(
-            trace.set_span_in_context(self.span, incoming.parent)
-        )
-        self._fields_token: Token[Any] = context.start_scope({"request_id": self.request_id})
+        self._otel_token = otel_context.attach(trace.set_span_in_context(span, parent))
+        self._fields_token = context.start_scope({"request_id": self.request_id})
 
     def response_headers(self, present: Iterable[str] = ()) -> list[tuple[str, str]]:
         """``X-Trace-ID`` and ``X-Request-ID`` (configured names), minus any already present.
@@ -183,12 +191,12 @@ class RequestScope:
         return out
 
     def set_route(self, route: str | None) -> None:
-        """Record the route template once the framework has matched it."""
-        if route and route != self.facts.route:
+        """Record the route template once the framework has matched it.
+
+        The span is renamed ``{METHOD} {route}`` when it ends (one update instead of two).
+        """
+        if route:
             self.facts.route = route
-            if self.span.is_recording():
-                self.span.update_name(_span_name(self.facts, route))
-                self.span.set_attribute("http.route", route)
 
     def response_finished(self, status: int | None = None) -> None:
         """The last byte of the response was handed to the server: stop the clock.
@@ -251,11 +259,17 @@ class RequestScope:
                 self._finish = time.perf_counter()
             span = self.span
             if span.is_recording():
+                route = self.facts.route
+                attrs: dict[str, Any] = {}
+                if route:
+                    span.update_name(_span_name(self.facts, route))
+                    attrs["http.route"] = route
                 if status is not None:
-                    span.set_attribute("http.response.status_code", status)
+                    attrs["http.response.status_code"] = status
                     if status >= 500 and self.error is None:
-                        span.set_attribute("error.type", str(status))
+                        attrs["error.type"] = str(status)
                         span.set_status(Status(StatusCode.ERROR))
+                span.set_attributes(attrs)
                 span.end(self._end_ns)
             if self.access_log:
                 self._write_access(status)
@@ -311,11 +325,13 @@ def _error_type(exc: BaseException) -> str:
 class Inbound:
     """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
 
-    __slots__ = ("exclude_paths", "runtime", "wanted")
+    __slots__ = ("exclude_paths", "recording", "runtime", "wanted")
 
     def __init__(self, rt: runtime.Runtime) -> None:
         self.runtime = rt
         self.exclude_paths = rt.exclude_paths
+        # False with tracing off: span attributes (server address, ...) need not be collected.
+        self.recording = rt.tracing.tracer is not None
         # Header name as it arrives in ASGI (lowercase bytes) -> the HeaderBag key.
         self.wanted: dict[bytes, str] = {n.encode("ascii"): n for n in rt.propagation.wanted}
 
