@@ -11,7 +11,7 @@ from opentelemetry.trace import SpanKind
 def traceparent_ids(value: str | None) -> tuple[str, str]:
     """(trace ID, parent span ID) of a traceparent header value."""
     assert value is not None, "no traceparent received"
-    version, trace_id, span_id, flags = value.split("-")
+    _version, trace_id, span_id, _flags = value.split("-")
     return trace_id, span_id
 
 

@@ -154,10 +154,12 @@ def test_async_streamed_response_is_covered_until_closed(traced: None, echo: Ech
     """An AsyncClient streamed response's span ends when the response is closed."""
 
     async def call() -> tuple[int, int]:
-        async with httpx.AsyncClient() as client:
-            async with client.stream("GET", echo.url + "/stream?n=2") as response:
-                during = len(client_spans(exporter.get_finished_spans()))
-                await response.aread()
+        async with (
+            httpx.AsyncClient() as client,
+            client.stream("GET", echo.url + "/stream?n=2") as response,
+        ):
+            during = len(client_spans(exporter.get_finished_spans()))
+            await response.aread()
         return during, len(client_spans(exporter.get_finished_spans()))
 
     with testing.capture_spans() as exporter:
@@ -169,8 +171,8 @@ def test_async_streamed_response_is_covered_until_closed(traced: None, echo: Ech
 def test_connection_refused_reaches_caller_and_marks_span(traced: None, closed_port: int) -> None:
     """Connection refused: the caller gets httpx's ConnectError, the span error.type names it."""
     url = f"http://127.0.0.1:{closed_port}/"
+    msatrace.httpx.unpatch()
     with pytest.raises(httpx.ConnectError) as unpatched:
-        msatrace.unpatch()
         httpx.get(url)
     msatrace.httpx.patch()
 
