@@ -124,5 +124,6 @@ def bench(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Start the three-service demo on free 127.0.0.1 ports, send requests, print what happened."""
     ensure_redis(session)
-    session.install("-e", ".[all]", "uvicorn>=0.29", "gunicorn>=22", "redis>=5")
+    # celery[redis]: kombu's Redis transport imports `packaging`, declared only by that extra.
+    session.install("-e", ".[all]", "uvicorn>=0.29", "gunicorn>=22", "celery[redis]>=5.3")
     session.run("python", "examples/msa/run_demo.py", *session.posargs)
