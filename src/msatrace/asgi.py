@@ -40,6 +40,7 @@ RouteLookup = Callable[[Scope], "str | None"]
 # sub-application instrumented on its own) passes the request through instead of tracing it again.
 SCOPE_KEY = "msatrace.request"
 _TRACED = frozenset(("http", "websocket"))
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _START = frozenset(("http.response.start", "websocket.accept", "websocket.http.response.start"))
 
 
@@ -134,12 +135,13 @@ def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFa
         elif name == b"user-agent":
             agent = value.decode("latin-1")
     websocket = scope["type"] == "websocket"
-    address, port = _server(host, scope.get("server")) if recording else (None, None)
+    scheme = scope.get("scheme") or ("ws" if websocket else "http")
+    address, port = _server(host, scope.get("server"), scheme) if recording else (None, None)
     client = scope.get("client")
     return RequestFacts(
         "GET" if websocket else scope["method"],
         scope["path"],
-        scope.get("scheme") or ("ws" if websocket else "http"),
+        scheme,
         bag,
         address,
         port,
@@ -151,7 +153,7 @@ def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFa
     )
 
 
-def _server(host: bytes | None, server: Any) -> tuple[str | None, int | None]:
+def _server(host: bytes | None, server: Any, scheme: str) -> tuple[str | None, int | None]:
     """server.address/port from the Host header, else the socket (semconv HTTP server spans)."""
     if host:
         text = host.decode("latin-1")
@@ -160,6 +162,8 @@ def _server(host: bytes | None, server: Any) -> tuple[str | None, int | None]:
             port = rest[1:]
         else:
             address, _, port = text.partition(":")
+        if not port:
+            return address or None, _DEFAULT_PORTS.get(scheme)
         number = int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None
         return address or None, number if number is not None and number <= 65535 else None
     if server:

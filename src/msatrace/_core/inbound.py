@@ -172,22 +172,22 @@ class RequestScope:
     ) -> list[tuple[bytes, bytes]]:
         """The application's headers (ASGI form) plus ours, never overwriting one it set.
 
-        Returns a new list; the application's own list is left untouched (a response object may
-        be sent more than once).
+        Our names are lowercase, as ASGI asks. Returns a new list: the application's own list is
+        left untouched (a response object may be sent more than once).
         """
-        names = _header_names(self._propagation)
+        trace_name, rid_name = _header_names(self._propagation)
         out = list(app_headers)
         want_trace = want_rid = True
         for name, _ in out:
             lname = name.lower()
-            if lname == names[0]:
+            if lname == trace_name:
                 want_trace = False
-            elif lname == names[2]:
+            elif lname == rid_name:
                 want_rid = False
         if want_trace:
-            out.append((names[1], self.trace_id_hex.encode("ascii")))
+            out.append((trace_name, self.trace_id_hex.encode("ascii")))
         if want_rid:
-            out.append((names[3], self.request_id.encode("ascii")))
+            out.append((rid_name, self.request_id.encode("ascii")))
         return out
 
     def set_route(self, route: str | None) -> None:
@@ -294,23 +294,15 @@ class RequestScope:
         logs.write_access(ACCESS_LOGGER, level, fields)
 
 
-_names_cache: tuple[Propagation | None, tuple[bytes, bytes, bytes, bytes]] = (
-    None,
-    (b"", b"", b"", b""),
-)
+_names_cache: tuple[Propagation | None, tuple[bytes, bytes]] = (None, (b"", b""))
 
 
-def _header_names(p: Propagation) -> tuple[bytes, bytes, bytes, bytes]:
-    """(trace key, trace header, request-id key, request-id header) as bytes, built once."""
+def _header_names(p: Propagation) -> tuple[bytes, bytes]:
+    """The trace and request-ID header names, lowercase bytes (ASGI wants lowercase names)."""
     global _names_cache
     cached, names = _names_cache
     if cached is not p:
-        names = (
-            p.trace_key.encode("ascii"),
-            p.trace_header.encode("ascii"),
-            p.request_id_key.encode("ascii"),
-            p.request_id_header.encode("ascii"),
-        )
+        names = (p.trace_key.encode("ascii"), p.request_id_key.encode("ascii"))
         _names_cache = (p, names)
     return names
 
