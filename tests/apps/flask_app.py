@@ -1,12 +1,14 @@
 """Flask test app, served by gunicorn in the integration tests (``flask_app:app``).
 
 Routes: ``/health`` (excluded from tracing), ``/items/<int:item_id>``, ``/work`` (logs, yields
-with ``time.sleep``, logs again: the isolation test), ``/boom`` (unhandled exception) and
+with ``time.sleep``, logs again: the isolation test), ``/work_async`` (the same as an async
+view, run by Flask through asgiref), ``/boom`` (unhandled exception) and
 ``/pid?pause=`` (which process served it: the ``--preload`` test).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -52,6 +54,19 @@ def work() -> dict[str, Any]:
     for step in range(steps):
         log.info("step", step=step)
         time.sleep(pause)
+    log.info("done")
+    return ids(marker=marker)
+
+
+@app.get("/work_async")
+async def work_async() -> dict[str, Any]:
+    marker = request.args["marker"]
+    steps = int(request.args.get("steps", 3))
+    pause = float(request.args.get("pause", 0.005))
+    msatrace.bind(marker=marker)
+    for step in range(steps):
+        log.info("step", step=step)
+        await asyncio.sleep(pause)
     log.info("done")
     return ids(marker=marker)
 

@@ -31,7 +31,7 @@ class Kind:
     id: str
     modules: tuple[str, ...]  # what must be importable to run it
     item_route: str  # http.route of /items/42, in the framework's syntax
-    work_paths: tuple[str, ...]  # handlers that log, yield, log (the isolation test)
+    work_paths: tuple[str, str]  # a sync and an async handler that log, yield, log, ...
     start: Callable[[ServerPool, str, dict[str, str]], Server]
 
 
@@ -52,17 +52,24 @@ def _django_asgi(pool: ServerPool, name: str, env: dict[str, str]) -> Server:
 
 
 DJANGO_ROUTE = "/items/<int:item_id>"  # Django's route syntax, anchored at "/" like the path
+DJANGO_WORK = ("/work", "/work_async")
 KINDS = (
     Kind(
         "fastapi-uvicorn",
         ("fastapi", "uvicorn"),
         "/items/{item_id}",
-        ("/work", "/work_sync"),
+        ("/work_sync", "/work"),
         _fastapi,
     ),
-    Kind("flask-gunicorn", ("flask", "gunicorn"), "/items/<int:item_id>", ("/work",), _flask),
-    Kind("django-gunicorn", ("django", "gunicorn"), DJANGO_ROUTE, ("/work",), _django_wsgi),
-    Kind("django-uvicorn", ("django", "uvicorn"), DJANGO_ROUTE, ("/work",), _django_asgi),
+    Kind(
+        "flask-gunicorn",
+        ("flask", "gunicorn", "asgiref"),
+        "/items/<int:item_id>",
+        ("/work", "/work_async"),
+        _flask,
+    ),
+    Kind("django-gunicorn", ("django", "gunicorn"), DJANGO_ROUTE, DJANGO_WORK, _django_wsgi),
+    Kind("django-uvicorn", ("django", "uvicorn"), DJANGO_ROUTE, DJANGO_WORK, _django_asgi),
 )
 
 

@@ -265,15 +265,18 @@ class Server:
     ) -> list[dict[str, Any]]:
         """Wait until ``predicate(self.lines(since))`` holds; return those lines (or raise)."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                lines = [ln.data for ln in self._lines[since:] if ln.stream == "stdout" and ln.data]
-                if predicate(lines):
-                    return lines
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(min(left, 0.5))
+        seen = -1
+        while True:
+            with self._cond:  # never evaluate under the lock: the drain threads need it
+                if len(self._lines) == seen:
+                    self._cond.wait(max(0.0, min(deadline - time.monotonic(), 0.5)))
+                seen = len(self._lines)
+            lines = self.lines(since)
+            if predicate(lines):
+                return lines
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)  # let a burst of lines arrive before evaluating again
         raise AssertionError(
             f"{self.name}: output never satisfied the predicate within {timeout}s:\n"
             f"{self.output(since)}"

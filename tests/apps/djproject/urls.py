@@ -10,6 +10,7 @@ urlpatterns = [
     path("health", views.health),
     path("items/<int:item_id>", views.item),
     path("work", views.work),
+    path("work_async", views.work_async),
     path("boom", views.boom),
     path("pid", views.pid),
 ]

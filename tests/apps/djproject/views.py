@@ -1,7 +1,8 @@
-"""Views of the Django test project; ordinary sync views, as most Django code is."""
+"""Views of the Django test project: sync views, as most Django code is, and one async view."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -42,6 +43,18 @@ def work(request: HttpRequest) -> JsonResponse:
     for step in range(steps):
         log.info("step", step=step)
         time.sleep(pause)
+    log.info("done")
+    return JsonResponse(ids(marker=marker))
+
+
+async def work_async(request: HttpRequest) -> JsonResponse:
+    marker = request.GET["marker"]
+    steps = int(request.GET.get("steps", 3))
+    pause = float(request.GET.get("pause", 0.005))
+    msatrace.bind(marker=marker)
+    for step in range(steps):
+        log.info("step", step=step)
+        await asyncio.sleep(pause)
     log.info("done")
     return JsonResponse(ids(marker=marker))
 

@@ -1,0 +1,32 @@
+"""The second service of the chain: Flask under gunicorn, calling the next with requests."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import requests
+from flask import Flask
+
+import msatrace
+
+msatrace.init()
+log = msatrace.get_logger("chain.middle")
+app = Flask(__name__)
+NEXT_URL = os.environ["CHAIN_NEXT_URL"]
+
+
+@app.get("/health")
+def health() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.get("/chain")
+def chain() -> dict[str, Any]:
+    log.info("calling backend")
+    downstream = requests.get(NEXT_URL + "/chain", timeout=30).json()
+    log.info("backend answered")
+    return {"service": "middle", "trace_id": msatrace.current_trace_id(), "next": downstream}
+
+
+msatrace.flask.instrument(app)
