@@ -1,0 +1,33 @@
+"""Fixtures for background-work tests: msatrace initialised, spans and log events captured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import msatrace
+import msatrace.testing
+
+
+@dataclass
+class Captured:
+    """What a test saw: finished spans and log events."""
+
+    spans: InMemorySpanExporter
+    events: list[dict[str, Any]]
+
+    def logged(self, event: str) -> list[dict[str, Any]]:
+        """The log events whose message is ``event``."""
+        return [e for e in self.events if e.get("event") == event]
+
+
+@pytest.fixture
+def captured(env: pytest.MonkeyPatch) -> Iterator[Captured]:
+    """msatrace initialised (no client patches); every span and log event recorded."""
+    msatrace.init(service_name="worker", environment="production", patch="none")
+    with msatrace.testing.capture_spans() as spans, msatrace.testing.capture_logs() as events:
+        yield Captured(spans, events)
