@@ -20,6 +20,16 @@ from msatrace.exceptions import ConfigError, MsatraceError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    # Adapters, typed for checkers; at run time they load on first attribute access.
+    from msatrace import asgi as asgi
+    from msatrace import celery as celery
+    from msatrace import django as django
+    from msatrace import fastapi as fastapi
+    from msatrace import flask as flask
+    from msatrace import httpx as httpx
+    from msatrace import requests as requests
+    from msatrace import starlette as starlette
+    from msatrace import wsgi as wsgi
     from msatrace._core.context import (
         bind,
         bound,

@@ -69,3 +69,42 @@ def handle_config_error() -> None:
     except msatrace.ConfigError as exc:
         error: ValueError = exc
         print(error)
+
+
+def instrument_frameworks() -> None:
+    """The one-liners, typed."""
+    from django.http import HttpRequest, HttpResponse
+    from fastapi import FastAPI
+    from flask import Flask
+
+    api = FastAPI()
+    msatrace.fastapi.instrument(api)
+    api.add_middleware(msatrace.asgi.TraceMiddleware)
+    web = Flask(__name__)
+    msatrace.flask.instrument(web)
+
+    def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("ok")
+
+    middleware = msatrace.django.TraceMiddleware(view)
+    print(middleware)
+
+
+@msatrace.task
+def send_receipt(order_id: int) -> str:
+    """A task keeps its signature."""
+    return str(order_id)
+
+
+@msatrace.task(name="billing.charge")
+async def charge(amount: int) -> int:
+    """An async task keeps its signature too."""
+    return amount
+
+
+def background() -> None:
+    """wrap() keeps the callable's type."""
+    receipt: str = send_receipt(1)
+    later = msatrace.wrap(send_receipt)
+    again: str = later(2)
+    print(receipt, again, charge)
