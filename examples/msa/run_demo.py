@@ -41,7 +41,7 @@ from msatrace.testing import OTLPReceiver, ReceivedSpan
 HERE = Path(__file__).resolve().parent
 SERVICES = ("gateway", "orders", "inventory", "worker")
 COLOR = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0  # generous: a loaded CI machine starts four Pythons slowly
 SPAN_TIMEOUT = 20.0
 
 
@@ -54,6 +54,16 @@ SERVICE_COLORS = {"gateway": "36", "orders": "35", "inventory": "33", "worker": 
 
 def svc(name: str, width: int = 9) -> str:
     return paint(name.ljust(width), SERVICE_COLORS.get(name, "0"))
+
+
+def gunicorn_args() -> list[str]:
+    """Extra gunicorn flags: no control socket (gunicorn >= 24 shares one per user by default)."""
+    try:
+        from gunicorn.config import KNOWN_SETTINGS
+    except ImportError:
+        return []
+    names = {setting.name for setting in KNOWN_SETTINGS}
+    return ["--no-control-socket"] if "control_socket_disable" in names else []
 
 
 def free_port() -> int:
@@ -94,19 +104,10 @@ class Service:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, 8.0), (signal.SIGKILL, 3.0)):
-            try:
+    def signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
 
     def json_lines(self) -> list[dict[str, Any]]:
         out = []
@@ -115,6 +116,21 @@ class Service:
                 with contextlib.suppress(ValueError):
                     out.append(json.loads(line))
         return out
+
+
+def stop_all(services: list[Service], grace: float = 8.0) -> None:
+    """SIGTERM every process group at once, wait for them, SIGKILL whatever is left."""
+    for s in services:
+        s.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for s in services:
+        if s.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                s.proc.wait(max(0.1, deadline - time.monotonic()))
+    for s in services:
+        s.signal(signal.SIGKILL)
+        if s.proc is not None:
+            s.proc.wait()
 
 
 def wait_http(service: Service, deadline: float) -> None:
@@ -285,7 +301,13 @@ def error_origin(spans: list[ReceivedSpan]) -> ReceivedSpan | None:
 # --- the run ----------------------------------------------------------------------------------
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the finally below stops everything.
+    signal.signal(signal.SIGTERM, _interrupt)
     redis_server = shutil.which("redis-server")
     if redis_server is None:
         print("redis-server is not installed (Debian: apt-get install redis-server)")
@@ -295,13 +317,14 @@ def main() -> int:
     services = {
         "inventory": Service(
             "inventory",
-            [py, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{ports['inventory']}",
-             "inventory.wsgi"],
+            [py, "-m", "gunicorn", *gunicorn_args(), "-w", "1",
+             "-b", f"127.0.0.1:{ports['inventory']}", "inventory.wsgi"],
             ports["inventory"],
         ),
         "orders": Service(
             "orders",
-            [py, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{ports['orders']}", "orders:app"],
+            [py, "-m", "gunicorn", *gunicorn_args(), "-w", "2",
+             "-b", f"127.0.0.1:{ports['orders']}", "orders:app"],
             ports["orders"],
         ),
         "gateway": Service(
@@ -361,10 +384,10 @@ def main() -> int:
             for line in s.lines[-15:]:
                 print(f"  {s.name:9} | {line}")
     finally:
-        for s in reversed(started):
-            s.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        stop_all(started)
         receiver.stop()
-    print(f"\nstopped every process the demo started ({time.monotonic() - began:.1f} s in all)")
+        print(f"\nstopped every process the demo started ({time.monotonic() - began:.1f} s)")
     return 0 if ok else 1
 
 
