@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,14 @@ class Captured:
     def logged(self, event: str) -> list[dict[str, Any]]:
         """The log events whose message is ``event``."""
         return [e for e in self.events if e.get("event") == event]
+
+    def wait_for(self, predicate: Callable[[Captured], bool], timeout: float = 30.0) -> None:
+        """Wait until ``predicate(self)`` holds (a worker finishes after its result is stored)."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never satisfied; events: {self.events[-10:]}")
+            time.sleep(0.01)
 
 
 @pytest.fixture
