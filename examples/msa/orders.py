@@ -19,11 +19,10 @@ import requests
 from flask import Flask, request
 
 import msatrace
+from tasks import send_confirmation  # the Celery task the worker runs
 
 msatrace.init(service_name="orders")
 log = msatrace.get_logger("orders")
-
-from tasks import send_confirmation  # the Celery task the worker runs
 
 INVENTORY_URL = os.environ.get("INVENTORY_URL", "http://127.0.0.1:8002")
 _order_ids = itertools.count(1001)

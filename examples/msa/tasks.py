@@ -1,7 +1,8 @@
 """The Celery app and the tasks the orders service queues (shared by orders and the worker).
 
-The module does not call ``msatrace.init()``: each process that imports it (orders, worker) has
-already done so with its own service name, and ``init()`` instruments Celery when it sees it.
+The module does not call ``msatrace.init()``: each process that imports it (orders, worker) does
+so with its own service name, and ``init()`` instruments Celery whether it is imported before or
+after.
 """
 
 from __future__ import annotations
