@@ -116,9 +116,10 @@ def _free_port() -> int:
 
 
 def _get(port: int, path: str, deadline: float) -> tuple[int, str | None]:
+    """GET ``path``, retrying while nothing listens yet; (status, X-Trace-ID)."""
     while True:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("GET", path)
             response = conn.getresponse()
             response.read()
@@ -164,9 +165,10 @@ class ExampleServer:
 
 @pytest.fixture(params=sorted(EXAMPLES))
 def example(request: pytest.FixtureRequest) -> Iterator[ExampleServer]:
-    """Each standalone example, running; stopped at the end of the test."""
+    """Each standalone example, answering (``/health``: neither traced nor logged)."""
     server = ExampleServer(request.param)
     try:
+        _get(server.port, "/health", time.monotonic() + 60)
         yield server
     finally:
         server.stop()
@@ -175,7 +177,7 @@ def example(request: pytest.FixtureRequest) -> Iterator[ExampleServer]:
 @pytest.mark.integration
 def test_example_answers_with_trace_id(example: ExampleServer) -> None:
     """A standalone example started from its docstring answers with a valid X-Trace-ID."""
-    status, trace_id = _get(example.port, example.path, time.monotonic() + 30)
+    status, trace_id = _get(example.port, example.path, time.monotonic() + 60)
 
     assert status == 200
     assert trace_id is not None
@@ -185,7 +187,7 @@ def test_example_answers_with_trace_id(example: ExampleServer) -> None:
 @pytest.mark.integration
 def test_example_access_line_carries_the_response_trace_id(example: ExampleServer) -> None:
     """The access line a standalone example writes carries the X-Trace-ID it answered with."""
-    _, trace_id = _get(example.port, example.path, time.monotonic() + 30)
+    _, trace_id = _get(example.port, example.path, time.monotonic() + 60)
 
     lines = example.stop()
 
