@@ -15,6 +15,7 @@ Needs the ``starlette`` extra (``pip install 'msatrace[starlette]'``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 try:
@@ -66,47 +67,58 @@ class RouteTemplates:
     """The full route template of the route Starlette matched, mount prefixes included.
 
     Starlette's router leaves the matched route in ``scope["route"]`` (older versions only the
-    endpoint in ``scope["endpoint"]``); the route knows only its own part of the path, so the
-    template is found once per route by walking the application's routes, then cached.
+    endpoint, in ``scope["endpoint"]``); a route knows only its own part of the path, so its full
+    template is found once by walking the application's routes, then cached.
     """
 
     __slots__ = ("_app", "_cache")
 
     def __init__(self, app: Starlette) -> None:
         self._app = app
-        self._cache: dict[int, tuple[object, str | None]] = {}
+        self._cache: dict[int, tuple[object, tuple[tuple[BaseRoute, str], ...]]] = {}
 
     def __call__(self, scope: Scope) -> str | None:
-        target = scope.get("route") or scope.get("endpoint")
-        if target is None:
-            return None  # nothing matched (404): no template, never the raw path
+        target = scope.get("route")
+        by_endpoint = target is None
+        if by_endpoint:
+            target = scope.get("endpoint")
+            if target is None:
+                return None  # nothing matched (404): no template, never the raw path
         hit = self._cache.get(id(target))
-        if hit is not None and hit[0] is target:
-            return hit[1]
-        template = _find(self._app.routes, target, "")
-        if template is None:
-            template = _own_path(target)
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[id(target)] = (target, template)
-        return template
+        if hit is None or hit[0] is not target:
+            hit = (target, tuple(_find(self._app.routes, target, "")))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[id(target)] = hit
+        candidates = hit[1]
+        if not candidates:
+            return _own_path(target)
+        if len(candidates) == 1 or not by_endpoint:
+            return candidates[0][1]
+        # Older Starlette, one endpoint behind several routes: the one whose own pattern matches
+        # the path left after the mounts (root_path holds what they matched).
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        for route, template in candidates:
+            regex = getattr(route, "path_regex", None)
+            if regex is not None and regex.match(path):
+                return template
+        return candidates[0][1]
 
 
-def _find(routes: list[BaseRoute], target: object, prefix: str) -> str | None:
+def _find(routes: list[BaseRoute], target: object, prefix: str) -> Iterator[tuple[BaseRoute, str]]:
+    """Every (route, full template) whose route or endpoint is ``target``, in routing order."""
     for route in routes:
         if route is target or getattr(route, "endpoint", None) is target:
-            return prefix + (_own_path(route) or "")
-        if isinstance(route, Mount):
+            yield route, prefix + (_own_path(route) or "")
+        elif isinstance(route, Mount):
             if route.app is target:
-                return prefix + route.path + "/{path}"
-            found = _find(route.routes, target, prefix + route.path)
-            if found is not None:
-                return found
+                yield route, prefix + route.path + "/{path}"
+            else:
+                yield from _find(route.routes, target, prefix + route.path)
         elif isinstance(route, Host):
-            found = _find(route.routes, target, prefix)
-            if found is not None:
-                return found
-    return None
+            yield from _find(route.routes, target, prefix)
 
 
 def _own_path(route: Any) -> str | None:
