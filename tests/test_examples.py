@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -25,6 +26,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,6 +91,36 @@ def test_docs_runnable_block_runs(name: str, code: str, tmp_path: Path) -> None:
 def test_docs_have_runnable_blocks() -> None:
     """The documentation marks some code blocks to be run by this suite."""
     assert len(RUNNABLE) >= 3
+
+
+def _hooks() -> Any:
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_settings_reference_lists_every_option() -> None:
+    """The generated configuration reference has a row per setting with all its variables."""
+    from msatrace._core.settings import OPTIONS
+
+    table = _hooks().settings_table()
+
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == [opt.name for opt in OPTIONS]
+    for row, opt in zip(rows, OPTIONS, strict=True):
+        assert all(f"`{var}`" in row for var in opt.env)
+
+
+def test_configuration_page_uses_the_generated_table() -> None:
+    """The configuration page carries the marker the docs hook replaces with the table."""
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+
+    found = _hooks().MARKER in page
+
+    assert found
 
 
 # --- standalone examples ---------------------------------------------------------------------
