@@ -84,6 +84,7 @@ class ReceivedSpan:
     status: str
     attributes: dict[str, Any] = field(default_factory=dict)
     links: list[tuple[str, str]] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -126,6 +127,10 @@ def decode_traces(body: bytes) -> list[ReceivedSpan]:
                         status=_STATUS.get(s.status.code, str(s.status.code)),
                         attributes={a.key: _value(a.value) for a in s.attributes},
                         links=[(lk.trace_id.hex(), lk.span_id.hex()) for lk in s.links],
+                        events=[
+                            (e.name, {a.key: _value(a.value) for a in e.attributes})
+                            for e in s.events
+                        ],
                     )
                 )
     return spans

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -147,6 +148,26 @@ EXPECTED_ATTRIBUTES: dict[str, Any] = {
 }
 
 
+def test_exactly_one_server_span_per_request(
+    srv: Server, client: httpx.Client, otlp_receiver: OTLPReceiver
+) -> None:
+    """A request yields one SERVER span, in its own trace, and no span in another trace.
+
+    (FastAPI >= 0.16x traces itself once a global SDK provider exists; msatrace turns that off.)
+    """
+    first, second, start_ns = new_trace_id(), new_trace_id(), time.time_ns()
+
+    client.get("/items/42", headers={"X-Trace-ID": first})
+    client.get("/items/43", headers={"X-Trace-ID": second})
+    server_spans(otlp_receiver, second, srv.name)  # spans are exported in the order they end
+
+    spans = [s for s in otlp_receiver.spans if s.service == srv.name and s.start_ns >= start_ns]
+    assert sorted((s.trace_id, s.kind) for s in spans if s.kind == "SERVER") == sorted(
+        [(first, "SERVER"), (second, "SERVER")]
+    )
+    assert {s.trace_id for s in spans} == {first, second}
+
+
 # --- logs ---------------------------------------------------------------------------------------
 
 
@@ -277,6 +298,10 @@ def test_exception_is_recorded_on_the_span(
     assert span.status == "ERROR"
     assert span.attributes.get("error.type") == "RuntimeError"
     assert span.attributes.get("http.response.status_code") == 500
+    exceptions = [attrs for name, attrs in span.events if name == "exception"]
+    assert [(e.get("exception.type"), e.get("exception.message")) for e in exceptions] == [
+        ("RuntimeError", BOOM)
+    ]
 
 
 # --- trust --------------------------------------------------------------------------------------
