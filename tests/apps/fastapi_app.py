@@ -2,7 +2,8 @@
 
 Routes: ``/health`` (excluded from tracing), ``/items/{item_id}``, ``/work`` (logs, yields with
 ``await asyncio.sleep``, logs again: the isolation test), ``/work_sync`` (the same in FastAPI's
-thread pool), ``/boom`` (unhandled exception) and ``/pid?pause=`` (which process served it).
+thread pool), ``/me`` (``msatrace.set_user``), ``/boom`` (unhandled exception) and
+``/pid?pause=`` (which process served it).
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def work_sync(marker: str, steps: int = 3, pause: float = 0.005) -> dict[str, An
         time.sleep(pause)
     log.info("done")
     return ids(marker=marker)
+
+
+@app.get("/me")
+async def me() -> dict[str, Any]:
+    msatrace.set_user("u-42")
+    log.info("who")
+    return ids()
 
 
 @app.get("/boom")

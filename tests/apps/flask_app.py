@@ -2,8 +2,8 @@
 
 Routes: ``/health`` (excluded from tracing), ``/items/<int:item_id>``, ``/work`` (logs, yields
 with ``time.sleep``, logs again: the isolation test), ``/work_async`` (the same as an async
-view, run by Flask through asgiref), ``/boom`` (unhandled exception) and
-``/pid?pause=`` (which process served it: the ``--preload`` test).
+view, run by Flask through asgiref), ``/me`` (``msatrace.set_user``), ``/boom`` (unhandled
+exception) and ``/pid?pause=`` (which process served it: the ``--preload`` test).
 """
 
 from __future__ import annotations
@@ -69,6 +69,13 @@ async def work_async() -> dict[str, Any]:
         await asyncio.sleep(pause)
     log.info("done")
     return ids(marker=marker)
+
+
+@app.get("/me")
+def me() -> dict[str, Any]:
+    msatrace.set_user("u-42")
+    log.info("who")
+    return ids()
 
 
 @app.get("/boom")

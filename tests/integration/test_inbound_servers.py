@@ -237,6 +237,38 @@ def test_app_log_lines_carry_the_trace(srv: Server, client: httpx.Client) -> Non
     assert (line["trace_id"], line["request_id"]) == (trace_id, r.headers["x-request-id"])
 
 
+def test_excluded_path_is_neither_logged_nor_traced(
+    srv: Server, client: httpx.Client, otlp_receiver: OTLPReceiver
+) -> None:
+    """The health check (excluded by default) writes no access line and exports no span."""
+    mark, start_ns, sentinel = srv.mark(), time.time_ns(), new_trace_id()
+
+    r = client.get("/health", headers={"X-Trace-ID": new_trace_id()})
+    client.get("/items/0", headers={"X-Trace-ID": sentinel})
+    server_spans(otlp_receiver, sentinel, srv.name)
+    srv.wait_for(lambda ls: bool(access_lines(ls, sentinel)), since=mark)
+
+    assert r.status_code == 200
+    assert [ln for ln in srv.lines(mark) if "/health" in json.dumps(ln)] == []
+    spans = [s for s in otlp_receiver.spans if s.service == srv.name and s.start_ns >= start_ns]
+    assert [s.attributes.get("url.path") for s in spans] == ["/items/0"]
+
+
+def test_set_user_reaches_logs_and_span(
+    srv: Server, client: httpx.Client, otlp_receiver: OTLPReceiver
+) -> None:
+    """``msatrace.set_user()`` in a handler puts user_id on its lines and user.id on its span."""
+    trace_id, mark = new_trace_id(), srv.mark()
+
+    client.get("/me", headers={"X-Trace-ID": trace_id})
+    settle(srv, client)
+
+    (span,) = server_spans(otlp_receiver, trace_id, srv.name)
+    who = [ln for ln in srv.lines(mark) if ln.get("event") == "who"]
+    assert [(ln["trace_id"], ln.get("user_id")) for ln in who] == [(trace_id, "u-42")]
+    assert span.attributes.get("user.id") == "u-42"
+
+
 # --- errors -------------------------------------------------------------------------------------
 
 

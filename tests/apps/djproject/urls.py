@@ -11,6 +11,7 @@ urlpatterns = [
     path("items/<int:item_id>", views.item),
     path("work", views.work),
     path("work_async", views.work_async),
+    path("me", views.me),
     path("boom", views.boom),
     path("pid", views.pid),
 ]

@@ -59,6 +59,12 @@ async def work_async(request: HttpRequest) -> JsonResponse:
     return JsonResponse(ids(marker=marker))
 
 
+def me(request: HttpRequest) -> JsonResponse:
+    msatrace.set_user("u-42")
+    log.info("who")
+    return JsonResponse(ids())
+
+
 def boom(request: HttpRequest) -> JsonResponse:
     log.info("about to fail")
     raise RuntimeError("boom from the app")
