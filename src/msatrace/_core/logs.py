@@ -6,6 +6,10 @@ ordered event dict (timestamp, level, logger, event, service fields, trace field
 the call's fields; exceptions as structured fields) and a renderer writes it as one line: JSON
 (orjson) or console. Control characters cannot forge a line in either format.
 
+Over the 400-line budget because the hot path (a logger cached per ``init()``, structlog's chain
+skipped, timestamp and trace IDs formatted once) sits next to the slow path it shortcuts; each
+step is measured by ``benchmarks/bench_logging.py``.
+
 Imports: the standard library, opentelemetry, structlog, orjson and ``msatrace._core``.
 """
 
@@ -17,6 +21,7 @@ import logging
 import sys
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -58,22 +63,22 @@ class _Output:
     text: bool = False
 
     def write(self, line: bytes | str, event: dict[str, Any]) -> None:
+        """Write one rendered line (it ends with a newline already) and flush it."""
         if self.captured is not None:
             self.captured.append(event)
             return
-        stream = self.stream if self.stream is not None else sys.stdout
+        stream = self.stream if self.stream is not None else sys.stdout  # capsys swaps stdout
         if isinstance(line, str):
             line = line.encode("utf-8", "backslashreplace")
-        data = line + b"\n"
         buffer = getattr(stream, "buffer", None)
         if buffer is not None:
-            buffer.write(data)
+            buffer.write(line)
             buffer.flush()
-        elif self.text or not hasattr(stream, "mode") or "b" not in getattr(stream, "mode", ""):
-            stream.write(data.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
+        elif self.text or "b" not in getattr(stream, "mode", ""):
+            stream.write(line.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
             stream.flush()
         else:
-            stream.write(data)  # type: ignore[arg-type]  # a binary stream
+            stream.write(line)  # type: ignore[arg-type]  # a binary stream
             stream.flush()
 
 
@@ -96,18 +101,22 @@ _processors: list[Any] = []  # mutated in place so loggers cached by structlog f
 
 # --- building the event ---
 
-_ts_cache: tuple[int, str] = (0, "")
+_ts_cache: tuple[int, str] = (0, "")  # (milliseconds since the epoch, its RFC 3339 text)
+# The last span context seen and its IDs as hex: consecutive lines of one request share it.
+_ids_cache: tuple[object, str, str] = (None, "", "")
 
 
 def _timestamp(now: float) -> str:
-    """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z."""
+    """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
     global _ts_cache
-    sec = int(now)
-    cached_sec, prefix = _ts_cache
-    if sec != cached_sec:
-        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        _ts_cache = (sec, prefix)
-    return f"{prefix}.{int((now - sec) * 1000):03d}Z"
+    ms = int(now * 1000)
+    cached = _ts_cache
+    if cached[0] == ms:
+        return cached[1]
+    sec, frac = divmod(ms, 1000)
+    text = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(sec))}.{frac:03d}Z"
+    _ts_cache = (ms, text)
+    return text
 
 
 def _exception_fields(exc_info: Any) -> dict[str, str] | None:
@@ -139,10 +148,15 @@ def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> d
         "event": ev.pop("event", ""),
     }
     out.update(_state.static)
+    global _ids_cache
     sc = _get_current_span().get_span_context()
-    if sc.trace_id:
-        out["trace_id"] = format(sc.trace_id, "032x")
-        out["span_id"] = format(sc.span_id, "016x")
+    cached = _ids_cache  # one read: another thread may replace the tuple, never mutate it
+    if cached[0] is sc:
+        out["trace_id"], out["span_id"] = cached[1], cached[2]
+    elif sc.trace_id:
+        cached = (sc, format(sc.trace_id, "032x"), format(sc.span_id, "016x"))
+        _ids_cache = cached
+        out["trace_id"], out["span_id"] = cached[1], cached[2]
     else:
         out["trace_id"] = out["span_id"] = None
     out["request_id"] = None  # stable schema: present on every line, filled inside a request
@@ -181,14 +195,37 @@ def _sink_factory(*args: Any) -> _Sink:
 
 
 def _emit(logger: Any, method: str, ev: MutableMapping[str, Any]) -> str:
-    name = logger.name if isinstance(logger, _Sink) else "app"
-    if _state.levels and _below_logger_level(name, method):
+    """The one structlog processor: writes the line (see ``_proxy_to_logger`` for the fast path)."""
+    if not _write(logger, method, ev):
         import structlog  # loaded by configure() already
 
         raise structlog.DropEvent
+    return ""
+
+
+def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
+    """Write one structlog event; False when a per-logger level drops it."""
+    name = logger.name if isinstance(logger, _Sink) else "app"
+    if _state.levels and _below_logger_level(name, method):
+        return False
     event = _event(name, _LEVEL_NAMES.get(method, method), ev, time.time())
     _state.output.write(_state.render(event), event)
-    return ""
+    return True
+
+
+def _proxy_to_logger(
+    self: Any, method_name: str, event: str | None = None, **event_kw: Any
+) -> None:
+    """Write the event directly, skipping structlog's processor chain (about 1 µs per event).
+
+    msatrace's chain is only ever ``[_emit]``; structlog documents ``_proxy_to_logger`` as the
+    method custom wrapper classes override.
+    """
+    ev = self._context.copy()
+    ev.update(event_kw)
+    if event is not None:
+        ev["event"] = event
+    _write(self._logger, method_name, ev)
 
 
 def _below_logger_level(name: str, method: str) -> bool:
@@ -242,10 +279,18 @@ def _sanitize(obj: Any, depth: int = 0) -> Any:
 
 def render_json(event: dict[str, Any]) -> bytes:
     """One JSON line (without newline). Never raises for any value."""
+    return _json_line(event)[:-1]
+
+
+_LINE = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+def _json_line(event: dict[str, Any]) -> bytes:
+    """One JSON line with its newline (orjson appends it: no copy). Never raises."""
     try:
-        return orjson.dumps(event, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(event, default=_json_default, option=_LINE)
     except Exception:
-        return orjson.dumps(_sanitize(event), default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(_sanitize(event), default=_json_default, option=_LINE)
 
 
 def _escape(value: Any) -> Any:
@@ -268,7 +313,7 @@ def _console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
         safe = {k: _escape(v) for k, v in event.items()}
         safe.pop("logger_name", None)
         safe.pop("exc_info", None)
-        return str(renderer(None, "", safe)).replace("\n", "\\n")
+        return str(renderer(None, "", safe)).replace("\n", "\\n") + "\n"
 
     return render
 
@@ -340,7 +385,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         "version": settings.service_version,
     }
     if settings.log_format == "json":
-        _state.render = render_json
+        _state.render = _json_line
     else:
         target = stream if stream is not None else sys.stdout
         _state.render = _console_renderer(colors=bool(getattr(target, "isatty", lambda: False)()))
@@ -352,7 +397,11 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     _processors[:] = [_emit]
     structlog.configure(
         processors=_processors,
-        wrapper_class=structlog.make_filtering_bound_logger(min_level),
+        wrapper_class=type(
+            "BoundLogger",
+            (structlog.make_filtering_bound_logger(min_level),),
+            {"_proxy_to_logger": _proxy_to_logger},
+        ),
         logger_factory=_sink_factory,
         cache_logger_on_first_use=True,
     )
@@ -385,6 +434,8 @@ def unconfigure() -> None:
             logger.addHandler(handler)
     _state.saved.clear()
     _state.removed.clear()
+    for logger_ in list(_loggers):
+        logger_.__dict__.clear()
     if "structlog" in sys.modules:
         sys.modules["structlog"].reset_defaults()
 
@@ -400,14 +451,42 @@ def log_exception(name: str, message: str, exc: BaseException, **fields: Any) ->
         exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker on the user's exception
 
 
+class _Logger:
+    """What :func:`get_logger` returns: structlog's logger ``name``, resolved once per ``init()``.
+
+    structlog's own lazy proxy resolves the configured logger again on every call (about 1 µs,
+    most of the cost of a call below the level). This one keeps the resolved methods in its
+    instance dict once msatrace has configured logging, and :func:`unconfigure` empties every
+    cache, so a logger created at import time, before ``init()``, follows ``init()``.
+    """
+
+    __slots__ = ("__dict__", "__weakref__", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        _loggers.add(self)
+
+    def __getattr__(self, attr: str) -> Any:
+        import structlog
+
+        value = getattr(structlog.get_logger(self._name).bind(), attr)
+        if _state.bridge is not None and attr[:1] != "_":  # configured: stable until unconfigure
+            self.__dict__[attr] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"<msatrace logger {self._name!r}>"
+
+
+_loggers: weakref.WeakSet[_Logger] = weakref.WeakSet()
+
+
 def get_logger(name: str | None = None) -> FilteringBoundLogger:
     """Return the structlog logger ``name``: one JSON line per event, with the trace fields.
 
     Works before ``init()`` (structlog's defaults apply until then).
     """
-    import structlog
-
-    return structlog.get_logger(name or "app")  # type: ignore[no-any-return]  # structlog is untyped here
+    return _Logger(name or "app")  # forwards every structlog method
 
 
 def set_output(output: _Output) -> _Output:
