@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import msatrace
 import msatrace.asgi
@@ -537,3 +537,71 @@ def test_unsampled_request_still_has_trace_id(env: pytest.MonkeyPatch) -> None:
     assert result.spans == []
     assert is_trace_id(trace_id)
     assert result.by_logger("msatrace.access")[0]["trace_id"] == trace_id
+
+
+def test_websocket_normal_disconnect_is_not_an_error(app: Starlette) -> None:
+    """A handler ended by the client's normal close (1000) logs no exception; span not ERROR."""
+
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()  # the client goes away: WebSocketDisconnect(1000)
+
+    app.router.routes.append(WebSocketRoute("/echo", echo))
+
+    with (
+        msatrace.testing.capture_spans() as exporter,
+        msatrace.testing.capture_logs() as logs,
+        pytest.raises(WebSocketDisconnect),
+    ):
+        websocket(app, "/echo")
+
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.UNSET
+    assert [e for e in logs if "exception" in e] == []
+
+
+def test_cancelled_request_is_not_logged_as_exception(app: Starlette) -> None:
+    """A request cancelled mid-flight (client gone) is on the span, but no exception line."""
+    started = asyncio.Event()
+
+    async def slow(request: Request) -> Response:
+        started.set()
+        await asyncio.sleep(3600)
+        return PlainTextResponse("never")
+
+    app.router.routes.append(Route("/slow", slow))
+
+    async def server() -> None:
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            return None
+
+        task = asyncio.ensure_future(app(http_scope("/slow"), receive, send))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with msatrace.testing.capture_spans() as exporter, msatrace.testing.capture_logs() as logs:
+        asyncio.run(server())
+
+    (span,) = exporter.get_finished_spans()
+    assert (span.attributes or {})["error.type"] == "asyncio.exceptions.CancelledError"
+    assert [e for e in logs if "exception" in e] == []
+    assert [e["logger"] for e in logs] == ["msatrace.access"]
+
+
+def test_server_access_line_is_replaced(app: Starlette) -> None:
+    """uvicorn's access line, logged inside the request, is dropped: one access line only."""
+
+    async def logged(request: Request) -> Response:
+        logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /logged HTTP/1.1" 200')
+        return PlainTextResponse("ok")
+
+    app.router.routes.append(Route("/logged", logged))
+
+    result = call(app, "/logged")
+
+    assert [e["logger"] for e in result.logs] == ["msatrace.access"]

@@ -33,6 +33,8 @@ from msatrace._core.propagation import HeaderBag, Propagation
 KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY")
 )
+# RFC 6455 section 7.4.1: 1000 normal closure, 1001 going away (a WebSocketDisconnect's code).
+_NORMAL_CLOSURE = frozenset((1000, 1001))
 ACCESS_LOGGER = "msatrace.access"
 ERROR_LOGGER = "msatrace.error"
 
@@ -219,6 +221,8 @@ class RequestScope:
                 request's context, is then the one line with the trace ID. Calling ``fail``
                 again for the same exception only logs (the span has it already).
         """
+        if self.facts.kind == "websocket" and getattr(exc, "code", None) in _NORMAL_CLOSURE:
+            return  # the client closed the connection normally: the handler's end, not a failure
         if exc is not self.error:
             self.error = exc
             error_type = _error_type(exc)
