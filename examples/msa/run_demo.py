@@ -104,9 +104,10 @@ class Service:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+    def send(self, sig: int) -> None:
+        """Signal the whole process group (it may outlive its leader, e.g. gunicorn workers)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, sig)
 
     def json_lines(self) -> list[dict[str, Any]]:
@@ -121,14 +122,14 @@ class Service:
 def stop_all(services: list[Service], grace: float = 8.0) -> None:
     """SIGTERM every process group at once, wait for them, SIGKILL whatever is left."""
     for s in services:
-        s.signal(signal.SIGTERM)
+        s.send(signal.SIGTERM)
     deadline = time.monotonic() + grace
     for s in services:
         if s.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 s.proc.wait(max(0.1, deadline - time.monotonic()))
     for s in services:
-        s.signal(signal.SIGKILL)
+        s.send(signal.SIGKILL)
         if s.proc is not None:
             s.proc.wait()
 
