@@ -69,11 +69,19 @@ def worker(app: Celery) -> Iterator[None]:
     trace_logger = logging.getLogger("celery.app.trace")
     previous = trace_logger.level
     trace_logger.setLevel(logging.INFO)
+    # The worker starts before any test's init(), so msatrace's setup_logging receiver is not
+    # connected yet: this one keeps Celery from taking over the test process's root logger.
+    signals.setup_logging.connect(leave_logging_alone, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             yield
     finally:
+        signals.setup_logging.disconnect(leave_logging_alone)
         trace_logger.setLevel(previous)
+
+
+def leave_logging_alone(**_: Any) -> None:
+    """A setup_logging receiver that does nothing: Celery then configures no logging."""
 
 
 @pytest.fixture
