@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.responses import PlainTextResponse
 from opentelemetry.trace import StatusCode
 
 import msatrace
@@ -185,3 +187,23 @@ def test_fastapi_without_native_telemetry(env: pytest.MonkeyPatch) -> None:
 
     assert instrumented is app
     assert not hasattr(app, "_telemetry")
+
+
+def test_exception_logged_by_handler_is_not_logged_again(env: pytest.MonkeyPatch) -> None:
+    """A 500 handler that logs the exception itself: that line is the one exception line."""
+    init()
+    app = make_app()
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> Response:
+        logging.getLogger("app.errors").exception("request failed")
+        return PlainTextResponse("sorry", status_code=500)
+
+    msatrace.fastapi.instrument(app)
+
+    result = call(app, "/boom")
+
+    errors = [e for e in result.logs if "exception" in e]
+    assert [e["logger"] for e in errors] == ["app.errors"]
+    assert errors[0]["trace_id"] == result.response.headers["x-trace-id"]
+    assert result.server_span().status.status_code is StatusCode.ERROR

@@ -36,6 +36,7 @@ from msatrace._core import context
 from msatrace._core.settings import Settings
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
+_ERROR_LEVELS = frozenset(("error", "critical", "exception", "fatal"))
 _LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 # Server loggers whose own stream handlers would print a second, unstructured copy of each line.
 FRAMEWORK_LOGGERS = (
@@ -170,6 +171,8 @@ def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> d
         fields = _exception_fields(exc_info)
         if fields is not None:
             out["exception"] = fields
+            if level in _ERROR_LEVELS:
+                _mark_seen(exc_info)
     return out
 
 
@@ -440,9 +443,28 @@ def unconfigure() -> None:
         sys.modules["structlog"].reset_defaults()
 
 
+def _mark_seen(exc_info: Any) -> None:
+    """Remember that an exception was logged at ERROR: :func:`log_exception` then adds no copy."""
+    exc = exc_info if isinstance(exc_info, BaseException) else None
+    if isinstance(exc_info, tuple) and len(exc_info) == 3:
+        exc = exc_info[1]
+    elif exc_info is True:
+        exc = sys.exc_info()[1]
+    with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
+        exc.__msatrace_seen__ = True  # type: ignore[union-attr]  # marker on the user's exception
+
+
 def log_exception(name: str, message: str, exc: BaseException, **fields: Any) -> None:
-    """Log an exception once, at ERROR, structured; later stdlib records of it are dropped."""
+    """Log an exception once, at ERROR, structured; later stdlib records of it are dropped.
+
+    If the application (or a framework's error handler) already logged this exception at ERROR,
+    that line is the one: nothing is written, and later records of it are still dropped.
+    """
     if getattr(exc, "__msatrace_logged__", False) or _state.bridge is None:
+        return
+    if getattr(exc, "__msatrace_seen__", False):
+        with contextlib.suppress(Exception):
+            exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker, see below
         return
     ev: dict[str, Any] = {"event": message, "exc_info": exc, **fields}
     event = _event(name, "error", ev, time.time())
