@@ -22,9 +22,13 @@ covered):
 - Logging: a ``setup_logging`` receiver tells Celery that logging is configured already, so the
   worker neither replaces the root logger's handlers nor redirects stdout: its own lines
   (``celery.*`` loggers included) come out in msatrace's JSON. The worker's start-up banner is
-  printed, not logged; ``celery worker --quiet`` hides it.
+  printed, not logged; ``celery --quiet worker`` hides it.
 
 Task protocol 2 (Celery's default since 4.0) is supported; protocol 1 messages start new traces.
+Messages come from the service's own producers, so their trace is continued whatever
+``trust_incoming`` says (that setting guards the HTTP edge). The worker's "Task ... received"
+line is written before the task's trace is known and carries no trace ID; every line from the
+execution itself does.
 """
 
 from __future__ import annotations
