@@ -41,9 +41,9 @@ def instrument(app: App) -> App:
     Returns:
         The same application, for chaining.
     """
-    if getattr(app.build_middleware_stack, "msatrace", False):
-        return app  # already instrumented
     _native_tracing_off(app)
+    if getattr(app.build_middleware_stack, "msatrace", None) == "fastapi":
+        return app  # already instrumented
     starlette.instrument(app)
     build = app.build_middleware_stack
 
@@ -53,7 +53,7 @@ def instrument(app: App) -> App:
         _mounted_tracing_off(app.routes)
         return build()
 
-    build_middleware_stack.msatrace = True  # type: ignore[attr-defined]  # idempotency marker
+    build_middleware_stack.msatrace = "fastapi"  # type: ignore[attr-defined]  # idempotency marker
     setattr(app, "build_middleware_stack", build_middleware_stack)  # noqa: B010 - method-assign
     if app.middleware_stack is not None:  # instrumented after the first request
         _mounted_tracing_off(app.routes)

@@ -45,8 +45,8 @@ def instrument(app: App) -> App:
         The same application, for chaining.
     """
     build = app.build_middleware_stack
-    if getattr(build, "msatrace", False):
-        return app  # already instrumented
+    if getattr(build, "msatrace", None):
+        return app  # already instrumented (by this function or msatrace.fastapi's)
     templates = RouteTemplates(app)
 
     # Starlette builds its middleware stack lazily, on the first request, as
@@ -56,7 +56,7 @@ def instrument(app: App) -> App:
     def build_middleware_stack() -> ASGIApp:
         return TraceMiddleware(build(), route=templates)
 
-    build_middleware_stack.msatrace = True  # type: ignore[attr-defined]  # idempotency marker
+    build_middleware_stack.msatrace = "starlette"  # type: ignore[attr-defined]  # idempotency marker
     setattr(app, "build_middleware_stack", build_middleware_stack)  # noqa: B010 - mypy: method-assign
     if app.middleware_stack is not None:  # instrumented after the first request
         app.middleware_stack = TraceMiddleware(app.middleware_stack, route=templates)

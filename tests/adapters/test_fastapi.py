@@ -13,6 +13,7 @@ from opentelemetry.trace import StatusCode
 import msatrace
 import msatrace.asgi
 import msatrace.fastapi
+import msatrace.starlette
 from tests.adapters.asgi_kit import call, init
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -207,3 +208,16 @@ def test_exception_logged_by_handler_is_not_logged_again(env: pytest.MonkeyPatch
     assert [e["logger"] for e in errors] == ["app.errors"]
     assert errors[0]["trace_id"] == result.response.headers["x-trace-id"]
     assert result.server_span().status.status_code is StatusCode.ERROR
+
+
+@pytest.mark.skipif(not NATIVE_TELEMETRY, reason="this FastAPI has no built-in tracing")
+def test_fastapi_instrument_after_starlette_instrument(env: pytest.MonkeyPatch) -> None:
+    """msatrace.starlette.instrument first, msatrace.fastapi.instrument after: one SERVER span."""
+    init()
+    app = make_app()
+    msatrace.starlette.instrument(app)
+    msatrace.fastapi.instrument(app)
+
+    result = call(app, "/orders/7")
+
+    assert [s.name for s in result.spans] == ["GET /orders/{order_id}"]
