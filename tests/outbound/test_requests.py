@@ -217,17 +217,18 @@ def test_unpatch_restores_the_original_methods(env: pytest.MonkeyPatch, echo: Ec
     assert echo.only().get("traceparent") is None
 
 
-def test_library_imported_after_init_is_patched(echo: EchoServer) -> None:
-    """requests imported only after msatrace.init() is patched by the import hook."""
+@pytest.mark.parametrize("library", ["requests", "httpx"])
+def test_library_imported_after_init_is_patched(echo: EchoServer, library: str) -> None:
+    """A client library imported only after msatrace.init() is patched by the import hook."""
     script = textwrap.dedent(
         f"""
         import sys
         import msatrace
         msatrace.init(service_name="late", log_format="json", access_log=False)
-        assert "requests" not in sys.modules
-        import requests
+        assert "{library}" not in sys.modules
+        import {library}
         with msatrace.bound(request_id="late-1"):
-            requests.get("{echo.url}/echo", timeout=10)
+            {library}.get("{echo.url}/echo", timeout=10)
         """
     )
 
@@ -238,3 +239,28 @@ def test_library_imported_after_init_is_patched(echo: EchoServer) -> None:
     assert done.returncode == 0, done.stderr
     assert echo.only().get("x-request-id") == "late-1"
     assert echo.only().get("traceparent") is not None
+
+
+def test_streamed_redirect_covers_each_hop(traced: None, echo: EchoServer) -> None:
+    """A streamed call that is redirected: the first hop ends at once, the last one at close."""
+    with testing.capture_spans() as exporter:
+        response = requests.get(echo.url + "/redirect?to=/stream", stream=True, timeout=10)
+        during = client_spans(exporter.get_finished_spans())
+        response.close()
+        after = client_spans(exporter.get_finished_spans())
+
+    assert [(s.attributes or {})["http.response.status_code"] for s in during] == [302]
+    assert [(s.attributes or {})["http.response.status_code"] for s in after] == [302, 200]
+
+
+def test_tracing_off_outside_a_trace_sends_a_fresh_one(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """With tracing off and no current trace, a call still carries a trace ID of its own."""
+    msatrace.init(tracing=False, log_format="json")
+
+    requests.get(echo.url + "/echo", timeout=10)
+
+    trace_id, _ = traceparent_ids(echo.only().get("traceparent"))
+    assert echo.only().get("x-trace-id") == trace_id
+    assert trace_id != "0" * 32
