@@ -34,7 +34,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-RouteLookup = Callable[[Scope], "str | None"]
+RouteLookup = Callable[[Scope], str | None]
 
 # Set on the scope by the outermost TraceMiddleware: an inner one (added twice, or a mounted
 # sub-application instrumented on its own) passes the request through instead of tracing it again.
@@ -49,10 +49,10 @@ class TraceMiddleware:
 
     Per request: continues the incoming trace (or starts one), makes it current for the
     application, adds ``X-Trace-ID`` and ``X-Request-ID`` to the response (never replacing a
-    header the application set), records a SERVER span and writes one access-log line when the
-    response's last chunk is sent. An exception from the application is logged once, recorded on
-    the span and re-raised unchanged. Excluded paths (``MSATRACE_EXCLUDE_PATHS``) and requests
-    before ``msatrace.init()`` pass through untouched.
+    header the application set), records a SERVER span whose duration ends with the response's
+    last chunk, and writes one access-log line when the request is done. An exception from the
+    application is logged once, recorded on the span and re-raised unchanged. Excluded paths
+    (``MSATRACE_EXCLUDE_PATHS``) and requests before ``msatrace.init()`` pass through untouched.
 
     Args:
         app: the ASGI application to wrap.
