@@ -1,0 +1,450 @@
+"""Run every benchmark and write benchmarks/RESULTS.md.
+
+    python benchmarks/run.py            # full run, about 5-9 minutes on a 2-core machine
+    python benchmarks/run.py --quick    # fewer rounds, about 1-2 minutes
+    python benchmarks/run.py --only logging,outbound
+
+Areas: logging (``bench_logging.py``), inbound per framework (``bench_inbound.py``), outbound
+(``bench_outbound.py``). The method (workers, interleaved rounds, statistics) is described in
+``_harness.py`` and repeated in the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_inbound
+import bench_outbound
+from _harness import HERE, Result, paired_added, run_area
+
+PACKAGES = [
+    "msatrace", "structlog", "orjson", "opentelemetry-api", "opentelemetry-sdk",
+    "fastapi", "starlette", "flask", "werkzeug", "django", "httpx", "requests", "urllib3",
+    "asgi-correlation-id", "django-guid", "django-structlog", "sentry-sdk",
+    "opentelemetry-instrumentation-fastapi", "opentelemetry-instrumentation-flask",
+    "opentelemetry-instrumentation-django", "opentelemetry-instrumentation-requests",
+    "opentelemetry-instrumentation-httpx", "python-json-logger", "loguru",
+]  # fmt: skip
+
+
+@dataclass
+class Mode:
+    """Rounds, batch length and time budget (seconds of rounds) per area."""
+
+    name: str
+    logging: tuple[int, float, float]
+    inbound: tuple[int, float, float]  # per framework
+    outbound: tuple[int, float, float]
+
+
+FULL = Mode("full", (60, 25, 60), (40, 30, 100), (80, 40, 120))
+QUICK = Mode("quick", (12, 15, 12), (8, 20, 20), (15, 25, 25))
+
+
+@dataclass
+class Area:
+    title: str
+    results: dict[str, Result]
+    unavailable: dict[str, str]
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def measure(
+    title: str, specs: list[tuple[str, str]], plan: tuple[int, float, float], **kw: object
+) -> Area:
+    rounds, batch_ms, budget = plan
+    log(f"{title}:")
+    load = os.getloadavg()
+    t0 = time.monotonic()
+    results, unavailable = run_area(specs, rounds, batch_ms, log, budget_s=budget, **kw)  # type: ignore[arg-type]
+    return Area(title, results, unavailable, load, os.getloadavg(), time.monotonic() - t0)
+
+
+def run_outbound(plan: tuple[int, float, float]) -> Area:
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "_http_server.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().strip()
+        specs = [("bench_outbound", g) for g in bench_outbound.GROUPS]
+        url = f"http://127.0.0.1:{port}/orders/42"
+        return measure("outbound", specs, plan, env={"BENCH_URL": url})
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=10)
+
+
+# --- the report ---
+
+
+def fmt(x: float) -> str:
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def table(rows: list[list[str]], header: list[str]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def subset(area: Area, prefix: str) -> dict[str, Result]:
+    return {k: v for k, v in area.results.items() if k.startswith(prefix + ":")}
+
+
+def short(name: str) -> str:
+    return name.split(":", 1)[1]
+
+
+def time_table(results: dict[str, Result], base: str) -> list[str]:
+    """Median µs/op, spread, and ratio to ``base`` and to every other variant (time ratios)."""
+    names = sorted(results, key=lambda k: results[k].median)
+    rows = []
+    for k in names:
+        r = results[k]
+        rows.append(
+            [
+                f"`{short(k)}`",
+                fmt(r.median),
+                f"{fmt(r.q1)}-{fmt(r.q3)}",
+                f"{fmt(min(r.rounds))}-{fmt(max(r.rounds))}",
+                str(len(r.rounds)),
+                str(r.n),
+                f"{r.median / results[base].median:.2f}x" if base in results else "n/a",
+            ]
+        )
+    head = ["variant", "median µs/op", "IQR", "min-max", "rounds", "ops/round", f"x {short(base)}"]
+    return table(rows, head)
+
+
+def matrix(values: dict[str, float], caption: str) -> list[str]:
+    """Row ÷ column for every pair."""
+    names = sorted(values, key=lambda k: values[k])
+    rows = []
+    for a in names:
+        cells = []
+        for b in names:
+            cells.append("—" if a == b or values[b] <= 0 else f"{values[a] / values[b]:.2f}")
+        rows.append([f"`{short(a)}`", *cells])
+    return [caption, "", *table(rows, ["row ÷ column", *(f"`{short(b)}`" for b in names)])]
+
+
+def added_table(results: dict[str, Result], base: str) -> tuple[list[str], dict[str, float]]:
+    """Per variant: median µs/op and the added cost over ``base`` (median of per-round diffs)."""
+    names = sorted(results, key=lambda k: results[k].median)
+    rows, added = [], {}
+    for k in names:
+        r = results[k]
+        a, lo, hi = paired_added(r, results[base])
+        if k != base:
+            added[k] = a
+        rows.append(
+            [
+                f"`{short(k)}`",
+                fmt(r.median),
+                f"{fmt(r.q1)}-{fmt(r.q3)}",
+                "—" if k == base else f"+{fmt(a)}",
+                "—" if k == base else f"{fmt(lo)}-{fmt(hi)}",
+                f"{r.median / results[base].median:.2f}x",
+                str(len(r.rounds)),
+                str(r.n),
+            ]
+        )
+    head = [
+        "variant", "median µs/op", "IQR", "added µs", "added IQR", f"x {short(base)}",
+        "rounds", "ops/round",
+    ]  # fmt: skip
+    return table(rows, head), added
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def machine() -> list[str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = []
+    for p in PACKAGES:
+        try:
+            versions.append(f"{p} {importlib.metadata.version(p)}")
+        except importlib.metadata.PackageNotFoundError:
+            versions.append(f"{p} (not installed)")
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores ({platform.machine()})",
+        f"- OS: {platform.platform()}",
+        f"- Python: {sys.version.split()[0]} ({platform.python_implementation()})",
+        f"- Packages: {', '.join(versions)}",
+    ]
+
+
+METHOD = """\
+- **Workers and rounds.** Each area starts its worker processes; each worker builds its
+  variants, warms each one up (at least 0.4 s, until timings settle) and calibrates how many
+  operations make one batch. Then the parent runs *rounds*: in every round each variant runs
+  one batch, one worker at a time, in an order rotated by one position per round, so drift of
+  a shared 2-core machine hits every variant alike. A variant's figure is the **median over
+  rounds** of its per-round µs/op; the spread is the IQR (and min-max) of those per-round
+  values. **Added µs** is the median over rounds of (variant - bare) in the same round.
+- **Same process where possible.** Variants that patch nothing global share one worker
+  (logging: all; inbound: bare, asgi-correlation-id, OpenTelemetry contrib (instrument_app with
+  its own provider), FastAPI's built-in tracing (`telemetry={"tracer_provider": ...}`), Flask
+  OpenTelemetry, django-guid and Django OpenTelemetry (each Django handler built with its own
+  MIDDLEWARE list)). Variants that patch globally run in their own worker: every msatrace mode
+  (`msatrace.init()` per process), sentry-sdk (patches the frameworks), django-structlog
+  (configures structlog globally), and every outbound variant (client patches are global). The
+  parent still interleaves their rounds with the others (each worker runs one batch on command).
+- **Sinks.** Every worker's stdout descriptor points at `/dev/null`: log lines are written and
+  flushed through the real `sys.stdout`, as on a container's stdout. Spans go to an SDK
+  `TracerProvider` with a `BatchSpanProcessor` whose exporter drops every batch (no network),
+  for msatrace and OpenTelemetry alike. Sentry gets a `Transport` that drops every envelope.
+- **Inbound.** `GET /orders/42` (route with a path parameter, JSON `{"id": 42}`), no incoming
+  trace headers, called in process: ASGI apps awaited with a fresh scope, WSGI apps called
+  with a fresh environ, body iterated and closed. Each variant's first response is checked
+  (status 200; msatrace's carries `X-Trace-ID`).
+- **Outbound.** `requests.Session().get` and `httpx.Client().get` (reused, keep-alive) to a small
+  asyncio HTTP server in another process on 127.0.0.1, inside an active server span. The server
+  reports whether `traceparent` arrived; patched variants are checked to send it.
+"""
+
+
+def report(areas: list[Area], mode: Mode, started: str, total: float) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated by `nox -s bench{' -- --quick' if mode.name == 'quick' else ''}` "
+        f"(`python benchmarks/run.py{' --quick' if mode.name == 'quick' else ''}`) on {started} "
+        f"UTC, {mode.name} mode, {total:.0f} s in all. Lower is better; µs are per operation "
+        "(log event, request or call). Regenerate, do not edit by hand.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        "- Load average (1/5/15 min) before → after each area: "
+        + "; ".join(
+            f"{a.title} {'/'.join(f'{x:.1f}' for x in a.load_before)} → "
+            f"{'/'.join(f'{x:.1f}' for x in a.load_after)}"
+            for a in areas
+        ),
+        "  (a load above 2 on this 2-core machine means other work competed: absolute µs are then "
+        "inflated; interleaving keeps the ratios comparable, and the spread shows the noise).",
+        "",
+        "## Method",
+        "",
+        METHOD,
+    ]
+    targets: list[list[str]] = []
+    body: list[str] = []
+    for area in areas:
+        if area.title == "logging":
+            body += logging_section(area, targets)
+        elif area.title.startswith("inbound"):
+            body += inbound_section(area, targets, areas)
+        else:
+            body += outbound_section(area, targets)
+    lines += ["## Targets", "", *table(targets, ["target", "figure", "verdict"]), "", *body]
+    return "\n".join(lines) + "\n"
+
+
+def logging_section(area: Area, targets: list[list[str]]) -> list[str]:
+    res = area.results
+    out = [
+        "## Logging (issue 2)",
+        "",
+        'One `info("user logged in", user="alice", attempt=3)` event, one JSON line. '
+        "`msatrace` runs inside an active sampled span with a request ID bound, so its line also "
+        "carries service, environment, version, trace_id, span_id and request_id; the others carry "
+        "no trace fields. `*-below` is a `debug()` call at level INFO.",
+        "",
+        *time_table(res, "logging:structlog-orjson"),
+        "",
+    ]
+    emit = {k: r.median for k, r in res.items() if not k.endswith("-below")}
+    out += [*matrix(emit, "Time ratios between the writing variants:"), ""]
+    ms, raw = res.get("logging:msatrace"), res.get("logging:structlog-orjson")
+    if ms and raw:
+        ratio = ms.median / raw.median
+        targets.append(
+            [
+                "logging: msatrace event ≤ 1.5x raw structlog+orjson",
+                f"{fmt(ms.median)} µs vs {fmt(raw.median)} µs = {ratio:.2f}x",
+                verdict(ratio <= 1.5),
+            ]
+        )
+    pjl = res.get("logging:stdlib-pjl")
+    if ms and pjl:
+        targets.append(
+            [
+                "logging: ≥ 2x faster than stdlib + python-json-logger",
+                f"{fmt(pjl.median)} / {fmt(ms.median)} = {pjl.median / ms.median:.2f}x",
+                verdict(pjl.median / ms.median >= 2),
+            ]
+        )
+    below = res.get("logging:msatrace-below")
+    if below:
+        targets.append(
+            [
+                "logging: call below the level well under 1 µs (taken as ≤ 0.5 µs)",
+                f"{fmt(below.median)} µs",
+                verdict(below.median <= 0.5),
+            ]
+        )
+    return out + _unavailable(area)
+
+
+def inbound_section(area: Area, targets: list[list[str]], areas: list[Area]) -> list[str]:
+    fw = area.title.split()[-1]
+    res = area.results
+    base = f"{fw}:bare"
+    out = [f"## Inbound: {fw} (issue 3)", ""]
+    if base not in res:
+        return [*out, "The bare baseline did not run.", *_unavailable(area)]
+    tab, added = added_table(res, base)
+    out += [*tab, ""]
+    out += matrix(
+        {k: v for k, v in added.items() if v > 0},
+        "Ratios of added cost (row's added µs ÷ column's added µs):",
+    )
+    out.append("")
+    full = added.get(f"{fw}:msatrace-full")
+    if full is not None:
+        targets.append(
+            [
+                f"inbound {fw}: msatrace full ≤ +60 µs/request",
+                f"+{fmt(full)} µs",
+                verdict(full <= 60),
+            ]
+        )
+    cid = _cid_added(areas)
+    for mode in ("unsampled", "off"):
+        v = added.get(f"{fw}:msatrace-{mode}")
+        if v is None:
+            continue
+        if cid is None:
+            targets.append(
+                [f"inbound {fw}: msatrace {mode} ≤ 2x asgi-correlation-id", f"+{fmt(v)} µs", "n/a"]
+            )
+            continue
+        targets.append(
+            [
+                f"inbound {fw}: msatrace {'not sampled' if mode == 'unsampled' else 'tracing off'} "
+                "≤ 2x asgi-correlation-id's added cost",
+                f"+{fmt(v)} µs vs 2 x {fmt(cid)} = {fmt(2 * cid)} µs",
+                verdict(v <= 2 * cid),
+            ]
+        )
+    return out + _unavailable(area)
+
+
+def _cid_added(areas: list[Area]) -> float | None:
+    for a in areas:
+        r = a.results
+        if "fastapi:asgi-correlation-id" in r and "fastapi:bare" in r:
+            return paired_added(r["fastapi:asgi-correlation-id"], r["fastapi:bare"])[0]
+    return None
+
+
+def outbound_section(area: Area, targets: list[list[str]]) -> list[str]:
+    out = ["## Outbound (issue 4)", ""]
+    for client in ("requests", "httpx"):
+        res = subset(area, client)
+        base = f"{client}:unpatched"
+        if base not in res:
+            continue
+        tab, added = added_table(res, base)
+        out += [f"### {client}", "", *tab, ""]
+        out += matrix(
+            {k: v for k, v in added.items() if v > 0},
+            "Ratios of added cost (row's added µs ÷ column's added µs):",
+        )
+        out.append("")
+        span, off, otel = (
+            added.get(f"{client}:{m}") for m in ("msatrace-span", "msatrace-off", "otel")
+        )
+        if span is not None and otel is not None:
+            targets.append(
+                [
+                    f"outbound {client}: msatrace with span ≤ half of OpenTelemetry's added cost",
+                    f"+{fmt(span)} µs vs half of x {fmt(otel)} = {fmt(otel / 2)} µs",
+                    verdict(span <= otel / 2),
+                ]
+            )
+        if off is not None:
+            targets.append(
+                [
+                    f"outbound {client}: msatrace without span < 15 µs",
+                    f"+{fmt(off)} µs",
+                    verdict(off < 15),
+                ]
+            )
+    return out + _unavailable(area)
+
+
+def _unavailable(area: Area) -> list[str]:
+    if not area.unavailable:
+        return []
+    items = [f"- `{k}`: {v}" for k, v in sorted(area.unavailable.items())]
+    return ["Not measured:", "", *items, ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (about 1-2 minutes)")
+    parser.add_argument("--only", default="", help="comma-separated: logging,inbound,outbound")
+    parser.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"))
+    args = parser.parse_args()
+    mode = QUICK if args.quick else FULL
+    only = set(filter(None, args.only.split(","))) or {"logging", "inbound", "outbound"}
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    t0 = time.monotonic()
+    areas: list[Area] = []
+    if "logging" in only:
+        areas.append(measure("logging", [("bench_logging", "all")], mode.logging))
+    if "inbound" in only:
+        for fw, kinds in bench_inbound.GROUPS.items():
+            specs = [("bench_inbound", f"{fw}-{k}") for k in kinds]
+            areas.append(measure(f"inbound {fw}", specs, mode.inbound))
+    if "outbound" in only:
+        areas.append(run_outbound(mode.outbound))
+    text = report(areas, mode, started, time.monotonic() - t0)
+    with open(args.output, "w") as f:
+        f.write(text)
+    log(f"wrote {args.output} ({time.monotonic() - t0:.0f} s)")
+    start = text.index("## Targets")
+    log(text[start : text.index("\n## ", start + 5)])
+
+
+if __name__ == "__main__":
+    main()
