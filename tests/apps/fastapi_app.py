@@ -2,7 +2,8 @@
 
 Routes: ``/health`` (excluded from tracing), ``/items/{item_id}``, ``/work`` (logs, yields with
 ``await asyncio.sleep``, logs again: the isolation test), ``/work_sync`` (the same in FastAPI's
-thread pool), ``/me`` (``msatrace.set_user``), ``/boom`` (unhandled exception) and
+thread pool), ``/me`` (``msatrace.set_user``), ``/stream`` (logs between chunks),
+``/boom`` (unhandled exception) and
 ``/pid?pause=`` (which process served it).
 """
 
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 
 import msatrace
@@ -70,6 +73,18 @@ async def me() -> dict[str, Any]:
     msatrace.set_user("u-42")
     log.info("who")
     return ids()
+
+
+@app.get("/stream")
+async def stream(chunks: int = 3, pause: float = 0.01) -> StreamingResponse:
+    async def body() -> AsyncIterator[bytes]:
+        for i in range(chunks):
+            log.info("chunk", chunk=i)
+            await asyncio.sleep(pause)
+            yield f"chunk {i}\n".encode()
+        log.info("stream end")
+
+    return StreamingResponse(body(), media_type="text/plain")
 
 
 @app.get("/boom")

@@ -2,8 +2,9 @@
 
 Routes: ``/health`` (excluded from tracing), ``/items/<int:item_id>``, ``/work`` (logs, yields
 with ``time.sleep``, logs again: the isolation test), ``/work_async`` (the same as an async
-view, run by Flask through asgiref), ``/me`` (``msatrace.set_user``), ``/boom`` (unhandled
-exception) and ``/pid?pause=`` (which process served it: the ``--preload`` test).
+view, run by Flask through asgiref), ``/me`` (``msatrace.set_user``), ``/stream`` (logs
+between chunks), ``/boom`` (unhandled exception) and ``/pid?pause=`` (which process served
+it: the ``--preload`` test).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from opentelemetry import trace
 
 import msatrace
@@ -76,6 +78,21 @@ def me() -> dict[str, Any]:
     msatrace.set_user("u-42")
     log.info("who")
     return ids()
+
+
+@app.get("/stream")
+def stream() -> Response:
+    chunks = int(request.args.get("chunks", 3))
+    pause = float(request.args.get("pause", 0.01))
+
+    def body() -> Iterator[bytes]:  # a plain generator: it runs after the view returned
+        for i in range(chunks):
+            log.info("chunk", chunk=i)
+            time.sleep(pause)
+            yield f"chunk {i}\n".encode()
+        log.info("stream end")
+
+    return Response(body(), mimetype="text/plain")
 
 
 @app.get("/boom")

@@ -12,6 +12,7 @@ urlpatterns = [
     path("work", views.work),
     path("work_async", views.work_async),
     path("me", views.me),
+    path("stream", views.stream),
     path("boom", views.boom),
     path("pid", views.pid),
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from opentelemetry import trace
 
 import msatrace
@@ -63,6 +64,20 @@ def me(request: HttpRequest) -> JsonResponse:
     msatrace.set_user("u-42")
     log.info("who")
     return JsonResponse(ids())
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    chunks = int(request.GET.get("chunks", 3))
+    pause = float(request.GET.get("pause", 0.01))
+
+    def body() -> Iterator[bytes]:  # a plain generator: it runs after the view returned
+        for i in range(chunks):
+            log.info("chunk", chunk=i)
+            time.sleep(pause)
+            yield f"chunk {i}\n".encode()
+        log.info("stream end")
+
+    return StreamingHttpResponse(body(), content_type="text/plain")
 
 
 def boom(request: HttpRequest) -> JsonResponse:
