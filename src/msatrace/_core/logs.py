@@ -38,6 +38,7 @@ from msatrace._core.settings import Settings
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
 _ERROR_LEVELS = frozenset(("error", "critical", "exception", "fatal"))
 _LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_ACCESS_LEVELS = {**_LEVEL_NUM, **{name.lower(): num for name, num in _LEVEL_NUM.items()}}
 # Server loggers whose own stream handlers would print a second, unstructured copy of each line.
 FRAMEWORK_LOGGERS = (
     "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
@@ -102,20 +103,25 @@ _processors: list[Any] = []  # mutated in place so loggers cached by structlog f
 
 # --- building the event ---
 
-_ts_cache: tuple[int, str] = (0, "")  # (milliseconds since the epoch, its RFC 3339 text)
+_ts_cache: tuple[int, str] = (-1, "")  # (milliseconds since the epoch, its RFC 3339 text)
+_sec_cache: tuple[int, str] = (-1, "")  # (seconds since the epoch, "YYYY-MM-DDTHH:MM:SS")
 # The last span context seen and its IDs as hex: consecutive lines of one request share it.
 _ids_cache: tuple[object, str, str] = (None, "", "")
 
 
 def _timestamp(now: float) -> str:
     """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
-    global _ts_cache
+    global _ts_cache, _sec_cache
     ms = int(now * 1000)
     cached = _ts_cache
     if cached[0] == ms:
         return cached[1]
     sec, frac = divmod(ms, 1000)
-    text = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(sec))}.{frac:03d}Z"
+    prefix = _sec_cache
+    if prefix[0] != sec:
+        prefix = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
+        _sec_cache = prefix
+    text = f"{prefix[1]}.{frac:03d}Z"
     _ts_cache = (ms, text)
     return text
 
@@ -519,7 +525,7 @@ def set_output(output: _Output) -> _Output:
 
 def write_access(name: str, level: str, fields: dict[str, Any]) -> None:
     """Write one access-log line with the current trace fields."""
-    if _state.bridge is None or _LEVEL_NUM.get(level.upper(), 20) < logging.getLogger().level:
+    if _state.bridge is None or _ACCESS_LEVELS.get(level, 20) < logging.root.level:
         return
     if _state.levels and _below_logger_level(name, level):
         return
