@@ -1,4 +1,4 @@
-"""Developer sessions: tests, tests_bare, lint, typecheck, docs, bench, demo.
+"""Developer sessions: tests, tests_bare, tests_asgi_min, lint, typecheck, docs, bench, demo.
 
     python3 -m nox -s demo      # the three-service demo (README's first command)
     python3 -m nox -s tests     # the test suite on every Python 3.10-3.13 found
@@ -73,6 +73,25 @@ def tests(session: nox.Session) -> None:
     ensure_redis(session)
     session.install("-e", ".[all]", *TEST_DEPS)
     session.run("pytest", *(session.posargs or ["-q"]))
+
+
+ASGI_MIN = {
+    # FastAPI 0.110 pins Starlette < 0.37, so it brings Starlette 0.36.
+    "fastapi-0.110": (
+        ["fastapi==0.110.0"],
+        ["test_asgi.py", "test_starlette.py", "test_fastapi.py"],
+    ),
+    "starlette-0.37": (["starlette==0.37.2"], ["test_asgi.py", "test_starlette.py"]),
+}
+
+
+@nox.session(python=DEV_PYTHON)
+@nox.parametrize("pin", list(ASGI_MIN))
+def tests_asgi_min(session: nox.Session, pin: str) -> None:
+    """The ASGI adapters against the oldest FastAPI and Starlette they support."""
+    requirements, files = ASGI_MIN[pin]
+    session.install("-e", ".", "httpx", "pytest>=8", "hypothesis>=6.100", *requirements)
+    session.run("pytest", "-q", *(f"tests/adapters/{f}" for f in files), *session.posargs)
 
 
 @nox.session(python=DEV_PYTHON)
