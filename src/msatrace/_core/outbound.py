@@ -169,7 +169,8 @@ class Call:
 
     def close(self) -> None:
         """The API call returned or raised: forget it (hops may still be streaming)."""
-        _call.reset(self._token)
+        with guard("outbound.close"):
+            _call.reset(self._token)
 
     def hop(
         self,
