@@ -131,9 +131,9 @@ def _on_prerun(task_id: str | None = None, task: Any = None, **_: Any) -> None:
             retries=getattr(request, "retries", None),
             eager=bool(getattr(request, "is_eager", False)),
         )
-        if run is not None and task_id is not None:
+        if run is not None:
             with _lock:
-                _runs.setdefault(task_id, []).append(run)
+                _runs.setdefault(task_id or "", []).append(run)
 
 
 def _current(task_id: str | None) -> tasks.TaskRun | None:
