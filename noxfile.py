@@ -36,6 +36,9 @@ TEST_DEPS = [
     "gunicorn>=22",
     "redis>=5",
     "flask-login>=0.6",
+    # tests that msatrace and OpenTelemetry's own client instrumentation never double up
+    "opentelemetry-instrumentation-requests",
+    "opentelemetry-instrumentation-httpx",
 ]
 BENCH_PEERS = [
     "asgi-correlation-id",
