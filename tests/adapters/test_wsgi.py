@@ -81,7 +81,8 @@ def test_fresh_request_gets_trace_and_request_id(traced: None) -> None:
     assert is_trace_id(trace_id)
     assert result.body.decode() == trace_id
     request_id = result.header("X-Request-ID")
-    assert request_id and result.by_logger("handler")[0]["request_id"] == request_id
+    assert request_id
+    assert result.by_logger("handler")[0]["request_id"] == request_id
 
 
 def test_server_span_has_http_semconv_attributes(traced: None) -> None:
@@ -114,7 +115,8 @@ def test_traceparent_is_continued(traced: None) -> None:
 
     span = result.server_span()
     assert format(span.context.trace_id, "032x") == TRACE_ID
-    assert span.parent is not None and format(span.parent.span_id, "016x") == PARENT_ID
+    assert span.parent is not None
+    assert format(span.parent.span_id, "016x") == PARENT_ID
     assert result.header("X-Trace-ID") == TRACE_ID
 
 
@@ -154,7 +156,8 @@ def test_bad_trace_header_is_never_echoed(traced: None, bad: str) -> None:
 
     trace_id = result.header("X-Trace-ID")
     assert is_trace_id(trace_id)
-    assert trace_id != bad and trace_id not in bad
+    assert trace_id != bad
+    assert trace_id not in bad
 
 
 def test_bad_request_id_is_replaced(traced: None) -> None:
@@ -164,7 +167,9 @@ def test_bad_request_id_is_replaced(traced: None) -> None:
     result = call(TraceMiddleware(hello), env=environ(HTTP_X_REQUEST_ID=bad))
 
     request_id = result.header("X-Request-ID")
-    assert request_id and "\n" not in request_id and request_id != "abc"
+    assert request_id
+    assert "\n" not in request_id
+    assert request_id != "abc"
 
 
 def test_application_headers_are_never_overwritten(traced: None) -> None:
@@ -250,7 +255,8 @@ def test_exception_is_logged_once_recorded_and_reraised(traced: None) -> None:
     assert errors[0]["exception"]["type"] == f"{Boom.__module__}.Boom"
     assert span.status.status_code is StatusCode.ERROR
     assert [ev.name for ev in span.events] == ["exception"]
-    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    assert raised.value.__cause__ is None
+    assert raised.value.__context__ is None
 
 
 def test_exception_while_iterating_is_recorded(traced: None) -> None:
@@ -294,9 +300,12 @@ def test_access_line_has_request_fields(traced: None) -> None:
     result = call(TraceMiddleware(hello), env=environ("/x", {"User-Agent": "probe/1"}))
 
     (line,) = result.by_logger("msatrace.access")
-    assert line["method"] == "GET" and line["path"] == "/x" and line["status"] == 200
+    assert line["method"] == "GET"
+    assert line["path"] == "/x"
+    assert line["status"] == 200
     assert line["duration_ms"] >= 0
-    assert line["client_address"] == "127.0.0.1" and line["user_agent"] == "probe/1"
+    assert line["client_address"] == "127.0.0.1"
+    assert line["user_agent"] == "probe/1"
     assert line["trace_id"] == result.header("X-Trace-ID")
 
 
