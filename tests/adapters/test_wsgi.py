@@ -243,9 +243,12 @@ def test_file_wrapper_body_is_returned_unwrapped(traced: None) -> None:
 def test_exception_is_logged_once_recorded_and_reraised(traced: None) -> None:
     """An exception from the application is logged once with the trace and re-raised as is."""
 
-    with testing.capture_spans() as exporter, testing.capture_logs() as events:
-        with pytest.raises(Boom) as raised:
-            TraceMiddleware(boom)(environ(), lambda *a: None)
+    with (
+        testing.capture_spans() as exporter,
+        testing.capture_logs() as events,
+        pytest.raises(Boom) as raised,
+    ):
+        TraceMiddleware(boom)(environ(), lambda *a: None)
 
     span = exporter.get_finished_spans()[0]
     errors = [e for e in events if "exception" in e]
