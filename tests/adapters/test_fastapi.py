@@ -187,7 +187,7 @@ def test_fastapi_without_native_telemetry(env: pytest.MonkeyPatch) -> None:
     instrumented = msatrace.fastapi.instrument(app)
 
     assert instrumented is app
-    assert not hasattr(app, "_telemetry")
+    assert getattr(app.build_middleware_stack, "msatrace", None) == "fastapi"
 
 
 def test_exception_logged_by_handler_is_not_logged_again(env: pytest.MonkeyPatch) -> None:
