@@ -38,7 +38,7 @@ RouteLookup = Callable[[Scope], str | None]
 
 # Set on the scope by the outermost TraceMiddleware: an inner one (added twice, or a mounted
 # sub-application instrumented on its own) passes the request through instead of tracing it again.
-SCOPE_KEY = "msatrace.request"
+_SCOPE_KEY = "msatrace.request"
 _TRACED = frozenset(("http", "websocket"))
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _START = frozenset(("http.response.start", "websocket.accept", "websocket.http.response.start"))
@@ -65,7 +65,7 @@ class TraceMiddleware:
         self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in _TRACED or SCOPE_KEY in scope:
+        if scope["type"] not in _TRACED or _SCOPE_KEY in scope:
             await self.app(scope, receive, send)  # lifespan, or already traced further out
             return
         edge = inbound.current()
@@ -78,7 +78,7 @@ class TraceMiddleware:
         if req is None:
             await self.app(scope, receive, send)
             return
-        scope[SCOPE_KEY] = req
+        scope[_SCOPE_KEY] = req
 
         async def traced_send(message: Message) -> None:
             kind = message["type"]

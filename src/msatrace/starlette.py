@@ -47,7 +47,7 @@ def instrument(app: App) -> App:
     build = app.build_middleware_stack
     if getattr(build, "msatrace", None):
         return app  # already instrumented (by this function or msatrace.fastapi's)
-    templates = RouteTemplates(app)
+    templates = _RouteTemplates(app)
 
     # Starlette builds its middleware stack lazily, on the first request, as
     # ServerErrorMiddleware(user middleware(...(router))). Wrapping the builder of this one
@@ -63,7 +63,7 @@ def instrument(app: App) -> App:
     return app
 
 
-class RouteTemplates:
+class _RouteTemplates:
     """The full route template of the route Starlette matched, mount prefixes included.
 
     Starlette's router leaves the matched route in ``scope["route"]`` (older versions only the
