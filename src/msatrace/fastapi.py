@@ -9,8 +9,9 @@ Everything ``msatrace.starlette.instrument`` does (outside ``ServerErrorMiddlewa
 templates), plus: FastAPI 0.16x traces itself as soon as a global SDK ``TracerProvider`` exists
 (which ``msatrace.init()`` installs), in a trace of its own. ``instrument`` turns that tracing off
 for this application (``telemetry={"tracing": False}``), so each request has one SERVER span, in
-its own trace. FastAPI's metrics and logs settings are left as they are. Older FastAPI, without
-built-in telemetry, needs nothing more.
+its own trace; with ``FASTAPI_OTEL_AUTO_CONFIGURE=true`` FastAPI then adds no second span exporter
+to msatrace's provider either. FastAPI's metrics and logs settings are left as they are. Older
+FastAPI, without built-in telemetry, needs nothing more.
 
 Needs the ``fastapi`` extra (``pip install 'msatrace[fastapi]'``).
 """

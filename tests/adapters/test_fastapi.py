@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
+from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 import msatrace
@@ -221,3 +223,29 @@ def test_fastapi_instrument_after_starlette_instrument(env: pytest.MonkeyPatch) 
     result = call(app, "/orders/7")
 
     assert [s.name for s in result.spans] == ["GET /orders/{order_id}"]
+
+
+@pytest.mark.skipif(not NATIVE_TELEMETRY, reason="this FastAPI has no built-in tracing")
+def test_fastapi_auto_configure_adds_no_span_exporter(env: pytest.MonkeyPatch) -> None:
+    """With FASTAPI_OTEL_AUTO_CONFIGURE=true, FastAPI's startup adds no exporter to our provider."""
+    env.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    env.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces")
+    env.setenv("OTEL_METRICS_EXPORTER", "none")
+    env.setenv("OTEL_LOGS_EXPORTER", "none")
+    init(traces_exporter="none")
+    provider = trace.get_tracer_provider()
+    before = len(provider._active_span_processor._span_processors)  # type: ignore[attr-defined]  # SDK internals: no public count
+    app = msatrace.fastapi.instrument(make_app())
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert len(provider._active_span_processor._span_processors) == before  # type: ignore[attr-defined]  # as above
