@@ -143,8 +143,12 @@ def test_retried_task_keeps_the_trace_id(web: Server, worker: Server) -> None:
     since = worker.mark()
 
     trace_id = httpx.post(f"{web.url}/flaky/three", timeout=30).headers["x-trace-id"]
+    # Each retry is published before Celery logs "retry:", so wait for both kinds of lines.
     lines = worker.wait_for(
-        lambda ls: any(ln.get("event") == "attempt" and ln.get("retries") == 2 for ln in ls),
+        lambda ls: (
+            any(ln.get("event") == "attempt" and ln.get("retries") == 2 for ln in ls)
+            and len([ln for ln in ls if " retry: " in str(ln.get("event"))]) >= 2
+        ),
         since=since,
     )
 
