@@ -2,7 +2,7 @@
 
     from tests.integration.servers import start_uvicorn
 
-    with start_uvicorn("fastapi_app:app", env={"OTEL_SERVICE_NAME": "api"}) as srv:
+    with start_uvicorn("fastapi_app:app", env={"OTEL_SERVICE_NAME": "api"}) as srv:  # tests/apps
         httpx.get(srv.url + "/items/1")
         srv.wait_for(lambda lines: any(ln.get("logger") == "msatrace.access" for ln in lines))
 
@@ -16,7 +16,8 @@ never leaves a server behind.
 API (all keyword arguments are optional):
 
 - ``start(argv, name=, env=, cwd=, health_path=, ready_timeout=)``: any server; ``"{port}"`` in
-  ``argv`` is replaced by the free port chosen. Returns a ready :class:`Server`.
+  ``argv`` is replaced by the free port chosen; ``env`` is set on top of ``server_env()``.
+  Returns a ready :class:`Server` (raises :class:`ServerError` with its output if it never is).
 - ``start_uvicorn(app_import, ...)``, ``start_gunicorn(wsgi_import, workers=, threads=,
   preload=, access_log=, ...)``, ``start_django_gunicorn(...)``, ``start_django_uvicorn(...)``.
 - ``server_env(otlp_endpoint=, service_name=, env=)``: the environment a server gets: the
@@ -131,7 +132,7 @@ class Server:
         self.name = name
         self.port = port if port is not None else free_port()
         self.argv = [a.replace("{port}", str(self.port)) for a in argv]
-        self.env = dict(env) if env is not None else server_env()
+        self.env = server_env(env=env)
         self.cwd = str(cwd) if cwd is not None else str(APPS_DIR)
         self.health_path = health_path
         self._lines: list[Line] = []
@@ -300,7 +301,8 @@ def start(
     """Start ``argv`` (``"{port}"`` replaced by a free port) and return it once it answers.
 
     Args:
-        env: the full environment (build it with :func:`server_env`); default ``server_env()``.
+        env: variables set on top of :func:`server_env`'s defaults (a full ``server_env(...)``
+            result works too).
         cwd: working directory; default ``tests/apps``.
         health_path: polled until it answers; it should not be traced or logged.
     """
@@ -405,7 +407,7 @@ def _gunicorn_has_control_socket() -> bool:
 
 
 def _django_env(env: Mapping[str, str] | None, settings: str) -> dict[str, str]:
-    base = dict(env) if env is not None else server_env()
+    base = dict(env or {})
     base.setdefault("DJANGO_SETTINGS_MODULE", settings)
     return base
 
