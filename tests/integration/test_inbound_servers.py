@@ -148,6 +148,36 @@ EXPECTED_ATTRIBUTES: dict[str, Any] = {
 }
 
 
+def test_unmatched_path_never_names_the_span(
+    srv: Server, client: httpx.Client, otlp_receiver: OTLPReceiver
+) -> None:
+    """A 404 for a path no route matches gives a span named by the method alone, not the path."""
+    trace_id = new_trace_id()
+
+    r = client.get(f"/no/such/{uuid.uuid4().hex}", headers={"X-Trace-ID": trace_id})
+
+    (span,) = server_spans(otlp_receiver, trace_id, srv.name)
+    assert r.status_code == 404
+    assert (span.name, span.attributes.get("http.route")) == ("GET", None)
+    assert span.status == "UNSET"
+
+
+def test_unknown_method_is_other(
+    srv: Server, client: httpx.Client, otlp_receiver: OTLPReceiver
+) -> None:
+    """An unknown method is ``_OTHER`` on the span (original kept), and the span is ``HTTP ...``."""
+    trace_id = new_trace_id()
+
+    client.request("PURGE", "/items/42", headers={"X-Trace-ID": trace_id})
+
+    (span,) = server_spans(otlp_receiver, trace_id, srv.name)
+    assert span.name.split(" ")[0] == "HTTP"
+    assert (
+        span.attributes.get("http.request.method"),
+        span.attributes.get("http.request.method_original"),
+    ) == ("_OTHER", "PURGE")
+
+
 def test_exactly_one_server_span_per_request(
     srv: Server, client: httpx.Client, otlp_receiver: OTLPReceiver
 ) -> None:
