@@ -99,7 +99,12 @@ class TraceMiddleware:
             _safely("asgi.abort", req.abort, exc)
             raise
         finally:
-            _safely("asgi.end", _end, req, scope, self.route)
+            try:
+                if self.route is not None:
+                    req.set_route(self.route(scope))
+                req.end()
+            except Exception as exc:
+                _internal("asgi.end", exc)
 
 
 def _with_trace_headers(req: RequestScope, message: Message) -> Message:
@@ -111,12 +116,6 @@ def _with_trace_headers(req: RequestScope, message: Message) -> Message:
     except Exception as exc:
         _internal("asgi.headers", exc)
         return message
-
-
-def _end(req: RequestScope, scope: Scope, route: RouteLookup | None) -> None:
-    if route is not None:
-        req.set_route(route(scope))
-    req.end()
 
 
 def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFacts:
