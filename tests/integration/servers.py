@@ -35,6 +35,7 @@ Imports: the standard library only (the tests' fixtures add httpx and msatrace.t
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.client
 import json
@@ -55,6 +56,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_READY_TIMEOUT = 60.0  # generous: a 2-core CI machine runs 4 Pythons and Django is slow
 DEFAULT_STOP_TIMEOUT = 15.0
 _START_ATTEMPTS = 3  # free ports are probed then released: retry if another process took it
+_live: set[Server] = set()  # started and not yet stopped: killed at exit if a finalizer never ran
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class Server:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        _live.add(self)
         for stream_name, stream in (("stdout", self._proc.stdout), ("stderr", self._proc.stderr)):
             assert stream is not None
             t = threading.Thread(
@@ -233,6 +236,7 @@ class Server:
                 proc.wait(5)
             for t in self._readers:
                 t.join(5)
+            _live.discard(self)
         return proc.returncode
 
     def __enter__(self) -> Server:
@@ -287,6 +291,14 @@ class Server:
         """The last ``tail`` lines (both streams) as text, for failure messages."""
         recs = self.records(since)[-tail:]
         return "\n".join(f"[{r.stream}] {r.text}" for r in recs)
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Last resort (an interrupted session): no server outlives the test process."""
+    for srv in list(_live):
+        with contextlib.suppress(Exception):
+            srv.stop(timeout=2)
 
 
 def start(
