@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
 
 from msatrace._core import outbound, patching
 from msatrace._core.outbound import Call, Hop
-from msatrace._core.safety import guard
+from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]
 
@@ -95,9 +95,12 @@ def _send_single(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: An
         raise
     finally:
         hop.detach()
-    with guard("httpx.response"):
-        hop.respond(response.status_code, _version(response))
-        response.stream = _Body(response.stream, hop)
+    if not hop.ended:  # a span to end when the body closes (none with tracing off)
+        try:
+            hop.respond(response.status_code, _version(response))
+            response.stream = _Body(response.stream, hop)
+        except Exception as exc:
+            failed("httpx.response", exc)
     return response
 
 
@@ -119,19 +122,23 @@ async def _send_single_async(
         raise
     finally:
         hop.detach()
-    with guard("httpx.response"):
-        hop.respond(response.status_code, _version(response))
-        response.stream = _AsyncBody(response.stream, hop)
+    if not hop.ended:
+        try:
+            hop.respond(response.status_code, _version(response))
+            response.stream = _AsyncBody(response.stream, hop)
+        except Exception as exc:
+            failed("httpx.response", exc)
     return response
 
 
 def _hop(call: Call, args: Any, kwargs: Any) -> Hop | None:
-    hop = None
-    with guard("httpx.request"):
+    try:
         request: httpx.Request = args[0] if args else kwargs["request"]
         url = request.url
-        hop = call.hop(request.method, str(url), url.scheme, url.host, url.port, request.headers)
-    return hop
+        return call.hop(request.method, url, url.scheme, url.host, url.port, request.headers)
+    except Exception as exc:
+        failed("httpx.request", exc)
+        return None
 
 
 def _version(response: httpx.Response) -> str | None:

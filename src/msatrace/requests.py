@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
 
 from msatrace._core import outbound, patching
 from msatrace._core.outbound import Call, Hop
-from msatrace._core.safety import guard
+from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]
 
@@ -81,8 +81,11 @@ def _send(wrapped: Wrapped, instance: requests.Session, args: Any, kwargs: Any) 
             raise
         finally:
             hop.detach()
-        with guard("requests.response"):
-            _finish(hop, response, kwargs.get("stream", instance.stream))
+        if not hop.ended:  # a span to end (none with tracing off)
+            try:
+                _finish(hop, response, kwargs.get("stream", instance.stream))
+            except Exception as exc:
+                failed("requests.response", exc)
         return response
     finally:
         if own is not None:
@@ -90,15 +93,16 @@ def _send(wrapped: Wrapped, instance: requests.Session, args: Any, kwargs: Any) 
 
 
 def _hop(call: Call, args: Any, kwargs: Any) -> Hop | None:
-    hop = None
-    with guard("requests.request"):
+    try:
         request: requests.PreparedRequest = args[0] if args else kwargs["request"]
         url = request.url or ""
         parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port
         headers: MutableMapping[str, Any] = request.headers  # str | bytes values; we add str
-        hop = call.hop(request.method or "GET", url, parts.scheme, host, port, headers)
-    return hop
+        return call.hop(request.method or "GET", url, parts.scheme, host, port, headers)
+    except Exception as exc:
+        failed("requests.request", exc)
+        return None
 
 
 def _finish(hop: Hop, response: requests.Response, stream: bool) -> None:

@@ -11,7 +11,7 @@ span and one set of headers per request. The adapter ends a hop when its respons
 Every decision lives here: whether a host may receive trace headers (``propagate_to``), which
 headers are added (never one the caller set), span name and attributes (OpenTelemetry HTTP client
 semantic conventions, stable names), ``url.full`` redaction, and the error policy. Internal
-failures never reach the application (``guard()``).
+failures never reach the application (``guard()``, or ``safety.failed`` on the hot path).
 
 Imports: the standard library, opentelemetry and ``msatrace._core``.
 """
@@ -33,7 +33,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime, tracing
 from msatrace._core.inbound import KNOWN_METHODS
-from msatrace._core.safety import guard
+from msatrace._core.safety import failed, guard
 
 # OpenTelemetry's instrumentations skip a request when either key is set in the current context
 # (opentelemetry-instrumentation utils.is_http_instrumentation_enabled); the SDK's span exporters
@@ -139,12 +139,12 @@ def begin(owner: object) -> Call | None:
     rt = runtime.current()
     if rt is None:
         return None
-    call: Call | None = None
-    with guard("outbound.begin"):
+    try:
         ctx = otel_context.get_current()
-        if not _suppressed(ctx):
-            call = Call(owner, rt, ctx)
-    return call
+        return None if _suppressed(ctx) else Call(owner, rt, ctx)
+    except Exception as exc:  # hot path: try/except, as guard() would
+        failed("outbound.begin", exc)
+        return None
 
 
 def current(owner: object) -> Call | None:
@@ -169,13 +169,15 @@ class Call:
 
     def close(self) -> None:
         """The API call returned or raised: forget it (hops may still be streaming)."""
-        with guard("outbound.close"):
+        try:
             _call.reset(self._token)
+        except Exception as exc:
+            failed("outbound.close", exc)
 
     def hop(
         self,
         method: str,
-        url: str,
+        url: object,
         scheme: str,
         host: str,
         port: int | None,
@@ -183,17 +185,19 @@ class Call:
     ) -> Hop | None:
         """One physical request: start its span and write its trace headers into ``headers``.
 
+        ``url`` is anything whose ``str()`` is the absolute URL (read only for a recorded span).
         ``None`` means an internal failure: send the request untouched.
         """
-        hop: Hop | None = None
-        with guard("outbound.hop"):
-            hop = self._hop(method, url, scheme, host, port, headers)
-        return hop
+        try:
+            return self._hop(method, url, scheme, host, port, headers)
+        except Exception as exc:
+            failed("outbound.hop", exc)
+            return None
 
     def _hop(
         self,
         method: str,
-        url: str,
+        url: object,
         scheme: str,
         host: str,
         port: int | None,
@@ -213,7 +217,7 @@ class Call:
             known = method if method in KNOWN_METHODS else None
             attrs: dict[str, Any] = {
                 "http.request.method": known or "_OTHER",
-                "url.full": url_full(url),
+                "url.full": url_full(str(url)),
                 "server.address": host,
             }
             if port:
@@ -229,7 +233,12 @@ class Call:
             # tracing off and no trace yet: a fresh trace ID, so the callee still gets one
             root = tracing.start_span(rt.tracing, "HTTP", SpanKind.CLIENT, None)
             ctx = self.parent = trace.set_span_in_context(root, ctx)
-        self._write_headers(headers, host, ctx)
+        try:
+            self._write_headers(headers, host, ctx)
+        except Exception:
+            if span is not None:
+                span.end()  # the request goes out untouched: no open span left behind
+            raise
         hop = Hop(span)
         if span is not None:
             hop.token = otel_context.attach(otel_context.set_value(_SUPPRESS_HTTP, True, ctx))
@@ -248,8 +257,9 @@ class Call:
             return
         fresh: dict[str, str] = {}
         self.rt.propagation.inject(fresh, ctx)
+        present = {name.lower() for name in headers}  # one pass: lookups in httpx.Headers scan
         for name, value in fresh.items():
-            if name not in headers:  # the caller's own header wins (case-insensitive carriers)
+            if name.lower() not in present:  # the caller's own header wins
                 headers[name] = value
                 self.injected[name] = value
 
@@ -281,13 +291,16 @@ class Hop:
         span = self.span
         if span is None or self.ended:
             return
-        with guard("outbound.respond"):
-            span.set_attribute("http.response.status_code", status)
+        try:
+            attrs: dict[str, Any] = {"http.response.status_code": status}
             if protocol_version:
-                span.set_attribute("network.protocol.version", protocol_version)
+                attrs["network.protocol.version"] = protocol_version
             if status >= 400:
-                span.set_attribute("error.type", str(status))
+                attrs["error.type"] = str(status)
                 span.set_status(Status(StatusCode.ERROR))
+            span.set_attributes(attrs)  # one call: the SDK takes its lock once
+        except Exception as exc:
+            failed("outbound.respond", exc)
 
     def fail(self, exc: BaseException) -> None:
         """The request failed (refused, timeout, TLS, broken body): error status, then end."""
@@ -306,5 +319,7 @@ class Hop:
         if span is None or self.ended:
             return
         self.ended = True
-        with guard("outbound.end"):
+        try:
             span.end(self.done_ns)
+        except Exception as exc:
+            failed("outbound.end", exc)

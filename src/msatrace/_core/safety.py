@@ -51,6 +51,13 @@ def guard(site: str) -> Iterator[None]:
         warn_once(site, "msatrace: internal error in %s; the request goes on", site, exc=exc)
 
 
+def failed(site: str, exc: Exception) -> None:
+    """``guard()`` for hot paths that catch the exception themselves (a ``with`` costs ~1 µs)."""
+    if _strict:
+        raise exc
+    warn_once(site, "msatrace: internal error in %s; the request goes on", site, exc=exc)
+
+
 def reset() -> None:
     """Forget rate-limit history (tests)."""
     with _lock:
