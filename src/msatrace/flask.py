@@ -30,13 +30,14 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.flask needs Flask: install 'msatrace[flask]'") from None
 
-from msatrace._core import context, logs
+from msatrace._core import logs
 from msatrace._core.inbound import RequestScope
 from msatrace.wsgi import SCOPE_KEY, TraceMiddleware
 
 __all__ = ["instrument"]
 
 _EXTENSION = "msatrace"
+_G_KEY = "msatrace.flask.g"
 
 
 def instrument(app: flask.Flask) -> flask.Flask:
@@ -52,43 +53,43 @@ def instrument(app: flask.Flask) -> flask.Flask:
     if _EXTENSION in app.extensions:
         return app
     app.extensions[_EXTENSION] = True
-    app.wsgi_app = TraceMiddleware(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
-    app.teardown_request(_finish)
+    app.wsgi_app = TraceMiddleware(app.wsgi_app, user=_login_user_id)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
+    app.url_value_preprocessors.setdefault(None, []).insert(0, _matched)
     flask.got_request_exception.connect(_on_exception, app, weak=False)
     _adopt_logger(app)
     return app
 
 
-# teardown_request: it runs for every request, even when the view or a before_request hook
-# raised, while the request context (url_rule, g) is still there and our context is current.
-def _finish(_: BaseException | None) -> None:
-    req = _scope()
-    if req is None:
+# A URL value preprocessor: Flask calls it for every request right after matching the URL (404s
+# too), before any before_request hook can stop the request, and without the per-call
+# ensure_sync() that teardown and before_request functions cost.
+def _matched(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    environ = flask.request.environ
+    req = environ.get(SCOPE_KEY)
+    if not isinstance(req, RequestScope):
         return
     rule = flask.request.url_rule
     if rule is not None:
         req.set_route(rule.rule)
-    user_id = _login_user_id()
-    if user_id is not None:
-        context.set_user(user_id)
+    # g outlives the request context; TraceMiddleware reads the user from it after the view ran.
+    environ[_G_KEY] = flask.g._get_current_object()  # werkzeug LocalProxy API
 
 
 # got_request_exception: Flask sends it for an exception it is about to turn into a 500, before
 # it logs it (or re-raises it under PROPAGATE_EXCEPTIONS); the middleware never sees it otherwise.
 def _on_exception(_: flask.Flask, exception: BaseException, **__: Any) -> None:
-    req = _scope()
-    if req is not None:
+    req = flask.request.environ.get(SCOPE_KEY)
+    if isinstance(req, RequestScope):
         req.fail(exception, log=False)  # Flask's own app.logger line is the one exception line
 
 
-def _scope() -> RequestScope | None:
-    scope = flask.request.environ.get(SCOPE_KEY)
-    return scope if isinstance(scope, RequestScope) else None
+def _login_user_id(environ: dict[str, Any]) -> str | None:
+    """Flask-Login's user if the request already loaded it (``g._login_user``), else ``None``.
 
-
-def _login_user_id() -> str | None:
-    """Flask-Login's user if this request already loaded it (``g._login_user``), else ``None``."""
-    user = flask.g.get("_login_user")
+    Never ``current_user``: that would run the user loader (a query) for a view that did not.
+    """
+    g = environ.get(_G_KEY)
+    user = g.get("_login_user") if g is not None else None
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     user_id = user.get_id()

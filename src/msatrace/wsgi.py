@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
+from msatrace._core import context, inbound, logs
 from msatrace._core import environ as cgi
-from msatrace._core import inbound, logs
 from msatrace._core.inbound import RequestScope
 from msatrace._core.safety import guard
 
@@ -35,6 +35,7 @@ __all__ = ["SCOPE_KEY", "TraceMiddleware"]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+UserLookup = Callable[[dict[str, Any]], "str | None"]
 
 # The request's RequestScope in the environ, for framework adapters (msatrace.flask) and for an
 # inner TraceMiddleware, which then passes the request through instead of tracing it twice.
@@ -46,10 +47,14 @@ class TraceMiddleware:
 
     Args:
         app: the WSGI application to wrap.
+        user: called with the environ once the application returned; returns the authenticated
+            user's ID (recorded as with ``msatrace.set_user``) or ``None``. ``msatrace.flask``
+            passes one for Flask-Login.
     """
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApp, *, user: UserLookup | None = None) -> None:
         self.app = app
+        self.user = user
         logs.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -97,7 +102,15 @@ class TraceMiddleware:
             _safely("wsgi.abort", req.abort, exc)
             _safely("wsgi.end", req.end)
             raise
+        if self.user is not None:
+            _safely("wsgi.user", _record_user, self.user, environ)
         return _cover(body, req, ctx, environ)
+
+
+def _record_user(lookup: UserLookup, environ: dict[str, Any]) -> None:
+    user_id = lookup(environ)
+    if user_id is not None:
+        context.set_user(user_id)
 
 
 def _cover(
