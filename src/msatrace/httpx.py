@@ -188,9 +188,11 @@ class _AsyncBody(httpx.AsyncByteStream):
             self._hop.end()
 
 
+# The per-request hooks first: if a future httpx renamed them, patch() fails before changing
+# anything (the import hook reports it once) instead of half-patching.
 _PATCHES = (
-    (httpx.Client, "send", _send),
     (httpx.Client, "_send_single_request", _send_single),
-    (httpx.AsyncClient, "send", _send_async),
     (httpx.AsyncClient, "_send_single_request", _send_single_async),
+    (httpx.Client, "send", _send),
+    (httpx.AsyncClient, "send", _send_async),
 )
