@@ -1,9 +1,9 @@
 """``MSATRACE_ACCESS_LOG=false`` on uvicorn: the server's own access line carries the trace.
 
 docs/logging.md: with msatrace's access line off, uvicorn's ``uvicorn.access`` line comes through
-the bridge and carries the trace fields, because uvicorn writes it while the request is still in
-progress (gunicorn's does not: it writes it after the request ended, so the docs say to keep the
-default under gunicorn; that case is not tested here).
+the bridge and carries the trace fields for FastAPI/Starlette, because uvicorn writes it while the
+request is still in progress. Under Django ASGI it does not (a documented gap, expected to fail
+here), nor does gunicorn's (written after the request ended; not tested here).
 """
 
 from __future__ import annotations
