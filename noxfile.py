@@ -34,6 +34,7 @@ TEST_DEPS = [
     "hypothesis>=6.100",
     "uvicorn>=0.29",
     "gunicorn>=22",
+    "websockets>=12",  # uvicorn's WebSocket support (tests/integration/test_inbound_websocket.py)
     "redis>=5",
     "flask-login>=0.6",
     # tests that msatrace and OpenTelemetry's own client instrumentation never double up

@@ -3,7 +3,7 @@
 Routes: ``/health`` (excluded from tracing), ``/items/{item_id}``, ``/work`` (logs, yields with
 ``await asyncio.sleep``, logs again: the isolation test), ``/work_sync`` (the same in FastAPI's
 thread pool), ``/me`` (``msatrace.set_user``), ``/stream`` (logs between chunks),
-``/boom`` (unhandled exception) and
+``/ws/{room}`` (a WebSocket), ``/boom`` (unhandled exception) and
 ``/pid?pause=`` (which process served it).
 """
 
@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 
@@ -85,6 +85,15 @@ async def stream(chunks: int = 3, pause: float = 0.01) -> StreamingResponse:
         log.info("stream end")
 
     return StreamingResponse(body(), media_type="text/plain")
+
+
+@app.websocket("/ws/{room}")
+async def ws(websocket: WebSocket, room: str) -> None:
+    await websocket.accept()
+    text = await websocket.receive_text()
+    log.info("ws message", room=room, text=text)
+    await websocket.send_json(ids(room=room))
+    await websocket.close()
 
 
 @app.get("/boom")
