@@ -114,7 +114,7 @@ def _handler(state: EchoServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(200, json.dumps({"headers": self.headers.items()}).encode())
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _dispatch
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PURGE = _dispatch
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: part of the test harness."""

@@ -291,3 +291,50 @@ def test_tracing_off_still_sends_the_current_trace(
         format(0x1234, "032x"),
         format(0x5678, "016x"),
     )
+
+
+def test_async_redirect_hops_each_carry_their_span(traced: None, echo: EchoServer) -> None:
+    """AsyncClient: each redirect hop is its own client span, named in that hop's traceparent."""
+
+    async def call() -> None:
+        async with httpx.AsyncClient(follow_redirects=True) as client:
+            await client.get(echo.url + "/redirect?to=/echo")
+
+    with testing.capture_spans() as exporter:
+        asyncio.run(call())
+
+    spans = client_spans(exporter.get_finished_spans())
+    assert [traceparent_ids(r.get("traceparent")) for r in echo.received] == [
+        hex_ids(s) for s in spans
+    ]
+
+
+def test_async_connection_refused_reaches_caller(traced: None, closed_port: int) -> None:
+    """AsyncClient: connection refused reaches the caller as httpx.ConnectError, span marked."""
+
+    async def call() -> None:
+        async with httpx.AsyncClient() as client:
+            await client.get(f"http://127.0.0.1:{closed_port}/")
+
+    with testing.capture_spans() as exporter, pytest.raises(httpx.ConnectError):
+        asyncio.run(call())
+
+    (span,) = client_spans(exporter.get_finished_spans())
+    assert (span.status.status_code, (span.attributes or {})["error.type"]) == (
+        StatusCode.ERROR,
+        "httpx.ConnectError",
+    )
+
+
+def test_unknown_method_is_other(traced: None, echo: EchoServer) -> None:
+    """A method outside the semconv list is span "HTTP", method "_OTHER" plus the original."""
+    with testing.capture_spans() as exporter:
+        httpx.request("PURGE", echo.url + "/echo")
+
+    (span,) = client_spans(exporter.get_finished_spans())
+    attrs = span.attributes or {}
+    assert (span.name, attrs["http.request.method"], attrs["http.request.method_original"]) == (
+        "HTTP",
+        "_OTHER",
+        "PURGE",
+    )
