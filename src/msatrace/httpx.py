@@ -97,8 +97,8 @@ def _send_single(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: An
         hop.detach()
     if not hop.ended:  # a span to end when the body closes (none with tracing off)
         try:
+            response.stream = _Body(response.stream, hop)  # first: the span must end
             hop.respond(response.status_code, _version(response))
-            response.stream = _Body(response.stream, hop)
         except Exception as exc:
             failed("httpx.response", exc)
     return response
@@ -124,8 +124,8 @@ async def _send_single_async(
         hop.detach()
     if not hop.ended:
         try:
+            response.stream = _AsyncBody(response.stream, hop)  # first: the span must end
             hop.respond(response.status_code, _version(response))
-            response.stream = _AsyncBody(response.stream, hop)
         except Exception as exc:
             failed("httpx.response", exc)
     return response
