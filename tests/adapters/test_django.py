@@ -16,6 +16,7 @@ from tests.adapters import django_app
 django_app.configure()
 
 from django.contrib.auth.models import User  # noqa: E402  # needs configured settings
+from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
@@ -24,7 +25,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 import msatrace  # noqa: E402
 import msatrace.django  # noqa: E402
 from msatrace import testing  # noqa: E402
-from tests.adapters.wsgi_kit import init, is_trace_id  # noqa: E402
+from msatrace.wsgi import TraceMiddleware  # noqa: E402
+from tests.adapters.wsgi_kit import call, init, is_trace_id  # noqa: E402
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
@@ -330,3 +332,12 @@ def test_not_initialised_passes_through(env: pytest.MonkeyPatch) -> None:
 
     assert response.status_code == 200
     assert "X-Trace-ID" not in response
+
+
+def test_wrapped_in_wsgi_middleware_traces_once(traced: None) -> None:
+    """Django behind msatrace.wsgi too: one span, named by Django's URL pattern."""
+
+    result = call(TraceMiddleware(WSGIHandler()), "/orders/5")  # type: ignore[arg-type]  # a WSGI app
+
+    assert [s.name for s in result.spans] == ["GET /orders/<int:order_id>"]
+    assert len([k for k, _ in result.headers if k.lower() == "x-trace-id"]) == 1

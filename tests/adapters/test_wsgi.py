@@ -366,3 +366,13 @@ def test_unsampled_request_still_has_trace_id(env: pytest.MonkeyPatch) -> None:
     assert is_trace_id(trace_id)
     assert result.by_logger("handler")[0]["trace_id"] == trace_id
     assert result.spans == []
+
+
+def test_user_lookup_records_user(traced: None) -> None:
+    """A user lookup given to the middleware sets user_id on the access line and user.id."""
+    app = TraceMiddleware(hello, user=lambda environ: environ.get("REMOTE_USER"))
+
+    result = call(app, env=environ(REMOTE_USER="u-1"))
+
+    assert result.by_logger("msatrace.access")[0]["user_id"] == "u-1"
+    assert (result.server_span().attributes or {})["user.id"] == "u-1"
