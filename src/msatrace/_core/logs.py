@@ -341,9 +341,11 @@ class _Bridge(logging.Handler):
             if exc is not None and getattr(exc, "__msatrace_logged__", False):
                 return  # msatrace already logged this exception once, with its trace
             ev: dict[str, Any] = {"event": record.getMessage()}
-            for key, value in record.__dict__.items():
-                if key not in _STD_RECORD and key[:1] != "_":
-                    ev[key] = value
+            attrs = record.__dict__
+            if not attrs.keys() <= _STD_RECORD:  # extra fields: copied in their order
+                for key, value in attrs.items():
+                    if key not in _STD_RECORD and key[:1] != "_":
+                        ev[key] = value
             if record.exc_info:
                 ev["exc_info"] = record.exc_info
             event = _event(record.name, record.levelname.lower(), ev, record.created)
