@@ -1,71 +1,62 @@
 """Django: one trace per request, under WSGI (gunicorn) and ASGI (uvicorn) alike.
 
-    MIDDLEWARE = [
-        "msatrace.django.TraceMiddleware",   # first
-        ...
-    ]
+    MIDDLEWARE = ["msatrace.django.TraceMiddleware", ...]   # first
 
-The middleware is sync and async capable, so Django never adds a thread hop for it. Per request:
-the incoming trace is continued (or a fresh one started) and made current for everything inside
-(other middleware, the view, Django's own logging); the response gets ``X-Trace-ID`` and
-``X-Request-ID`` (never replacing a header the view set); a SERVER span named by the URL pattern
-(``GET /orders/<int:order_id>``) and one access-log line are written when the response leaves the
-middleware. For a streaming response that is before its body is sent: the body is not covered.
+Sync and async capable, so Django adds no thread hop for it. Per request: the incoming trace is
+continued (or started) and current for everything inside (middleware, view, Django's logging); the
+response gets ``X-Trace-ID`` and ``X-Request-ID`` (never replacing the view's); a SERVER span named
+by the URL pattern (``GET /orders/<int:order_id>``) and one access line end the request when the
+response leaves the middleware or, for a ``StreamingHttpResponse``, when its body (run in the
+request's context) is exhausted or closed. A ``FileResponse`` sent with ``wsgi.file_wrapper``
+ends when the middleware returns.
 
 - The user: an authenticated ``request.user`` becomes ``user_id`` / ``user.id``, read after the
-  view ran, so it works with this middleware placed before ``AuthenticationMiddleware``. Only a
-  user the request already loaded is used (by the view, ``login_required``, DRF, ...): msatrace
-  never evaluates the lazy ``request.user`` itself, so it adds no session or user query.
+  view ran (so this middleware may come before ``AuthenticationMiddleware``), and only if the
+  request already loaded it: msatrace never evaluates the lazy user, so it adds no query.
 - Errors: an exception Django turns into a 500 is recorded on the span (``process_exception``)
-  and logged once: by Django's own ``django.request`` line ("Internal Server Error: /path"),
-  which runs inside the request and so carries the trace ID and the exception as structured
-  fields. With ``DEBUG_PROPAGATE_EXCEPTIONS`` Django re-raises instead; then msatrace's
-  "unhandled exception" line is the one. The 500 response carries ``X-Trace-ID`` either way.
+  and logged once, by Django's own ``django.request`` line, which runs inside the request and so
+  carries the trace ID and the structured exception. With ``DEBUG_PROPAGATE_EXCEPTIONS`` Django
+  re-raises; then msatrace's "unhandled exception" line is the one. The 500 has ``X-Trace-ID``.
 
 Needs the ``django`` extra (``pip install 'msatrace[django]'``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import Context
+from functools import partial
 from typing import Any
 
 try:
-    from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+    from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
     from django.http import Http404, HttpRequest, HttpResponseBase
     from django.utils.functional import LazyObject
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
-from msatrace._core import context, inbound, logs
+from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
 from msatrace._core.inbound import RequestScope
-from msatrace._core.safety import guard
 
 __all__ = ["TraceMiddleware"]
 
 # Where the request's RequestScope is kept: the same key msatrace.wsgi puts in the environ, so a
 # Django app also wrapped in msatrace.wsgi.TraceMiddleware is traced once (by the outer one).
 SCOPE_KEY = "msatrace.request"
-# Exceptions Django answers with a 4xx (django.core.handlers.exception.response_for_exception):
-# not errors of the service, so not recorded on the span.
+# Answered with a 4xx by Django (response_for_exception): not errors of the service.
 _CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
-
-GetResponse = Callable[[HttpRequest], Any]
 
 
 class TraceMiddleware:
-    """Trace every request Django serves; put it first in ``MIDDLEWARE``.
-
-    Args:
-        get_response: the next handler, given by Django.
-    """
+    """Trace every request Django serves; put it first in ``MIDDLEWARE``."""
 
     sync_capable = True
     async_capable = True
 
-    def __init__(self, get_response: GetResponse) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
@@ -75,46 +66,42 @@ class TraceMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)
+        ctx = contextvars.copy_context()  # the request's own context, entered again by _stream
+        return ctx.run(self._call, ctx, request)
+
+    def _call(self, ctx: contextvars.Context, request: HttpRequest) -> Any:
         req, outer = _begin(request)
         if req is None:
-            response = self.get_response(request)
-            if outer is not None:  # traced by msatrace.wsgi further out: add what Django knows
-                _safely("django.details", _details, outer, request)
-            return response
+            return _passed(outer, request, self.get_response(request))
+        streamed = False
         try:
             response = self.get_response(request)
-        except Exception as exc:  # only with DEBUG_PROPAGATE_EXCEPTIONS: Django logged nothing
-            _safely("django.fail", req.fail, exc)
-            raise
-        except BaseException as exc:  # the worker is stopping
-            _safely("django.abort", req.abort, exc)
+        except BaseException as exc:
+            _raised(req, exc)
             raise
         else:
-            _safely("django.respond", _respond, req, response)
+            streamed = _respond(req, request, response, ctx)
             return response
         finally:
-            _safely("django.end", _end, req, request)
+            if not streamed:
+                safety.call("django.end", _end, req, request)
 
     async def _acall(self, request: HttpRequest) -> Any:
         req, outer = _begin(request)
         if req is None:
-            response = await self.get_response(request)
-            if outer is not None:
-                _safely("django.details", _details, outer, request)
-            return response
+            return _passed(outer, request, await self.get_response(request))
+        streamed = False
         try:
             response = await self.get_response(request)
-        except Exception as exc:  # only with DEBUG_PROPAGATE_EXCEPTIONS: Django logged nothing
-            _safely("django.fail", req.fail, exc)
-            raise
-        except BaseException as exc:  # cancelled: the client went away or the server stops
-            _safely("django.abort", req.abort, exc)
+        except BaseException as exc:
+            _raised(req, exc)
             raise
         else:
-            _safely("django.respond", _respond, req, response)
+            streamed = _respond(req, request, response, None)
             return response
         finally:
-            _safely("django.end", _end, req, request)
+            if not streamed:
+                safety.call("django.end", _end, req, request)
 
     # Django calls process_exception (synchronously, in both modes) for an exception raised by
     # the view, before turning it into a 500 and logging it on "django.request".
@@ -124,7 +111,8 @@ class TraceMiddleware:
             return
         req = request.META.get(SCOPE_KEY)
         if isinstance(req, RequestScope):
-            _safely("django.exception", _record, req, exception)
+            # Django's own "django.request" line is the one exception line: record, don't log.
+            safety.call("django.exception", partial(req.fail, log=False), exception)
 
 
 def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | None]:
@@ -133,30 +121,100 @@ def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | No
     outer = meta.get(SCOPE_KEY)
     if isinstance(outer, RequestScope):
         return None, outer
-    edge = inbound.current()
-    if edge is None:
-        return None, None
-    path = request.path
-    if path in edge.exclude_paths:
+    edge, path = inbound.current(), request.path
+    if edge is None or path in edge.exclude_paths:
         return None, None
     try:
         facts = cgi.request_facts(meta, edge, path, request.scheme)
-        if facts.protocol_version is None:
-            facts.protocol_version = _asgi_http_version(request)
+        if facts.protocol_version is None:  # ASGIRequest: META has no SERVER_PROTOCOL
+            facts.protocol_version = getattr(request, "scope", {}).get("http_version")
         req = edge.begin(facts)
     except Exception as exc:
-        _internal("django.begin", exc)
+        safety.report("django.begin", exc)
         return None, None
     meta[SCOPE_KEY] = req
     return req, None
 
 
-def _respond(req: RequestScope, response: HttpResponseBase) -> None:
-    req.status = response.status_code
-    headers = response.headers
-    for name, value in req.response_headers(()):
-        if name not in headers:  # case-insensitive: never replace a header the view set
-            headers[name] = value
+def _passed(outer: RequestScope | None, request: HttpRequest, response: Any) -> Any:
+    if outer is not None:  # traced by msatrace.wsgi further out: add what Django knows
+        safety.call("django.details", _details, outer, request)
+    return response
+
+
+def _raised(req: RequestScope, exc: BaseException) -> None:
+    if isinstance(exc, Exception):  # only with DEBUG_PROPAGATE_EXCEPTIONS: Django logged nothing
+        safety.call("django.fail", req.fail, exc)
+    else:  # cancelled: the client went away, or the worker is stopping
+        safety.call("django.abort", req.abort, exc)
+
+
+def _respond(
+    req: RequestScope, request: HttpRequest, response: HttpResponseBase, ctx: Context | None
+) -> bool:
+    """Add our headers; for a streamed body, hand the end of the request over to the body."""
+    try:
+        req.status = response.status_code
+        headers = response.headers
+        for name, value in req.response_headers(()):
+            if name not in headers:  # case-insensitive: never replace a header the view set
+                headers[name] = value
+        # A FileResponse under WSGI goes to wsgi.file_wrapper, never through streaming_content.
+        if not response.streaming or getattr(response, "file_to_stream", None) is not None:
+            return False
+        content = response.streaming_content
+        response.streaming_content = (
+            _stream(ctx, req, request, content)
+            if ctx is not None
+            else _astream(req, request, content, response.is_async)
+        )
+        return True
+    except Exception as exc:
+        safety.report("django.respond", exc)
+        return False
+
+
+# A WSGI server iterates the body after the middleware returned: each chunk runs in the request's
+# context, and the request ends when the body is exhausted or closed (response.close()).
+def _stream(ctx: Context, req: RequestScope, request: HttpRequest, content: Any) -> Iterator[Any]:
+    iterator = iter(content)
+    try:
+        while True:
+            try:
+                chunk = ctx.run(next, iterator)
+            except StopIteration:
+                return
+            except Exception as exc:
+                ctx.run(safety.call, "django.fail", req.fail, exc)
+                raise
+            yield chunk
+    finally:
+        ctx.run(safety.call, "django.end", _end, req, request)
+
+
+# Django's ASGI handler sends the body in the request's task after the middleware returned; the
+# request ends there, when the body is exhausted or closed.
+async def _astream(
+    req: RequestScope, request: HttpRequest, content: Any, is_async: bool
+) -> AsyncIterator[Any]:
+    try:
+        if is_async:
+            async for chunk in content:
+                yield chunk
+        else:
+            # What StreamingHttpResponse.__aiter__ does with a sync iterator under ASGI: consume
+            # it in one thread hop (the thread gets a copy of this context, so logs keep the trace).
+            for chunk in await sync_to_async(_consume)(content):
+                yield chunk
+    except Exception as exc:
+        safety.call("django.fail", req.fail, exc)
+        raise
+    finally:
+        safety.call("django.end", _end, req, request)
+
+
+def _consume(content: Any) -> list[Any]:  # sync_to_async(list) confuses mypy's overloads
+    return list(content)
 
 
 def _end(req: RequestScope, request: HttpRequest) -> None:
@@ -166,9 +224,8 @@ def _end(req: RequestScope, request: HttpRequest) -> None:
 
 def _details(req: RequestScope, request: HttpRequest) -> None:
     """What Django knows once the view ran: the URL pattern and the authenticated user."""
-    match = request.resolver_match
-    if match is not None and match.route is not None:
-        route = match.route
+    route = getattr(request.resolver_match, "route", None)
+    if route is not None:
         req.set_route(route if route.startswith("/") else "/" + route)
     user_id = _user_id(request)
     if user_id is not None:
@@ -176,12 +233,10 @@ def _details(req: RequestScope, request: HttpRequest) -> None:
 
 
 def _user_id(request: HttpRequest) -> str | None:
-    """The authenticated user's primary key if this request already loaded the user.
+    """The user's primary key if the request loaded an authenticated user, else ``None``.
 
-    AuthenticationMiddleware caches the user it loads in ``_cached_user`` (sync) or
-    ``_acached_user`` (``await request.auser()``); a framework that set a plain user object
-    (Django REST framework) leaves it in ``request.user``. A lazy user nobody evaluated is left
-    alone: evaluating it would cost a session and a user query.
+    AuthenticationMiddleware caches what it loads in ``_cached_user`` / ``_acached_user``; Django
+    REST framework sets a plain ``request.user``. A lazy user nobody evaluated is left alone.
     """
     attrs = request.__dict__
     user = attrs.get("_cached_user") or attrs.get("_acached_user")
@@ -189,29 +244,5 @@ def _user_id(request: HttpRequest) -> str | None:
         user = attrs.get("user")
         if user is None or isinstance(user, LazyObject):
             return None
-    if not getattr(user, "is_authenticated", False):
-        return None
-    pk = getattr(user, "pk", None)
+    pk = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
     return None if pk is None else str(pk)
-
-
-def _record(req: RequestScope, exception: Exception) -> None:
-    req.fail(exception, log=False)  # Django's "django.request" line is the one exception line
-
-
-def _asgi_http_version(request: HttpRequest) -> str | None:
-    scope = getattr(request, "scope", None)  # ASGIRequest: META has no SERVER_PROTOCOL
-    return scope.get("http_version") if isinstance(scope, dict) else None
-
-
-def _internal(site: str, exc: Exception) -> None:
-    # guard() only on the rare failure path: entering it costs about a microsecond per use.
-    with guard(site):
-        raise exc
-
-
-def _safely(site: str, fn: Callable[..., object], *args: Any) -> None:
-    try:
-        fn(*args)
-    except Exception as exc:
-        _internal(site, exc)

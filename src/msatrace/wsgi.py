@@ -25,10 +25,9 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from msatrace._core import context, inbound, logs
+from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
 from msatrace._core.inbound import RequestScope
-from msatrace._core.safety import guard
 
 __all__ = ["SCOPE_KEY", "TraceMiddleware"]
 
@@ -78,7 +77,7 @@ class TraceMiddleware:
         try:
             req = edge.begin(cgi.request_facts(environ, edge, path))
         except Exception as exc:
-            _internal("wsgi.begin", exc)
+            safety.report("wsgi.begin", exc)
             return self.app(environ, start_response)
         environ[SCOPE_KEY] = req
 
@@ -89,21 +88,21 @@ class TraceMiddleware:
                 req.status = int(status[:3])
                 headers = headers + req.response_headers([name.lower() for name, _ in headers])
             except Exception as exc:
-                _internal("wsgi.start_response", exc)
+                safety.report("wsgi.start_response", exc)
             return start_response(status, headers, exc_info)
 
         try:
             body = self.app(environ, traced_start_response)
         except Exception as exc:
-            _safely("wsgi.fail", req.fail, exc)
-            _safely("wsgi.end", req.end)
+            safety.call("wsgi.fail", req.fail, exc)
+            safety.call("wsgi.end", req.end)
             raise
         except BaseException as exc:  # the worker is stopping (SystemExit, KeyboardInterrupt)
-            _safely("wsgi.abort", req.abort, exc)
-            _safely("wsgi.end", req.end)
+            safety.call("wsgi.abort", req.abort, exc)
+            safety.call("wsgi.end", req.end)
             raise
         if self.user is not None:
-            _safely("wsgi.user", _record_user, self.user, environ)
+            safety.call("wsgi.user", _record_user, self.user, environ)
         return _cover(body, req, ctx, environ)
 
 
@@ -132,7 +131,7 @@ def _cover(
                 if original is not None:
                     ctx.run(original)
             finally:
-                ctx.run(_safely, "wsgi.end", req.end)
+                ctx.run(safety.call, "wsgi.end", req.end)
 
         with contextlib.suppress(Exception):  # __slots__: then wrapped like any other body
             body.close = close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
@@ -165,7 +164,7 @@ class _Body:
         except StopIteration:
             raise
         except Exception as exc:
-            self._ctx.run(_safely, "wsgi.fail", self._req.fail, exc)
+            self._ctx.run(safety.call, "wsgi.fail", self._req.fail, exc)
             raise
 
     def close(self) -> None:
@@ -179,20 +178,7 @@ class _Body:
             if close is not None:
                 ctx.run(close)
         except Exception as exc:
-            ctx.run(_safely, "wsgi.fail", self._req.fail, exc)
+            ctx.run(safety.call, "wsgi.fail", self._req.fail, exc)
             raise
         finally:
-            ctx.run(_safely, "wsgi.end", self._req.end)
-
-
-def _internal(site: str, exc: Exception) -> None:
-    # guard() only on the rare failure path: entering it costs about a microsecond per use.
-    with guard(site):
-        raise exc
-
-
-def _safely(site: str, fn: Callable[..., None], *args: Any) -> None:
-    try:
-        fn(*args)
-    except Exception as exc:
-        _internal(site, exc)
+            ctx.run(safety.call, "wsgi.end", self._req.end)

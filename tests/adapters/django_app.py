@@ -6,9 +6,17 @@ tests change ``MIDDLEWARE`` and friends with ``override_settings``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+
 import django
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.urls import path
 
 import msatrace
@@ -79,6 +87,28 @@ def own_header(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    def body() -> Iterator[bytes]:  # runs after the view (and the middleware) returned
+        log = msatrace.get_logger("handler")
+        for i in range(2):
+            log.info("chunk", i=i)
+            yield f"{msatrace.current_trace_id()}\n".encode()
+        log.info("stream end")
+
+    return StreamingHttpResponse(body(), content_type="text/plain")
+
+
+async def async_stream(request: HttpRequest) -> StreamingHttpResponse:
+    async def body() -> AsyncIterator[bytes]:
+        log = msatrace.get_logger("handler")
+        for i in range(2):
+            log.info("chunk", i=i)
+            yield f"{msatrace.current_trace_id()}\n".encode()
+        log.info("stream end")
+
+    return StreamingHttpResponse(body(), content_type="text/plain")
+
+
 def unavailable(request: HttpRequest) -> HttpResponse:
     return HttpResponse("down", status=503)
 
@@ -93,5 +123,7 @@ urlpatterns = [
     path("no-user", no_user),
     path("own", own_header),
     path("unavailable", unavailable),
+    path("stream", stream),
+    path("async/stream", async_stream),
     path("health", unavailable),
 ]

@@ -341,3 +341,56 @@ def test_wrapped_in_wsgi_middleware_traces_once(traced: None) -> None:
 
     assert [s.name for s in result.spans] == ["GET /orders/<int:order_id>"]
     assert len([k for k, _ in result.headers if k.lower() == "x-trace-id"]) == 1
+
+
+def test_streamed_body_runs_in_the_request_context(traced: None) -> None:
+    """A StreamingHttpResponse's generator logs with the trace; the access line comes last."""
+    client = Client(raise_request_exception=False)
+
+    with testing.capture_spans() as exporter, testing.capture_logs() as events:
+        response = client.get("/stream")
+        before = len(exporter.get_finished_spans())
+        body = b"".join(response.streaming_content)
+        response.close()
+
+    trace_id = response["X-Trace-ID"]
+    assert before == 0
+    assert body.decode().split() == [trace_id, trace_id]
+    assert [(e["event"], e["trace_id"]) for e in events][-2:] == [
+        ("stream end", trace_id),
+        ("GET /stream 200", trace_id),
+    ]
+    assert [s.name for s in exporter.get_finished_spans()] == ["GET /stream"]
+
+
+def test_async_streamed_body_runs_in_the_request_context(traced: None) -> None:
+    """An async streamed body under the async handler is covered to its end."""
+    client = AsyncClient(raise_request_exception=False)
+
+    async def fetch() -> tuple[Any, bytes]:
+        response = await client.get("/async/stream")
+        return response, b"".join([chunk async for chunk in response.streaming_content])
+
+    with testing.capture_spans() as exporter, testing.capture_logs() as events:
+        response, body = asyncio.run(fetch())
+
+    trace_id = response["X-Trace-ID"]
+    assert body.decode().split() == [trace_id, trace_id]
+    assert [e["event"] for e in events if e["trace_id"] == trace_id][-2:] == [
+        "stream end",
+        "GET /async/stream 200",
+    ]
+    assert [s.name for s in exporter.get_finished_spans()] == ["GET /async/stream"]
+
+
+def test_context_does_not_outlive_a_streamed_request(traced: None) -> None:
+    """After a streamed response is returned, the caller's thread has no trace."""
+    client = Client(raise_request_exception=False)
+
+    with testing.capture_logs():
+        response = client.get("/stream")
+        during = msatrace.current_trace_id()
+        b"".join(response.streaming_content)
+        response.close()
+
+    assert (during, msatrace.current_trace_id()) == (None, None)

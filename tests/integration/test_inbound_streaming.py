@@ -12,23 +12,12 @@ import calendar
 import time
 
 import httpx
-import pytest
 
 from msatrace.testing import OTLPReceiver
-from tests.integration.inbound import Kind, access_lines, new_trace_id, server_spans
+from tests.integration.inbound import access_lines, new_trace_id, server_spans
 from tests.integration.servers import Server
 
 CHUNKS = 3
-# msatrace.django ends the request when the response leaves the middleware, before Django sends a
-# StreamingHttpResponse's body (documented in its module docstring as a limitation).
-DJANGO_STREAMING = "msatrace.django does not cover a StreamingHttpResponse body yet"
-
-
-@pytest.fixture(autouse=True)
-def _known_gaps(kind: Kind, request: pytest.FixtureRequest) -> None:
-    """Django's streaming bodies are a known, documented gap: expected to fail (strictly)."""
-    if kind.id.startswith("django"):
-        request.applymarker(pytest.mark.xfail(reason=DJANGO_STREAMING, strict=True))
 
 
 def stream(srv: Server, client: httpx.Client, trace_id: str) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 _log = logging.getLogger("msatrace")
 _INTERVAL = 60.0
@@ -62,3 +63,22 @@ def reset() -> None:
     """Forget rate-limit history (tests)."""
     with _lock:
         _last_warned.clear()
+
+
+def report(site: str, exc: Exception) -> None:
+    """An internal failure caught without ``guard()``: warn (rate-limited), or re-raise if strict.
+
+    Hot paths catch with a plain ``try`` (entering ``guard()`` costs about a microsecond per use)
+    and call this only when something failed.
+    """
+    if _strict:
+        raise exc
+    warn_once(site, "msatrace: internal error in %s; the request goes on", site, exc=exc)
+
+
+def call(site: str, fn: Callable[..., object], *args: Any) -> None:
+    """``fn(*args)``; an exception from it is handled by :func:`report`, never raised."""
+    try:
+        fn(*args)
+    except Exception as exc:
+        report(site, exc)
