@@ -13,6 +13,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import msatrace
 from msatrace import testing
+from msatrace._core import safety
 from msatrace.wsgi import TraceMiddleware
 from tests.adapters.wsgi_kit import call, environ, init, is_trace_id
 
@@ -376,3 +377,23 @@ def test_user_lookup_records_user(traced: None) -> None:
 
     assert result.by_logger("msatrace.access")[0]["user_id"] == "u-1"
     assert (result.server_span().attributes or {})["user.id"] == "u-1"
+
+
+def test_internal_failure_never_reaches_the_application(traced: None) -> None:
+    """Outside the test suite's strict mode, a failure inside msatrace only logs a warning."""
+
+    def broken_lookup(environ: dict[str, Any]) -> str | None:
+        raise RuntimeError("lookup failed")
+
+    previous = safety.set_strict(False)
+    safety.reset()
+    try:
+        result = call(TraceMiddleware(hello, user=broken_lookup))
+    finally:
+        safety.set_strict(previous)
+
+    assert result.status == "200 OK"
+    assert is_trace_id(result.header("X-Trace-ID"))
+    warnings = [e for e in result.logs if e["logger"] == "msatrace" and e["level"] == "warning"]
+    assert len(warnings) == 1
+    assert "wsgi.user" in warnings[0]["event"]
