@@ -23,6 +23,7 @@ Needs the ``flask`` extra (``pip install 'msatrace[flask]'``).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 try:
@@ -37,7 +38,6 @@ from msatrace.wsgi import SCOPE_KEY, TraceMiddleware
 __all__ = ["instrument"]
 
 _EXTENSION = "msatrace"
-_G_KEY = "msatrace.flask.g"
 
 
 def instrument(app: flask.Flask) -> flask.Flask:
@@ -53,26 +53,33 @@ def instrument(app: flask.Flask) -> flask.Flask:
     if _EXTENSION in app.extensions:
         return app
     app.extensions[_EXTENSION] = True
-    app.wsgi_app = TraceMiddleware(app.wsgi_app, user=_login_user_id)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
-    app.url_value_preprocessors.setdefault(None, []).insert(0, _matched)
+    app.wsgi_app = TraceMiddleware(app.wsgi_app, route=_route, user=_login_user_id)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
     flask.got_request_exception.connect(_on_exception, app, weak=False)
     _adopt_logger(app)
     return app
 
 
-# A URL value preprocessor: Flask calls it for every request right after matching the URL (404s
-# too), before any before_request hook can stop the request, and without the per-call
-# ensure_sync() that teardown and before_request functions cost.
-def _matched(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    environ = flask.request.environ
-    req = environ.get(SCOPE_KEY)
-    if not isinstance(req, RequestScope):
-        return
-    rule = flask.request.url_rule
-    if rule is not None:
-        req.set_route(rule.rule)
-    # g outlives the request context; TraceMiddleware reads the user from it after the view ran.
-    environ[_G_KEY] = flask.g._get_current_object()  # werkzeug LocalProxy API
+# The lookups run when Flask starts the response (start_response, inside wsgi_app): the request
+# and app contexts are still there, and Flask needs no hook of ours on each request.
+def _route(environ: dict[str, Any]) -> str | None:
+    """The matched rule as Flask writes it (``/orders/<int:order_id>``); ``None`` on a 404."""
+    request = environ.get("werkzeug.request")  # the flask.Request werkzeug puts in the environ
+    rule = getattr(request, "url_rule", None)
+    return rule.rule if rule is not None else None
+
+
+def _login_user_id(environ: dict[str, Any]) -> str | None:
+    """Flask-Login's user if the request already loaded it (``g._login_user``), else ``None``.
+
+    Never ``current_user``: that would run the user loader (a query) for a view that did not.
+    """
+    if "flask_login" not in sys.modules or not flask.has_app_context():
+        return None  # no Flask-Login, or a middleware inside ours answered after Flask returned
+    user = flask.g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    user_id = user.get_id()
+    return None if user_id is None else str(user_id)
 
 
 # got_request_exception: Flask sends it for an exception it is about to turn into a 500, before
@@ -81,19 +88,6 @@ def _on_exception(_: flask.Flask, exception: BaseException, **__: Any) -> None:
     req = flask.request.environ.get(SCOPE_KEY)
     if isinstance(req, RequestScope):
         req.fail(exception, log=False)  # Flask's own app.logger line is the one exception line
-
-
-def _login_user_id(environ: dict[str, Any]) -> str | None:
-    """Flask-Login's user if the request already loaded it (``g._login_user``), else ``None``.
-
-    Never ``current_user``: that would run the user loader (a query) for a view that did not.
-    """
-    g = environ.get(_G_KEY)
-    user = g.get("_login_user") if g is not None else None
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    user_id = user.get_id()
-    return None if user_id is None else str(user_id)
 
 
 def _adopt_logger(app: flask.Flask) -> None:

@@ -34,7 +34,7 @@ __all__ = ["SCOPE_KEY", "TraceMiddleware"]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-UserLookup = Callable[[dict[str, Any]], "str | None"]
+Lookup = Callable[[dict[str, Any]], "str | None"]
 
 # The request's RequestScope in the environ, for framework adapters (msatrace.flask) and for an
 # inner TraceMiddleware, which then passes the request through instead of tracing it twice.
@@ -46,13 +46,17 @@ class TraceMiddleware:
 
     Args:
         app: the WSGI application to wrap.
-        user: called with the environ once the application returned; returns the authenticated
-            user's ID (recorded as with ``msatrace.set_user``) or ``None``. ``msatrace.flask``
-            passes one for Flask-Login.
+        route: called with the environ when the application starts its response (its
+            framework state is still there); returns the matched route template or ``None``.
+        user: called likewise; returns the authenticated user's ID (recorded as with
+            ``msatrace.set_user``) or ``None``. ``msatrace.flask`` passes both.
     """
 
-    def __init__(self, app: WSGIApp, *, user: UserLookup | None = None) -> None:
+    def __init__(
+        self, app: WSGIApp, *, route: Lookup | None = None, user: Lookup | None = None
+    ) -> None:
         self.app = app
+        self.route = route
         self.user = user
         logs.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
 
@@ -80,6 +84,7 @@ class TraceMiddleware:
             safety.report("wsgi.begin", exc)
             return self.app(environ, start_response)
         environ[SCOPE_KEY] = req
+        route, user = self.route, self.user
 
         def traced_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -87,6 +92,8 @@ class TraceMiddleware:
             try:
                 req.status = int(status[:3])
                 headers = headers + req.response_headers([name.lower() for name, _ in headers])
+                if route is not None or user is not None:
+                    _details(req, route, user, environ)
             except Exception as exc:
                 safety.report("wsgi.start_response", exc)
             return start_response(status, headers, exc_info)
@@ -101,13 +108,13 @@ class TraceMiddleware:
             safety.call("wsgi.abort", req.abort, exc)
             safety.call("wsgi.end", req.end)
             raise
-        if self.user is not None:
-            safety.call("wsgi.user", _record_user, self.user, environ)
         return _cover(body, req, ctx, environ)
 
 
-def _record_user(lookup: UserLookup, environ: dict[str, Any]) -> None:
-    user_id = lookup(environ)
+def _details(req: RequestScope, route: Lookup | None, user: Lookup | None, environ: Any) -> None:
+    if route is not None:
+        req.set_route(route(environ))
+    user_id = user(environ) if user is not None else None
     if user_id is not None:
         context.set_user(user_id)
 

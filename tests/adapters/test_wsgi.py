@@ -396,4 +396,15 @@ def test_internal_failure_never_reaches_the_application(traced: None) -> None:
     assert is_trace_id(result.header("X-Trace-ID"))
     warnings = [e for e in result.logs if e["logger"] == "msatrace" and e["level"] == "warning"]
     assert len(warnings) == 1
-    assert "wsgi.user" in warnings[0]["event"]
+    assert "wsgi.start_response" in warnings[0]["event"]
+
+
+def test_route_lookup_names_the_span(traced: None) -> None:
+    """A route lookup given to the middleware names the span and fills http.route."""
+    app = TraceMiddleware(hello, route=lambda environ: "/items/{id}")
+
+    result = call(app, "/items/7")
+
+    assert result.server_span().name == "GET /items/{id}"
+    assert (result.server_span().attributes or {})["http.route"] == "/items/{id}"
+    assert result.by_logger("msatrace.access")[0]["route"] == "/items/{id}"
