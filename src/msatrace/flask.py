@@ -18,6 +18,9 @@ everything the WSGI middleware does applies) and adds what only Flask knows:
   Flask propagates the exception instead (``PROPAGATE_EXCEPTIONS``, testing, debug), msatrace's
   "unhandled exception" line is the one. The 500 response carries ``X-Trace-ID`` either way.
 
+As with any WSGI server, the span and the access line are written when the response is closed:
+with Flask's test client that is ``response.close()`` or ``client.get(..., buffered=True)``.
+
 Needs the ``flask`` extra (``pip install 'msatrace[flask]'``).
 """
 
