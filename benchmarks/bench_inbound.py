@@ -170,10 +170,10 @@ def _init_sentry() -> None:
 
 # --- FastAPI ---
 
-TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False}
 
-
-def _fastapi(telemetry: dict[str, Any] | None = TELEMETRY_OFF) -> Any:
+# The bare app is FastAPI() as users write it: its built-in telemetry checks for a global SDK
+# provider on each request and stays off in processes that have none (peers, sentry).
+def _fastapi(telemetry: dict[str, Any] | None = None) -> Any:
     from fastapi import FastAPI
 
     app = FastAPI(telemetry=telemetry) if telemetry is not None else FastAPI()
