@@ -130,7 +130,7 @@ def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | No
             facts.protocol_version = getattr(request, "scope", {}).get("http_version")
         req = edge.begin(facts)
     except Exception as exc:
-        safety.report("django.begin", exc)
+        safety.failed("django.begin", exc)
         return None, None
     meta[SCOPE_KEY] = req
     return req, None
@@ -170,7 +170,7 @@ def _respond(
         )
         return True
     except Exception as exc:
-        safety.report("django.respond", exc)
+        safety.failed("django.respond", exc)
         return False
 
 

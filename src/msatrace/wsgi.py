@@ -81,7 +81,7 @@ class TraceMiddleware:
         try:
             req = edge.begin(cgi.request_facts(environ, edge, path))
         except Exception as exc:
-            safety.report("wsgi.begin", exc)
+            safety.failed("wsgi.begin", exc)
             return self.app(environ, start_response)
         environ[SCOPE_KEY] = req
         route, user = self.route, self.user
@@ -95,7 +95,7 @@ class TraceMiddleware:
                 if route is not None or user is not None:
                     _details(req, route, user, environ)
             except Exception as exc:
-                safety.report("wsgi.start_response", exc)
+                safety.failed("wsgi.start_response", exc)
             return start_response(status, headers, exc_info)
 
         try:

@@ -65,20 +65,9 @@ def reset() -> None:
         _last_warned.clear()
 
 
-def report(site: str, exc: Exception) -> None:
-    """An internal failure caught without ``guard()``: warn (rate-limited), or re-raise if strict.
-
-    Hot paths catch with a plain ``try`` (entering ``guard()`` costs about a microsecond per use)
-    and call this only when something failed.
-    """
-    if _strict:
-        raise exc
-    warn_once(site, "msatrace: internal error in %s; the request goes on", site, exc=exc)
-
-
 def call(site: str, fn: Callable[..., object], *args: Any) -> None:
-    """``fn(*args)``; an exception from it is handled by :func:`report`, never raised."""
+    """``fn(*args)``; an exception from it is handled by :func:`failed`, never raised."""
     try:
         fn(*args)
     except Exception as exc:
-        report(site, exc)
+        failed(site, exc)
