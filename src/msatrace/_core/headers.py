@@ -8,7 +8,7 @@ Imports: the standard library only.
 
 from __future__ import annotations
 
-import os
+import random
 import re
 from typing import NamedTuple
 
@@ -135,6 +135,13 @@ def parse_request_id(value: str | None) -> str | None:
     return value if _REQUEST_ID.fullmatch(value) else None
 
 
+_getrandbits = random.getrandbits
+
+
 def new_request_id() -> str:
-    """A fresh request ID: 32 lowercase hex digits from the OS's random source."""
-    return os.urandom(16).hex()
+    """A fresh request ID: 32 lowercase hex digits.
+
+    Request IDs must be unique, not secret: the ``random`` module (reseeded in each child after
+    ``fork``, as CPython does) is enough, and costs half of ``os.urandom`` (no system call).
+    """
+    return "%032x" % _getrandbits(128)  # noqa: UP031 - %-format: the fastest hex

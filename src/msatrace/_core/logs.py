@@ -533,3 +533,51 @@ def write_access(name: str, level: str, fields: dict[str, Any]) -> None:
         return
     event = _event(name, level, fields, time.time())
     _state.output.write(_state.render(event), event)
+
+
+def write_access_line(
+    name: str,
+    level: str,
+    event: str,
+    ids: tuple[str, str] | None,
+    method: str,
+    route: str | None,
+    path: str,
+    status: int | None,
+    duration_ms: float,
+    client_address: str | None,
+    user_agent: str | None,
+) -> None:
+    """:func:`write_access` for the inbound hot path: the line's event built once, no field dict.
+
+    The same line, field for field and in the same order, as ``_event`` builds from the
+    equivalent fields dict; ``ids`` are the request span's trace and span IDs as hex (``None``
+    for an invalid span), so the current span need not be looked up again.
+    """
+    if _state.bridge is None or _ACCESS_LEVELS.get(level, 20) < logging.root.level:
+        return
+    if _state.levels and _below_logger_level(name, level):
+        return
+    out: dict[str, Any] = {
+        "timestamp": _timestamp(time.time()),
+        "level": level,
+        "logger": name,
+        "event": event,
+    }
+    out.update(_state.static)
+    if ids is not None:
+        out["trace_id"], out["span_id"] = ids
+    else:
+        out["trace_id"] = out["span_id"] = None
+    out["request_id"] = None
+    bound = _fields_var.get()
+    if bound:
+        out.update(bound)
+    out["method"] = method
+    out["route"] = route
+    out["path"] = path
+    out["status"] = status
+    out["duration_ms"] = duration_ms
+    out["client_address"] = client_address
+    out["user_agent"] = user_agent
+    _state.output.write(_state.render(out), out)

@@ -39,6 +39,7 @@ INSTRUMENTATION_SCOPE = "msatrace"
 _forced_trace_id: ContextVar[int] = ContextVar("msatrace.forced_trace_id", default=0)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_getrandbits = random.getrandbits
 
 
 class _IdGenerator(IdGenerator):
@@ -196,12 +197,14 @@ def start_span(
     """
     tracer = tracing.tracer
     if tracer is None:
+        # Tracing off: IDs straight from ``random`` (what _IdGenerator does without an inner
+        # generator; no trace ID is forced here), on every request, so kept to the minimum.
         parent_ctx = trace.get_current_span(parent).get_span_context()
         if parent_ctx.is_valid:
             tid, flags = parent_ctx.trace_id, parent_ctx.trace_flags
         else:
-            tid, flags = trace_id or _ids.generate_trace_id(), _NOT_SAMPLED
-        return NonRecordingSpan(SpanContext(tid, _ids.generate_span_id(), False, flags))
+            tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
+        return NonRecordingSpan(SpanContext(tid, _getrandbits(64) or 1, False, flags))
     if not trace_id:
         return tracer.start_span(name, parent, kind, attributes, links)
     token = _forced_trace_id.set(trace_id)
