@@ -58,13 +58,15 @@ def request_facts(
         scheme: ``http``/``https`` when the caller knows better than ``wsgi.url_scheme``.
     """
     bag = HeaderBag()
-    for key, name in header_keys(edge):
+    cached, keys = _keys_cache
+    for key, name in keys if cached is edge else header_keys(edge):
         value = environ.get(key)
         if value is not None:
             # WSGI header values are latin-1 text; anything outside ASCII is invalid for every
             # trace header and must never be echoed (HeaderBag treats None as invalid).
             bag.add(name, value if value.isascii() else None)
-    address, port = server_address(environ)
+    # server.address/port are span attributes only: not looked at with tracing off.
+    address, port = server_address(environ) if edge.recording else (None, None)
     protocol = environ.get("SERVER_PROTOCOL", "")
     return RequestFacts(
         environ.get("REQUEST_METHOD", "GET"),
@@ -75,7 +77,7 @@ def request_facts(
         port,
         environ.get("REMOTE_ADDR") or None,
         environ.get("HTTP_USER_AGENT"),
-        protocol[5:] if protocol.startswith("HTTP/") else None,
+        protocol[5:] if protocol[:5] == "HTTP/" else None,
     )
 
 

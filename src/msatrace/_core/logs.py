@@ -107,6 +107,7 @@ _ts_cache: tuple[int, str] = (-1, "")  # (milliseconds since the epoch, its RFC 
 _sec_cache: tuple[int, str] = (-1, "")  # (seconds since the epoch, "YYYY-MM-DDTHH:MM:SS")
 # The last span context seen and its IDs as hex: consecutive lines of one request share it.
 _ids_cache: tuple[object, str, str] = (None, "", "")
+_MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond of each line
 
 
 def _timestamp(now: float) -> str:
@@ -121,7 +122,7 @@ def _timestamp(now: float) -> str:
     if prefix[0] != sec:
         prefix = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
         _sec_cache = prefix
-    text = f"{prefix[1]}.{frac:03d}Z"
+    text = prefix[1] + _MS_SUFFIX[frac]
     _ts_cache = (ms, text)
     return text
 
