@@ -141,16 +141,19 @@ class RequestScope:
         else:  # no trace header at all (a client at the edge): nothing to parse or trust
             parent, links, trace_id = None, (), 0
             self.request_id = new_request_id()
-        tr = rt.tracing
-        span = self.span = start_span(
-            tr,
-            _span_name(facts, facts.route),
-            SpanKind.SERVER,
-            parent,
-            _attributes(facts) if tr.tracer is not None else None,
-            links,
-            trace_id,
-        )
+        if rt.tracing.tracer is None:  # tracing off: no name or attributes to build
+            span = start_span(rt.tracing, "", SpanKind.SERVER, parent, None, links, trace_id)
+        else:
+            span = start_span(
+                rt.tracing,
+                _span_name(facts, facts.route),
+                SpanKind.SERVER,
+                parent,
+                _attributes(facts),
+                links,
+                trace_id,
+            )
+        self.span = span
         self.facts = facts
         self.trace_id_hex = "%032x" % span.get_span_context().trace_id  # noqa: UP031 - fastest
         self.access_log = rt.settings.access_log
