@@ -55,7 +55,7 @@ def unpatch() -> None:
 # transport and mounts. It only marks the API call; spans and headers come per physical request
 # from _send_single_request below, which send() reaches through auth and redirect handling.
 def _send(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: Any) -> Any:
-    call = outbound.begin(instance)
+    call = outbound.begin(instance, _CLIENT)
     if call is None:
         return wrapped(*args, **kwargs)
     try:
@@ -71,7 +71,7 @@ async def _send_async(
     args: Any,
     kwargs: Any,
 ) -> Any:
-    call = outbound.begin(instance)
+    call = outbound.begin(instance, _CLIENT)
     if call is None:
         return await wrapped(*args, **kwargs)
     try:
@@ -84,9 +84,16 @@ async def _send_async(
 # redirects (Client._send_handling_redirects builds each hop's request from the last one) and
 # right before the transport; so each hop gets its own span and headers, whatever the transport.
 def _send_single(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: Any) -> Any:
-    call = outbound.current(instance)
-    hop = _hop(call, args, kwargs) if call is not None else None
-    if hop is None:
+    call = _current.get()  # outbound.current(instance), inline
+    if call is None or call.owner is not instance:
+        return wrapped(*args, **kwargs)
+    try:
+        request: httpx.Request = args[0] if args else kwargs["request"]
+        hop = call.hop(request.method, request.url, request.headers)
+    except Exception as exc:
+        failed("httpx.request", exc)
+        hop = None
+    if hop is None or hop.span is None:  # untouched, or headers only (tracing off)
         return wrapped(*args, **kwargs)
     try:
         response = wrapped(*args, **kwargs)
@@ -95,7 +102,7 @@ def _send_single(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: An
         raise
     finally:
         hop.detach()
-    if not hop.ended:  # a span to end when the body closes (none with tracing off)
+    if not hop.ended:  # a span to end when the body closes
         try:
             response.stream = _Body(response.stream, hop)  # first: the span must end
             hop.respond(response.status_code, _version(response))
@@ -111,9 +118,9 @@ async def _send_single_async(
     args: Any,
     kwargs: Any,
 ) -> Any:
-    call = outbound.current(instance)
-    hop = _hop(call, args, kwargs) if call is not None else None
-    if hop is None:
+    call = _current.get()  # outbound.current(instance), inline
+    hop = _hop(call, args, kwargs) if call is not None and call.owner is instance else None
+    if hop is None or hop.span is None:  # untouched, or headers only (tracing off)
         return await wrapped(*args, **kwargs)
     try:
         response = await wrapped(*args, **kwargs)
@@ -134,11 +141,40 @@ async def _send_single_async(
 def _hop(call: Call, args: Any, kwargs: Any) -> Hop | None:
     try:
         request: httpx.Request = args[0] if args else kwargs["request"]
-        url = request.url
-        return call.hop(request.method, url, url.scheme, url.host, url.port, request.headers)
+        return call.hop(request.method, request.url, request.headers)
     except Exception as exc:
         failed("httpx.request", exc)
         return None
+
+
+def _target(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _add(headers: httpx.Headers, fresh: dict[str, str]) -> dict[str, str]:
+    """``outbound.add_absent`` for ``httpx.Headers``, in one pass over its list of raw headers.
+
+    ``Headers`` keeps ``(name, lowercase name, value)`` byte triples; its ``in`` and ``[]=``
+    decode or scan that list on every use. Adding an absent header is appending its triple,
+    encoded as ``Headers.__setitem__`` encodes it. Another layout falls back to the generic way.
+    """
+    raw = getattr(headers, "_list", None)
+    if type(raw) is not list:
+        return outbound.add_absent(headers, fresh)
+    encoding = headers._encoding or "utf-8"
+    present = {item[1] for item in raw}
+    added: dict[str, str] = {}
+    for name, value in fresh.items():
+        key = name.encode(encoding)
+        lower = key.lower()
+        if lower not in present:  # the caller's own header wins
+            raw.append((key, lower, value.encode(encoding)))
+            added[name] = value
+    return added
+
+
+_CLIENT = outbound.Client(_target, _add)
+_current = outbound.CURRENT_CALL
 
 
 def _version(response: httpx.Response) -> str | None:

@@ -17,6 +17,7 @@ Needs the ``requests`` extra (``pip install 'msatrace[requests]'``).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,8 +29,10 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
         "msatrace.requests needs requests: pip install 'msatrace[requests]'"
     ) from None
 
+from requests.structures import CaseInsensitiveDict
+
 from msatrace._core import outbound, patching
-from msatrace._core.outbound import Call, Hop
+from msatrace._core.outbound import Hop
 from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]
@@ -61,15 +64,21 @@ def unpatch() -> None:
 # calling send again on the same session for each hop (Session.resolve_redirects), from inside the
 # first send: the outer send is the API call and its first hop, a re-entry is the next hop.
 def _send(wrapped: Wrapped, instance: requests.Session, args: Any, kwargs: Any) -> Any:
-    call = outbound.current(instance)
+    call = _current.get()  # outbound.current(instance), inline
     own = None
-    if call is None:
-        call = own = outbound.begin(instance)
+    if call is None or call.owner is not instance:
+        call = own = outbound.begin(instance, _CLIENT)
         if call is None:
             return wrapped(*args, **kwargs)
     try:
-        hop = _hop(call, args, kwargs)
-        if hop is None:
+        try:
+            request: requests.PreparedRequest = args[0] if args else kwargs["request"]
+            headers: MutableMapping[str, Any] = request.headers  # str | bytes values; we add str
+            hop = call.hop(request.method or "GET", request.url or "", headers)
+        except Exception as exc:
+            failed("requests.request", exc)
+            hop = None
+        if hop is None or hop.span is None:  # untouched, or headers only (tracing off)
             return wrapped(*args, **kwargs)
         try:
             response = wrapped(*args, **kwargs)
@@ -81,7 +90,7 @@ def _send(wrapped: Wrapped, instance: requests.Session, args: Any, kwargs: Any) 
             raise
         finally:
             hop.detach()
-        if not hop.ended:  # a span to end (none with tracing off)
+        if not hop.ended:  # a span to end
             try:
                 _finish(hop, response, kwargs.get("stream", instance.stream))
             except Exception as exc:
@@ -92,17 +101,32 @@ def _send(wrapped: Wrapped, instance: requests.Session, args: Any, kwargs: Any) 
             own.close()
 
 
-def _hop(call: Call, args: Any, kwargs: Any) -> Hop | None:
-    try:
-        request: requests.PreparedRequest = args[0] if args else kwargs["request"]
-        url = request.url or ""
-        parts = urlsplit(url)
-        host, port = parts.hostname or "", parts.port
-        headers: MutableMapping[str, Any] = request.headers  # str | bytes values; we add str
-        return call.hop(request.method or "GET", url, parts.scheme, host, port, headers)
-    except Exception as exc:
-        failed("requests.request", exc)
-        return None
+def _target(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname or "", parts.port
+
+
+def _add(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> dict[str, str]:
+    """``outbound.add_absent`` for requests' ``CaseInsensitiveDict``, on its own store.
+
+    ``CaseInsensitiveDict`` keeps ``{lowercase name: (name, value)}`` in ``_store``; its ``in``
+    and ``[]=`` are that lookup and that assignment, one Python call each. Any other mapping
+    (the caller replaced ``request.headers`` after ``prepare()``) goes the generic way.
+    """
+    store = getattr(headers, "_store", None) if type(headers) is CaseInsensitiveDict else None
+    if type(store) is not OrderedDict:
+        return outbound.add_absent(headers, fresh)
+    added: dict[str, str] = {}
+    for name, value in fresh.items():
+        key = name.lower()
+        if key not in store:  # the caller's own header wins
+            store[key] = (name, value)
+            added[name] = value
+    return added
+
+
+_CLIENT = outbound.Client(_target, _add)
+_current = outbound.CURRENT_CALL
 
 
 def _finish(hop: Hop, response: requests.Response, stream: bool) -> None:

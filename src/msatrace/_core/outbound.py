@@ -21,7 +21,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from contextvars import ContextVar, Token
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -125,11 +125,38 @@ def error_type(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _suppressed(ctx: Context) -> bool:
-    return bool(ctx.get(_SUPPRESS_HTTP) or ctx.get(_SUPPRESS) or ctx.get(_SUPPRESS_PLAIN))
+def add_absent(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> dict[str, str]:
+    """Add each header of ``fresh`` whose name (in any case) ``headers`` lacks; return those added.
+
+    The generic way, for any mapping: one pass over the names already there. Client adapters pass
+    a faster one for their own header containers, with the same contract.
+    """
+    present = {name.lower() for name in headers}
+    added: dict[str, str] = {}
+    for name, value in fresh.items():
+        if name.lower() not in present:  # the caller's own header wins
+            headers[name] = value
+            added[name] = value
+    return added
 
 
-def begin(owner: object) -> Call | None:
+# url -> (scheme, host, port); host as the client will connect to it, port None if not given.
+Target = Callable[[Any], tuple[str, str, int | None]]
+# (headers, fresh) -> the headers of fresh it added: see add_absent for the contract.
+Adder = Callable[[Any, dict[str, str]], dict[str, str]]
+
+
+class Client:
+    """How one client library reads a request's target and writes its headers (adapter-level)."""
+
+    __slots__ = ("add", "target")
+
+    def __init__(self, target: Target, add: Adder = add_absent) -> None:
+        self.target = target
+        self.add = add
+
+
+def begin(owner: object, client: Client) -> Call | None:
     """Start one API call of the client object ``owner``; ``None`` means pass through untouched.
 
     Pass through when msatrace is not initialised, or when someone already suppressed HTTP
@@ -141,28 +168,37 @@ def begin(owner: object) -> Call | None:
         return None
     try:
         ctx = otel_context.get_current()
-        return None if _suppressed(ctx) else Call(owner, rt, ctx)
+        if ctx.get(_SUPPRESS_HTTP) or ctx.get(_SUPPRESS) or ctx.get(_SUPPRESS_PLAIN):
+            return None
+        return Call(owner, client, rt, ctx)
     except Exception as exc:  # hot path: try/except, as guard() would
         failed("outbound.begin", exc)
         return None
 
 
 def current(owner: object) -> Call | None:
-    """The call ``owner`` is making in this context (a redirect hop re-entering the library)."""
+    """The call ``owner`` is making in this context (a redirect hop re-entering the library).
+
+    Adapters on the hot path read ``CURRENT_CALL`` themselves, with the same test.
+    """
     call = _call.get()
     return call if call is not None and call.owner is owner else None
+
+
+CURRENT_CALL = _call
 
 
 class Call:
     """One API call (``client.send``): the caller's context and the headers written so far."""
 
-    __slots__ = ("_token", "injected", "last", "owner", "parent", "resends", "rt")
+    __slots__ = ("_token", "client", "injected", "last", "owner", "parent", "resends", "rt")
 
-    def __init__(self, owner: object, rt: runtime.Runtime, parent: Context) -> None:
+    def __init__(self, owner: object, client: Client, rt: runtime.Runtime, parent: Context) -> None:
         self.owner = owner
+        self.client = client
         self.rt = rt
         self.parent = parent
-        self.injected: dict[str, str] = {}
+        self.injected: dict[str, str] | None = None
         self.last: Hop | None = None
         self.resends = -1
         self._token: Token[Call | None] = _call.set(self)
@@ -174,46 +210,39 @@ class Call:
         except Exception as exc:
             failed("outbound.close", exc)
 
-    def hop(
-        self,
-        method: str,
-        url: object,
-        scheme: str,
-        host: str,
-        port: int | None,
-        headers: MutableMapping[str, Any],
-    ) -> Hop | None:
+    def hop(self, method: str, url: Any, headers: MutableMapping[str, Any]) -> Hop | None:
         """One physical request: start its span and write its trace headers into ``headers``.
 
-        ``url`` is anything whose ``str()`` is the absolute URL (read only for a recorded span).
-        ``None`` means an internal failure: send the request untouched.
+        ``url`` is what the adapter's ``Client.target`` reads, and its ``str()`` is the absolute
+        URL (read only for a recorded span). ``None`` means an internal failure: send the
+        request untouched. A hop without a span (tracing off) is the shared ``UNTRACED``.
         """
         try:
-            return self._hop(method, url, scheme, host, port, headers)
-        except Exception as exc:
-            failed("outbound.hop", exc)
-            return None
-
-    def _hop(
-        self,
-        method: str,
-        url: object,
-        scheme: str,
-        host: str,
-        port: int | None,
-        headers: MutableMapping[str, Any],
-    ) -> Hop:
-        rt = self.rt
-        previous = self.last
-        if previous is not None and not previous.ended and previous.done_ns is None:
-            # requests follows a redirect from inside the first hop's send(): that hop's
-            # exchange is over now, its span ends here when the adapter learns its status.
-            previous.done_ns = time.time_ns()
-        self.resends += 1
-        port = port or _DEFAULT_PORTS.get(scheme)
-        span: Span | None = None
-        ctx = self.parent
-        if rt.tracing.tracer is not None:
+            rt = self.rt
+            previous = self.last
+            if previous is not None and not previous.ended and previous.done_ns is None:
+                # requests follows a redirect from inside the first hop's send(): that hop's
+                # exchange is over now, its span ends here when the adapter learns its status.
+                previous.done_ns = time.time_ns()
+            self.resends += 1
+            cached = _policy  # _policy_for(rt), inline: this runs on every request
+            policy = cached[1] if cached is not None and cached[0] is rt else _policy_for(rt)
+            tracer = rt.tracing.tracer
+            if tracer is None:
+                # Tracing off: no span, just the headers of the current trace (as
+                # _write_headers does, inline: this path's whole cost is a few calls).
+                self.last = UNTRACED
+                if self.injected:
+                    self._take_back(headers)
+                if policy.everywhere or policy.allows(self.client.target(url)[1]):
+                    fresh: dict[str, str] = {}
+                    rt.propagation.inject(fresh, self.parent)
+                    if rt.propagation.trace_header not in fresh:
+                        fresh = self._fresh_trace()
+                    self.injected = self.client.add(headers, fresh)
+                return UNTRACED
+            scheme, host, port = self.client.target(url)
+            port = port or _DEFAULT_PORTS.get(scheme)
             known = method if method in KNOWN_METHODS else None
             attrs: dict[str, Any] = {
                 "http.request.method": known or "_OTHER",
@@ -227,41 +256,47 @@ class Call:
             if self.resends:
                 attrs["http.request.resend_count"] = self.resends
             # semconv http client span name: "{method}" (no url.template known), "HTTP" if unknown
-            span = rt.tracing.tracer.start_span(known or "HTTP", ctx, SpanKind.CLIENT, attrs)
-            ctx = trace.set_span_in_context(span, ctx)
-        elif not trace.get_current_span(ctx).get_span_context().is_valid:
-            # tracing off and no trace yet: a fresh trace ID, so the callee still gets one
-            root = tracing.start_span(rt.tracing, "HTTP", SpanKind.CLIENT, None)
-            ctx = self.parent = trace.set_span_in_context(root, ctx)
-        try:
-            self._write_headers(headers, host, ctx)
-        except Exception:
-            if span is not None:
+            span = tracer.start_span(known or "HTTP", self.parent, SpanKind.CLIENT, attrs)
+            ctx = trace.set_span_in_context(span, self.parent)
+            try:
+                self._write_headers(headers, host, policy, ctx)
+            except Exception:
                 span.end()  # the request goes out untouched: no open span left behind
-            raise
-        hop = Hop(span)
-        if span is not None:
+                raise
+            hop = Hop(span)
             hop.token = otel_context.attach(otel_context.set_value(_SUPPRESS_HTTP, True, ctx))
-        self.last = hop
-        return hop
+            self.last = hop
+            return hop
+        except Exception as exc:
+            failed("outbound.hop", exc)
+            return None
 
-    def _write_headers(self, headers: MutableMapping[str, Any], host: str, ctx: Context) -> None:
-        # A redirect request starts as a copy of the previous one: take back what we wrote there
-        # (it names the previous hop's span, and the new host may not be allowed to see it).
+    def _write_headers(
+        self, headers: MutableMapping[str, Any], host: str, policy: HostPolicy, ctx: Context
+    ) -> None:
         if self.injected:
-            for name, value in self.injected.items():
-                if headers.get(name) == value:
-                    del headers[name]
-            self.injected = {}
-        if not _policy_for(self.rt).allows(host):
-            return
+            self._take_back(headers)
+        if policy.everywhere or policy.allows(host):
+            fresh: dict[str, str] = {}
+            self.rt.propagation.inject(fresh, ctx)
+            self.injected = self.client.add(headers, fresh)
+
+    def _take_back(self, headers: MutableMapping[str, Any]) -> None:
+        # A redirect request starts as a copy of the previous one: take back what we wrote there
+        # (it may name the previous hop's span, and the new host may not be allowed to see it).
+        for name, value in (self.injected or {}).items():
+            if headers.get(name) == value:
+                del headers[name]
+        self.injected = None
+
+    def _fresh_trace(self) -> dict[str, str]:
+        # Tracing off and no trace yet (inject wrote no trace ID): a fresh trace, so the callee
+        # still gets one; the call's later hops (redirects) share it.
+        root = tracing.start_span(self.rt.tracing, "HTTP", SpanKind.CLIENT, None)
+        self.parent = trace.set_span_in_context(root, self.parent)
         fresh: dict[str, str] = {}
-        self.rt.propagation.inject(fresh, ctx)
-        present = {name.lower() for name in headers}  # one pass: lookups in httpx.Headers scan
-        for name, value in fresh.items():
-            if name.lower() not in present:  # the caller's own header wins
-                headers[name] = value
-                self.injected[name] = value
+        self.rt.propagation.inject(fresh, self.parent)
+        return fresh
 
 
 class Hop:
@@ -323,3 +358,7 @@ class Hop:
             span.end(self.done_ns)
         except Exception as exc:
             failed("outbound.end", exc)
+
+
+# Every hop without a span (tracing off): nothing to end, detach or record, so one is shared.
+UNTRACED = Hop(None)
