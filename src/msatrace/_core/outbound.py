@@ -43,6 +43,7 @@ _SUPPRESS_HTTP = otel_context._SUPPRESS_HTTP_INSTRUMENTATION_KEY
 _SUPPRESS_PLAIN = "suppress_instrumentation"  # older instrumentations' spelling of the first key
 # semconv url.full: query values of these keys are replaced by REDACTED (matched case-sensitively).
 _SENSITIVE_QUERY = frozenset(("AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"))
+_SENSITIVE_SEARCH = re.compile("|".join(map(re.escape, sorted(_SENSITIVE_QUERY)))).search
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_CACHE_SIZE = 1024
 
@@ -107,7 +108,7 @@ def url_full(url: str) -> str:
     netloc, query = parts.netloc, parts.query
     if "@" in netloc:
         netloc = "REDACTED:REDACTED@" + netloc.rpartition("@")[2]
-    if query and any(k in query for k in _SENSITIVE_QUERY):
+    if query and _SENSITIVE_SEARCH(query) is not None:  # any key's name anywhere in the query
         pairs = query.split("&")
         for i, pair in enumerate(pairs):
             key, sep, _ = pair.partition("=")
