@@ -44,6 +44,7 @@ ERROR_LOGGER = "msatrace.error"
 _perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
 _attach = otel_context.attach
+_get_current = otel_context.get_current
 _detach = otel_context.detach
 _set_span_in_context = trace.set_span_in_context
 _fields_var = context._fields  # start_scope/end_scope, inlined
@@ -142,6 +143,8 @@ class RequestScope:
             parent, links, trace_id = None, (), 0
             self.request_id = new_request_id()
         if rt.tracing.tracer is None:  # tracing off: no name or attributes to build
+            if parent is None:  # the current context, looked up once for the span and attach
+                parent = _get_current()
             span = start_span(rt.tracing, "", SpanKind.SERVER, parent, None, links, trace_id)
         else:
             span = start_span(
