@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
     raise ImportError("msatrace.httpx needs httpx: pip install 'msatrace[httpx]'") from None
 
 from msatrace._core import outbound, patching
-from msatrace._core.outbound import Call, Hop
+from msatrace._core.outbound import Hop
 from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]
@@ -119,7 +119,14 @@ async def _send_single_async(
     kwargs: Any,
 ) -> Any:
     call = _current.get()  # outbound.current(instance), inline
-    hop = _hop(call, args, kwargs) if call is not None and call.owner is instance else None
+    if call is None or call.owner is not instance:
+        return await wrapped(*args, **kwargs)
+    try:
+        request: httpx.Request = args[0] if args else kwargs["request"]
+        hop = call.hop(request.method, request.url, request.headers)
+    except Exception as exc:
+        failed("httpx.request", exc)
+        hop = None
     if hop is None or hop.span is None:  # untouched, or headers only (tracing off)
         return await wrapped(*args, **kwargs)
     try:
@@ -138,15 +145,6 @@ async def _send_single_async(
     return response
 
 
-def _hop(call: Call, args: Any, kwargs: Any) -> Hop | None:
-    try:
-        request: httpx.Request = args[0] if args else kwargs["request"]
-        return call.hop(request.method, request.url, request.headers)
-    except Exception as exc:
-        failed("httpx.request", exc)
-        return None
-
-
 def _target(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
@@ -158,7 +156,7 @@ def _add(headers: httpx.Headers, fresh: dict[str, str]) -> dict[str, str]:
     decode or scan that list on every use. Adding an absent header is appending its triple,
     encoded as ``Headers.__setitem__`` encodes it. Another layout falls back to the generic way.
     """
-    raw = getattr(headers, "_list", None)
+    raw = getattr(headers, "_list", None) if isinstance(headers, httpx.Headers) else None
     if type(raw) is not list:
         return outbound.add_absent(headers, fresh)
     encoding = headers._encoding or "utf-8"

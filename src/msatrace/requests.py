@@ -17,7 +17,6 @@ Needs the ``requests`` extra (``pip install 'msatrace[requests]'``).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -114,7 +113,7 @@ def _add(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> dict[str, 
     (the caller replaced ``request.headers`` after ``prepare()``) goes the generic way.
     """
     store = getattr(headers, "_store", None) if type(headers) is CaseInsensitiveDict else None
-    if type(store) is not OrderedDict:
+    if not isinstance(store, dict):  # an OrderedDict in every requests release so far
         return outbound.add_absent(headers, fresh)
     added: dict[str, str] = {}
     for name, value in fresh.items():
