@@ -34,6 +34,7 @@ try:
     from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
     from django.http import Http404, HttpRequest, HttpResponseBase
     from django.utils.functional import LazyObject
+    from django.utils.log import log_response
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
@@ -159,6 +160,13 @@ def _respond(
         for name, value in req.response_headers(()):
             if name not in headers:  # case-insensitive: never replace a header the view set
                 headers[name] = value
+        if response.status_code >= 400:
+            # Django writes its "Not Found: /path" line (BaseHandler.get_response) after the
+            # response has left every middleware, outside the request's trace. Write that same
+            # line here, inside it; log_response marks the response and Django skips its own.
+            log_response(
+                "%s: %s", response.reason_phrase, request.path, response=response, request=request
+            )
         # A FileResponse under WSGI goes to wsgi.file_wrapper, never through streaming_content.
         if not response.streaming or getattr(response, "file_to_stream", None) is not None:
             return False

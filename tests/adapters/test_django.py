@@ -252,6 +252,16 @@ def test_http404_is_not_a_server_error(traced: None) -> None:
     assert span.events == ()
 
 
+@pytest.mark.parametrize("fetch", [get, aget], ids=["sync", "async"])
+def test_django_not_found_line_carries_the_trace(traced: None, fetch: Any) -> None:
+    """Django's own "Not Found" line is written once, inside the request's trace."""
+
+    result = fetch("/no/such/path", **{"X-Trace-ID": TRACE_ID})
+
+    lines = [e for e in result.by_logger("django.request") if e["event"].startswith("Not Found")]
+    assert [(e["level"], e["trace_id"]) for e in lines] == [("warning", TRACE_ID)]
+
+
 def test_503_marks_span_error(traced: None) -> None:
     """A 503 response sets ERROR status and an ERROR access line."""
 

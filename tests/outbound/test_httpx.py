@@ -338,3 +338,17 @@ def test_unknown_method_is_other(traced: None, echo: EchoServer) -> None:
         "_OTHER",
         "PURGE",
     )
+
+
+def test_caller_x_trace_id_alone_is_not_contradicted(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """httpx: a caller that names the trace with X-Trace-ID only gets no conflicting traceparent."""
+    msatrace.init(log_format="json")
+    mine = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    with httpx.Client() as client:
+        client.get(echo.url + "/echo", headers={"x-trace-id": mine})
+
+    assert echo.only().get("x-trace-id") == mine
+    assert echo.only().get("traceparent") is None

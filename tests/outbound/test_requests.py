@@ -264,3 +264,30 @@ def test_tracing_off_outside_a_trace_sends_a_fresh_one(
     trace_id, _ = traceparent_ids(echo.only().get("traceparent"))
     assert echo.only().get("x-trace-id") == trace_id
     assert trace_id != "0" * 32
+
+
+def test_caller_x_trace_id_alone_is_not_contradicted(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """A caller that names the trace with X-Trace-ID only gets no traceparent of another trace."""
+    msatrace.init(log_format="json")
+    mine = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    requests.get(echo.url + "/echo", headers={"X-Trace-ID": mine}, timeout=10)
+
+    assert echo.only().get("x-trace-id") == mine
+    assert echo.only().get("traceparent") is None
+
+
+def test_caller_traceparent_alone_gets_no_other_x_trace_id(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """A caller that sets traceparent by hand gets no X-Trace-ID naming a different trace."""
+    msatrace.init(log_format="json")
+    mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    with _tracer().start_as_current_span("work"):
+        requests.get(echo.url + "/echo", headers={"traceparent": mine}, timeout=10)
+
+    assert echo.only().get("traceparent") == mine
+    assert echo.only().get("x-trace-id") is None

@@ -48,7 +48,14 @@ FRAMEWORK_LOGGERS = (
     "werkzeug",
 )  # fmt: skip
 ACCESS_LOGGERS = frozenset(("uvicorn.access", "gunicorn.access"))
-_STD_RECORD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# Record attributes that are not the event's fields; uvicorn's "color_message" is its message
+# again with ANSI colour codes, for its own console formatter.
+_STD_RECORD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 # Control characters (C0, DEL, C1, Unicode line separators) escaped in console output.
 _ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 _ESCAPES.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})

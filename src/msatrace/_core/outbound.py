@@ -33,6 +33,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime, tracing
 from msatrace._core.inbound import KNOWN_METHODS
+from msatrace._core.propagation import TRACEPARENT, TRACESTATE
 from msatrace._core.safety import failed, guard
 
 # OpenTelemetry's instrumentations skip a request when either key is set in the current context
@@ -139,6 +140,16 @@ def add_absent(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> dict
             headers[name] = value
             added[name] = value
     return added
+
+
+def _names_a_trace(headers: MutableMapping[str, Any], trace_header: str) -> bool:
+    """Whether the caller's headers already carry a trace ID (any case of the names)."""
+    # httpx.Headers and requests' CaseInsensitiveDict answer `in` case-insensitively; a plain
+    # mapping needs the lowercase and configured spellings too.
+    for name in (TRACEPARENT, trace_header, trace_header.lower(), "Traceparent"):
+        if name in headers:
+            return True
+    return False
 
 
 # url -> (scheme, host, port); host as the client will connect to it, port None if not given.
@@ -279,7 +290,13 @@ class Call:
             self._take_back(headers)
         if policy.everywhere or policy.allows(host):
             fresh: dict[str, str] = {}
-            self.rt.propagation.inject(fresh, ctx)
+            prop = self.rt.propagation
+            prop.inject(fresh, ctx)
+            if _names_a_trace(headers, prop.trace_header):
+                # The caller chose the trace (traceparent or X-Trace-ID set by hand): adding the
+                # other header from our context would name a second, conflicting trace.
+                for name in (TRACEPARENT, TRACESTATE, prop.trace_header):
+                    fresh.pop(name, None)
             self.injected = self.client.add(headers, fresh)
 
     def _take_back(self, headers: MutableMapping[str, Any]) -> None:
