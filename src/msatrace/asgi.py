@@ -23,9 +23,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from msatrace._core import inbound
+from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import RequestFacts, RequestScope
 from msatrace._core.propagation import HeaderBag
-from msatrace._core.safety import guard
+from msatrace._core.safety import call, failed
 
 __all__ = ["TraceMiddleware"]
 
@@ -74,7 +75,7 @@ class TraceMiddleware:
             try:
                 req = edge.begin(_facts(scope, edge.wanted, edge.recording))
             except Exception as exc:
-                _internal("asgi.begin", exc)
+                failed("asgi.begin", exc)
         if req is None:
             await self.app(scope, receive, send)
             return
@@ -93,10 +94,10 @@ class TraceMiddleware:
         try:
             await self.app(scope, receive, traced_send)
         except Exception as exc:
-            _safely("asgi.fail", req.fail, exc)
+            call("asgi.fail", req.fail, exc)
             raise
         except BaseException as exc:  # cancelled: the client went away or the server stops
-            _safely("asgi.abort", req.abort, exc)
+            call("asgi.abort", req.abort, exc)
             raise
         finally:
             try:
@@ -104,7 +105,7 @@ class TraceMiddleware:
                     req.set_route(self.route(scope))
                 req.end()
             except Exception as exc:
-                _internal("asgi.end", exc)
+                failed("asgi.end", exc)
 
 
 def _with_trace_headers(req: RequestScope, message: Message) -> Message:
@@ -114,7 +115,7 @@ def _with_trace_headers(req: RequestScope, message: Message) -> Message:
         headers = req.response_header_bytes(message.get("headers") or ())
         return {**message, "headers": headers}
     except Exception as exc:
-        _internal("asgi.headers", exc)
+        failed("asgi.headers", exc)
         return message
 
 
@@ -155,29 +156,8 @@ def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFa
 def _server(host: bytes | None, server: Any, scheme: str) -> tuple[str | None, int | None]:
     """server.address/port from the Host header, else the socket (semconv HTTP server spans)."""
     if host:
-        text = host.decode("latin-1")
-        if text.startswith("["):  # [IPv6]:port
-            address, _, rest = text[1:].partition("]")
-            port = rest[1:]
-        else:
-            address, _, port = text.partition(":")
-        if not port:
-            return address or None, _DEFAULT_PORTS.get(scheme)
-        number = int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None
-        return address or None, number if number is not None and number <= 65535 else None
+        address, port = split_host(host.decode("latin-1"))
+        return address, parse_port(port) if port else _DEFAULT_PORTS.get(scheme)
     if server:
         return str(server[0]), server[1]
     return None, None
-
-
-def _internal(site: str, exc: Exception) -> None:
-    # guard() only on the rare failure path: its context manager costs a microsecond per use.
-    with guard(site):
-        raise exc
-
-
-def _safely(site: str, fn: Callable[..., None], *args: Any) -> None:
-    try:
-        fn(*args)
-    except Exception as exc:
-        _internal(site, exc)

@@ -41,14 +41,12 @@ def patch() -> None:
     ``msatrace.init()`` calls this (setting ``patch`` / ``MSATRACE_PATCH``); calling it again does
     nothing. Clients created before the call are covered too (the patch is on the classes).
     """
-    for owner, attr, wrapper in _PATCHES:
-        patching.wrap(owner, attr, wrapper)
+    patching.wrap_each(_PATCHES)
 
 
 def unpatch() -> None:
     """Restore httpx's own ``send`` methods."""
-    for owner, attr, _ in _PATCHES:
-        patching.unwrap(owner, attr)
+    patching.unwrap_each(_PATCHES)
 
 
 # Hooks Client.send: the public entry of every request (get, post, stream, send), above the

@@ -48,14 +48,12 @@ def patch() -> None:
     ``msatrace.init()`` calls this (setting ``patch`` / ``MSATRACE_PATCH``); calling it again does
     nothing.
     """
-    for owner, attr, wrapper in _PATCHES:
-        patching.wrap(owner, attr, wrapper)
+    patching.wrap_each(_PATCHES)
 
 
 def unpatch() -> None:
     """Restore requests' own methods."""
-    for owner, attr, _ in _PATCHES:
-        patching.unwrap(owner, attr)
+    patching.unwrap_each(_PATCHES)
 
 
 # Hooks Session.send: requests.get/post/... build a Session and call Session.request, which calls

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msatrace._core.outbound import HostPolicy, error_type, url_full
+from msatrace._core.outbound import HostPolicy, url_full
+from msatrace._core.tracing import error_type
 
 
 @pytest.mark.parametrize(

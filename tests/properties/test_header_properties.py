@@ -95,3 +95,31 @@ def test_request_id_parse_is_safe_or_none(value: str) -> None:
 
     if rid is not None:
         assert re.fullmatch(r"[A-Za-z0-9._:\-]{1,128}", rid)
+
+
+@given(any_text)
+def test_host_and_port_parse_is_safe(value: str) -> None:
+    """Any Host header splits without raising; a port is kept only when it is a valid TCP port."""
+
+    address, port_text = headers.split_host(value)
+    port = headers.parse_port(port_text)
+
+    assert address is None or address in value
+    if port is not None:
+        assert 0 <= port <= 65535
+        assert str(port) == port_text.lstrip("0") or port == 0
+
+
+def test_host_forms() -> None:
+    """Name, name:port, [IPv6]:port; a bad or too large port is dropped."""
+
+    assert headers.split_host("api.internal:8080") == ("api.internal", "8080")
+    assert headers.split_host("[::1]:443") == ("::1", "443")
+    assert headers.split_host("example.com") == ("example.com", "")
+    assert [headers.parse_port(p) for p in ("8080", "65536", "x1", "", "٣")] == [
+        8080,
+        None,
+        None,
+        None,
+        None,
+    ]

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
+from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import Inbound, RequestFacts
 from msatrace._core.propagation import HeaderBag
 
@@ -89,12 +90,7 @@ def server_address(environ: Mapping[str, Any]) -> tuple[str | None, int | None]:
     """
     host = environ.get("HTTP_HOST")
     if host:
-        if host.startswith("["):  # [IPv6]:port
-            address, _, rest = host[1:].partition("]")
-            port = rest[1:]
-        else:
-            address, _, port = host.partition(":")
+        address, port = split_host(host)
     else:
-        address, port = environ.get("SERVER_NAME", ""), str(environ.get("SERVER_PORT", ""))
-    number = int(port) if port.isascii() and port.isdigit() and len(port) <= 5 else None
-    return address or None, number if number is not None and number <= 65535 else None
+        address, port = environ.get("SERVER_NAME") or None, str(environ.get("SERVER_PORT", ""))
+    return address, parse_port(port)

@@ -145,3 +145,21 @@ def new_request_id() -> str:
     ``fork``, as CPython does) is enough, and costs half of ``os.urandom`` (no system call).
     """
     return "%032x" % _getrandbits(128)  # noqa: UP031 - %-format: the fastest hex
+
+
+def split_host(value: str) -> tuple[str | None, str]:
+    """A ``Host`` header as (address, port text); ``[IPv6]:port`` unbracketed; ``""`` if no port."""
+    if value.startswith("["):
+        address, _, rest = value[1:].partition("]")
+        port = rest[1:]
+    else:
+        address, _, port = value.partition(":")
+    return address or None, port
+
+
+def parse_port(text: str) -> int | None:
+    """A TCP port of 1-5 ASCII digits up to 65535; ``None`` for anything else."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5):
+        return None
+    number = int(text)
+    return number if number <= 65535 else None

@@ -29,7 +29,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from msatrace._core import context, logs, runtime
 from msatrace._core.headers import new_request_id
 from msatrace._core.propagation import HeaderBag, Propagation
-from msatrace._core.tracing import start_span
+from msatrace._core.tracing import mark_error, start_span
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
 # original in http.request.method_original (semconv http-spans, "Setting http.request.method").
@@ -241,11 +241,7 @@ class RequestScope:
             return  # the client closed the connection normally: the handler's end, not a failure
         if exc is not self.error:
             self.error = exc
-            error_type = _error_type(exc)
-            if self.span.is_recording():
-                self.span.record_exception(exc)
-                self.span.set_attribute("error.type", error_type)
-                self.span.set_status(Status(StatusCode.ERROR, error_type))
+            mark_error(self.span, exc)
         if log:
             logs.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
 
@@ -255,10 +251,7 @@ class RequestScope:
         For ``BaseException`` that is not an ``Exception`` (``asyncio.CancelledError``,
         ``KeyboardInterrupt``): not a bug in the application, so no error log line.
         """
-        if self.span.is_recording():
-            error_type = _error_type(exc)
-            self.span.set_attribute("error.type", error_type)
-            self.span.set_status(Status(StatusCode.ERROR, error_type))
+        mark_error(self.span, exc, record=False)
 
     def end(self, status: int | None = None) -> None:
         """Finish the span, write the access line, and detach the request's context.
@@ -328,13 +321,6 @@ def _header_names(p: Propagation) -> tuple[bytes, bytes]:
         names = (p.trace_key.encode("ascii"), p.request_id_key.encode("ascii"))
         _names_cache = (p, names)
     return names
-
-
-def _error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
 
 
 class Inbound:

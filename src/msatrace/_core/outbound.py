@@ -119,14 +119,6 @@ def url_full(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def error_type(exc: BaseException) -> str:
-    """semconv error.type for a failed request: the exception's fully-qualified class name."""
-    cls = type(exc)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def add_absent(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> dict[str, str]:
     """Add each header of ``fresh`` whose name (in any case) ``headers`` lacks; return those added.
 
@@ -361,9 +353,7 @@ class Hop:
         if span is None or self.ended:
             return
         with guard("outbound.fail"):
-            kind = error_type(exc)
-            span.set_attribute("error.type", kind)
-            span.set_status(Status(StatusCode.ERROR, kind))
+            tracing.mark_error(span, exc, record=False)
         self.end()
 
     def end(self) -> None:

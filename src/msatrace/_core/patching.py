@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -48,6 +48,18 @@ def wrap(owner: Any, attr: str, wrapper: Callable[..., Any]) -> None:
         original = vars(owner)[attr] if attr in vars(owner) else getattr(owner, attr)
         wrapt.wrap_function_wrapper(owner, attr, wrapper)
         _patches[key] = (owner, attr, original)
+
+
+def wrap_each(patches: Iterable[tuple[Any, str, Callable[..., Any]]]) -> None:
+    """:func:`wrap` each ``(owner, attr, wrapper)``: an adapter's ``patch()``."""
+    for owner, attr, wrapper in patches:
+        wrap(owner, attr, wrapper)
+
+
+def unwrap_each(patches: Iterable[tuple[Any, str, Callable[..., Any]]]) -> None:
+    """:func:`unwrap` each ``(owner, attr, wrapper)``: an adapter's ``unpatch()``."""
+    for owner, attr, _ in patches:
+        unwrap(owner, attr)
 
 
 def record(key: str, undo: Callable[[], None]) -> bool:

@@ -30,7 +30,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, Span, SpanKind
 
 from msatrace._core import context, logs, runtime, safety, tracing
 from msatrace._core.propagation import HeaderBag
@@ -137,11 +137,7 @@ class TaskRun:
 
     def fail(self, exc: BaseException, *, log: bool = True) -> None:
         """The work raised: record it on the span; log it once (ERROR, structured) if ``log``."""
-        error_type = _error_type(exc)
-        if self.span.is_recording():
-            self.span.record_exception(exc)
-            self.span.set_attribute("error.type", error_type)
-            self.span.set_status(Status(StatusCode.ERROR, error_type))
+        tracing.mark_error(self.span, exc)
         if log:
             logs.log_exception(TASK_LOGGER, "task failed", exc)
 
@@ -163,13 +159,6 @@ class TaskRun:
             if self._fields_token is not None:
                 context.end_scope(self._fields_token)
             otel_context.detach(self._otel_token)
-
-
-def _error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _short(value: object) -> str:

@@ -26,7 +26,16 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 from opentelemetry.sdk.trace.id_generator import IdGenerator
-from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 from opentelemetry.util.types import Attributes
 
 from msatrace._core.settings import Settings
@@ -212,3 +221,22 @@ def start_span(
         return tracer.start_span(name, parent, kind, attributes, links)
     finally:
         _forced_trace_id.reset(token)
+
+
+def error_type(exc: BaseException) -> str:
+    """semconv ``error.type`` for an exception: its fully-qualified class name (builtins bare)."""
+    cls = type(exc)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def mark_error(span: Span, exc: BaseException, *, record: bool = True) -> None:
+    """ERROR status and ``error.type`` on ``span``; with ``record``, the exception as an event."""
+    if not span.is_recording():
+        return
+    kind = error_type(exc)
+    if record:
+        span.record_exception(exc)
+    span.set_attribute("error.type", kind)
+    span.set_status(Status(StatusCode.ERROR, kind))
