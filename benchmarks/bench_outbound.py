@@ -5,14 +5,24 @@ The server (``_http_server.py``) answers ``200 ok`` on a keep-alive connection; 
 (one session/client per variant, reused: connection pooling as in production), inside an active
 server span with a request ID bound, as a request handler would.
 
-Groups (one process each, because every patch is global): ``unpatched``; ``msatrace-span``
-(``msatrace.init()`` patches both clients: client span + trace headers); ``msatrace-off``
-(``tracing=False``: trace headers, no span); ``otel`` (OpenTelemetry's ``RequestsInstrumentor``
-and ``HTTPXClientInstrumentor``). Spans go to a ``BatchSpanProcessor`` whose exporter drops them.
+Groups (one process each, because every patch is global): ``unpatched``, plus its
+``unpatched+headers`` variants (the unpatched client given ``traceparent``, ``X-Trace-ID`` and
+``X-Request-ID`` by the caller on every call: what three headers cost on the wire with that
+client); ``msatrace-span`` (``msatrace.init()`` patches both clients: client span + trace
+headers); ``msatrace-off`` (``tracing=False``: trace headers, no span), which also times
+``bridge:msatrace-off``, one stdlib INFO record shaped like httpx's through msatrace's bridge;
+``otel`` (OpenTelemetry's ``RequestsInstrumentor`` and ``HTTPXClientInstrumentor``). Spans go to a
+``BatchSpanProcessor`` whose exporter drops them.
+
+Every variant runs with the ``httpx`` logger at WARNING. ``msatrace.init()`` sets the root logger
+to INFO, which would let httpx write its own ``HTTP Request: ...`` INFO line on every call through
+msatrace's JSON bridge while the other variants log nothing: a logging cost, not an
+instrumentation cost (``bridge:msatrace-off`` shows its size).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +32,12 @@ from _harness import Batch
 
 UNAVAILABLE: dict[str, str] = {}
 GROUPS = ["unpatched", "msatrace-span", "msatrace-off", "otel"]
+# What unpatched+headers sends on every call: the names and sizes msatrace writes.
+MANUAL_HEADERS = {
+    "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "X-Trace-ID": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "X-Request-ID": "3f1c2a9e-bench",
+}
 
 
 def build(group: str) -> dict[str, Batch]:
@@ -32,6 +48,8 @@ def build(group: str) -> dict[str, Batch]:
         in_request = _otel()
     else:
         in_request = nullcontext
+    if not group.startswith("msatrace"):
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # as msatrace's log_levels below
     import httpx
     import requests
 
@@ -41,16 +59,29 @@ def build(group: str) -> dict[str, Batch]:
         f"requests:{group}": lambda: session.get(url),
         f"httpx:{group}": lambda: client.get(url),
     }
-    expect = "1" if group != "unpatched" else "0"
+    if group == "unpatched":
+        calls["requests:unpatched+headers"] = lambda: session.get(url, headers=MANUAL_HEADERS)
+        calls["httpx:unpatched+headers"] = lambda: client.get(url, headers=MANUAL_HEADERS)
     variants: dict[str, Batch] = {}
     for name, call in calls.items():
         with in_request():
             response = call()
         saw = response.headers["x-saw-traceparent"]
+        expect = "0" if name.endswith(":unpatched") else "1"
         if response.status_code != 200 or saw != expect:
             raise RuntimeError(f"{name}: status {response.status_code}, traceparent seen {saw}")
         variants[name] = _batch(call, in_request)
+    if group == "msatrace-off":
+        variants["bridge:msatrace-off"] = _batch(_httpx_like_record, in_request)
     return variants
+
+
+def _httpx_like_record() -> None:
+    # httpx's own line (httpx._client: logger.info('HTTP Request: %s %s "%s %d %s"', ...)), on a
+    # logger left at INFO, so it goes through msatrace's stdlib bridge to stdout.
+    logging.getLogger("bench.bridge").info(
+        'HTTP Request: %s %s "%s %d %s"', "GET", "http://127.0.0.1/orders/42", "HTTP/1.1", 200, "OK"
+    )
 
 
 def _batch(call: Callable[[], Any], in_request: Callable[[], AbstractContextManager[Any]]) -> Batch:
@@ -89,6 +120,7 @@ def _msatrace(group: str) -> Callable[[], AbstractContextManager[Any]]:
         service_name="bench",
         environment="production",
         log_level="INFO",
+        log_levels={"httpx": "WARNING"},  # no httpx "HTTP Request" line: see the docstring
         traces_exporter="none",
         patch=["httpx", "requests"],
         tracing=group != "msatrace-off",
