@@ -170,6 +170,17 @@ class RequestScope:
         self._otel_token = _attach(_set_span_in_context(span, parent))
         self._fields_token = _fields_var.set(MappingProxyType({"request_id": self.request_id}))
 
+    def header_items(self) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+        """``(lowercase name, name, value)`` of ``X-Trace-ID`` and ``X-Request-ID``, as configured.
+
+        For an adapter that checks the application's headers itself, by lowercase name.
+        """
+        p = self._propagation
+        return (
+            (p.trace_key, p.trace_header, self.trace_id_hex),
+            (p.request_id_key, p.request_id_header, self.request_id),
+        )
+
     def response_headers(self, present: Iterable[str] = ()) -> list[tuple[str, str]]:
         """``X-Trace-ID`` and ``X-Request-ID`` (configured names), minus any already present.
 
