@@ -16,7 +16,7 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import Token
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -24,6 +24,8 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import context, logs, runtime
@@ -43,11 +45,26 @@ ERROR_LOGGER = "msatrace.error"
 # Called on every request: bound once here rather than looked up through their modules.
 _perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
-_attach = otel_context.attach
-_get_current = otel_context.get_current
-_detach = otel_context.detach
+# opentelemetry.context.attach/get_current/detach go through the configured runtime context, two
+# or three calls deep. OpenTelemetry's default one (OTEL_PYTHON_CONTEXT unset) is a single
+# ContextVar that attach sets and detach resets with the token: the request does the same on it
+# directly, so get_current_span() sees the request's span in threads and asyncio tasks alike.
+# Any other runtime context goes through the public functions.
+_attach: Callable[[Context], Token[Context]]
+_get_current: Callable[[], Context]
+_detach: Callable[[Token[Context]], None]
+_runtime_context = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+if type(_runtime_context) is ContextVarsRuntimeContext:
+    _attach = _runtime_context._current_context.set
+    _get_current = _runtime_context._current_context.get
+    _detach = _runtime_context._current_context.reset
+else:  # pragma: no cover - a runtime context from OTEL_PYTHON_CONTEXT
+    _attach = otel_context.attach
+    _get_current = otel_context.get_current
+    _detach = otel_context.detach
 _set_span_in_context = trace.set_span_in_context
 _fields_var = context._fields  # start_scope/end_scope, inlined
+_write_access_line = logs.write_access_line
 
 
 @dataclass(slots=True)
@@ -142,9 +159,9 @@ class RequestScope:
         else:  # no trace header at all (a client at the edge): nothing to parse or trust
             parent, links, trace_id = None, (), 0
             self.request_id = new_request_id()
+        if parent is None:  # the current context, looked up once for the span and attach
+            parent = _get_current()
         if rt.tracing.tracer is None:  # tracing off: no name or attributes to build
-            if parent is None:  # the current context, looked up once for the span and attach
-                parent = _get_current()
             span = start_span(rt.tracing, "", SpanKind.SERVER, parent, None, links, trace_id)
         else:
             span = start_span(
@@ -158,7 +175,8 @@ class RequestScope:
             )
         self.span = span
         self.facts = facts
-        self.trace_id_hex = "%032x" % span.get_span_context().trace_id  # noqa: UP031 - fastest
+        # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
+        self.trace_id_hex = "%032x" % span.get_span_context()[0]  # noqa: UP031 - fastest
         self.access_log = rt.settings.access_log
         self.error = None
         self.status = None
@@ -193,6 +211,27 @@ class RequestScope:
         if p.trace_key not in have:
             out.append((p.trace_header, self.trace_id_hex))
         if p.request_id_key not in have:
+            out.append((p.request_id_header, self.request_id))
+        return out
+
+    def with_response_headers(self, app_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The application's headers (WSGI form) plus ours, never overwriting one it set.
+
+        Returns a new list: the application's own list is left untouched.
+        """
+        p = self._propagation
+        trace_key, rid_key = p.trace_key, p.request_id_key
+        want_trace = want_rid = True
+        for name, _ in app_headers:
+            lname = name.lower()
+            if lname == trace_key:
+                want_trace = False
+            elif lname == rid_key:
+                want_rid = False
+        out = list(app_headers)
+        if want_trace:
+            out.append((p.trace_header, self.trace_id_hex))
+        if want_rid:
             out.append((p.request_id_header, self.request_id))
         return out
 
@@ -296,29 +335,26 @@ class RequestScope:
                         span.set_status(Status(StatusCode.ERROR))
                 span.end(self._end_ns)
             if self.access_log:
-                self._write_access(status)
+                facts = self.facts
+                route = facts.route
+                sc = span.get_span_context()  # the tuple (trace_id, span_id, ...), as in __init__
+                _write_access_line(
+                    ACCESS_LOGGER,
+                    "error" if status is None or status >= 500 else "info",
+                    f"{facts.method} {route or facts.path} {status}",
+                    (self.trace_id_hex, "%016x" % sc[1]) if sc[0] else None,  # noqa: UP031
+                    facts.method,
+                    route,
+                    facts.path,
+                    status,
+                    # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3).
+                    (self._finish - self._start + 500) // 1000 / 1000,
+                    facts.client_address,
+                    facts.user_agent,
+                )
         finally:
             _fields_var.reset(self._fields_token)
             _detach(self._otel_token)
-
-    def _write_access(self, status: int | None) -> None:
-        facts = self.facts
-        route = facts.route
-        sc = self.span.get_span_context()
-        logs.write_access_line(
-            ACCESS_LOGGER,
-            "error" if status is None or status >= 500 else "info",
-            f"{facts.method} {route or facts.path} {status}",
-            (self.trace_id_hex, "%016x" % sc.span_id) if sc.trace_id else None,  # noqa: UP031
-            facts.method,
-            route,
-            facts.path,
-            status,
-            # Nanoseconds to milliseconds with 3 decimals (to the microsecond), as round(.., 3).
-            (self._finish - self._start + 500) // 1000 / 1000,
-            facts.client_address,
-            facts.user_agent,
-        )
 
 
 _names_cache: tuple[Propagation | None, tuple[bytes, bytes]] = (None, (b"", b""))
@@ -358,7 +394,7 @@ _inbound: Inbound | None = None
 def current() -> Inbound | None:
     """The adapters' view of the active runtime, or ``None`` before ``init()``."""
     global _inbound
-    rt = runtime.current()
+    rt = runtime._runtime  # runtime.current(), inlined: every request asks
     if rt is None:
         return None
     edge = _inbound
