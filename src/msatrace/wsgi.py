@@ -67,39 +67,46 @@ class TraceMiddleware:
         path = cgi.wsgi_path(environ)
         if path in edge.exclude_paths:
             return self.app(environ, start_response)
-        ctx = contextvars.copy_context()
-        return ctx.run(self._traced, ctx, edge, environ, path, start_response)
+        call = _Call(self, environ, start_response)
+        return call.ctx.run(call.run, edge, path)
 
-    def _traced(
-        self,
-        ctx: contextvars.Context,
-        edge: inbound.Inbound,
-        environ: dict[str, Any],
-        path: str,
-        start_response: StartResponse,
-    ) -> Iterable[bytes]:
+
+# next(iterator, _DONE): the end of the body without a StopIteration passing through ctx.run.
+_DONE: Any = object()
+
+
+class _Call:
+    """One request: wraps ``start_response``, then is the response body the server iterates.
+
+    The request ends when the server closes the body. One object (rather than a closure and a
+    body wrapper) because every request makes one.
+    """
+
+    __slots__ = ("_body", "_closed", "_iterator", "_start_response", "ctx", "environ", "mw", "req")
+    req: RequestScope
+    _body: Iterable[bytes]
+
+    def __init__(
+        self, mw: TraceMiddleware, environ: dict[str, Any], start_response: StartResponse
+    ) -> None:
+        self.mw = mw
+        self.environ = environ
+        self._start_response = start_response
+        self.ctx = contextvars.copy_context()  # the request's own context (module docstring)
+        self._iterator: Iterator[bytes] | None = None
+        self._closed = False
+
+    def run(self, edge: inbound.Inbound, path: str) -> Iterable[bytes]:
+        """Begin the request and call the application, inside ``ctx``."""
+        environ, app = self.environ, self.mw.app
         try:
-            req = edge.begin(cgi.request_facts(environ, edge, path))
+            req = self.req = edge.begin(cgi.request_facts(environ, edge, path))
         except Exception as exc:
             safety.failed("wsgi.begin", exc)
-            return self.app(environ, start_response)
+            return app(environ, self._start_response)
         environ[SCOPE_KEY] = req
-        route, user = self.route, self.user
-
-        def traced_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
-        ) -> Callable[[bytes], object]:
-            try:
-                req.status = int(status[:3])
-                headers = headers + req.response_headers([name.lower() for name, _ in headers])
-                if route is not None or user is not None:
-                    _details(req, route, user, environ)
-            except Exception as exc:
-                safety.failed("wsgi.start_response", exc)
-            return start_response(status, headers, exc_info)
-
         try:
-            body = self.app(environ, traced_start_response)
+            body = self._body = app(environ, self.start_response)
         except Exception as exc:
             safety.call("wsgi.fail", req.fail, exc)
             safety.call("wsgi.end", req.end)
@@ -108,84 +115,79 @@ class TraceMiddleware:
             safety.call("wsgi.abort", req.abort, exc)
             safety.call("wsgi.end", req.end)
             raise
-        return _cover(body, req, ctx, environ)
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if (
+            file_wrapper is not None
+            and isinstance(file_wrapper, type)
+            and isinstance(body, file_wrapper)
+        ):
+            # Returned unwrapped, so the server still recognises it and can use sendfile (PEP
+            # 3333 "Optional Platform-Specific File Handling"); only its close() is hooked.
+            original = getattr(body, "close", None)
 
+            def close() -> None:
+                if not self._closed:
+                    self._closed = True
+                    self.ctx.run(self._end_after, original)
 
-def _details(req: RequestScope, route: Lookup | None, user: Lookup | None, environ: Any) -> None:
-    if route is not None:
-        req.set_route(route(environ))
-    user_id = user(environ) if user is not None else None
-    if user_id is not None:
-        context.set_user(user_id)
+            with contextlib.suppress(Exception):  # __slots__: then wrapped like any other body
+                body.close = close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
+                return body
+        return self
 
-
-def _cover(
-    body: Iterable[bytes], req: RequestScope, ctx: contextvars.Context, environ: dict[str, Any]
-) -> Iterable[bytes]:
-    """The body, arranged so the request ends when the server closes it."""
-    file_wrapper = environ.get("wsgi.file_wrapper")
-    if (
-        file_wrapper is not None
-        and isinstance(file_wrapper, type)
-        and isinstance(body, file_wrapper)
-    ):
-        # Returned unwrapped, so the server still recognises it and can use sendfile (PEP 3333
-        # "Optional Platform-Specific File Handling"); only its close() is hooked.
-        original = getattr(body, "close", None)
-
-        def close() -> None:
-            try:
-                if original is not None:
-                    ctx.run(original)
-            finally:
-                ctx.run(safety.call, "wsgi.end", req.end)
-
-        with contextlib.suppress(Exception):  # __slots__: then wrapped like any other body
-            body.close = close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
-            return body
-    return _Body(body, req, ctx)
-
-
-class _Body:
-    """The application's response iterable, run inside the request's context until ``close()``."""
-
-    __slots__ = ("_body", "_closed", "_ctx", "_iterator", "_req")
-
-    def __init__(self, body: Iterable[bytes], req: RequestScope, ctx: contextvars.Context) -> None:
-        self._body = body
-        self._req = req
-        self._ctx = ctx
-        self._iterator: Iterator[bytes] | None = None
-        self._closed = False
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        """The server's ``start_response``, with our headers added to the application's."""
+        req = self.req
+        try:
+            req.status = int(status[:3])
+            headers = req.with_response_headers(headers)
+            mw = self.mw
+            if mw.route is not None:
+                req.set_route(mw.route(self.environ))
+            if mw.user is not None:
+                user_id = mw.user(self.environ)
+                if user_id is not None:
+                    context.set_user(user_id)
+        except Exception as exc:
+            safety.failed("wsgi.start_response", exc)
+        return self._start_response(status, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
-        self._iterator = self._ctx.run(iter, self._body)
+        self._iterator = self.ctx.run(iter, self._body)
         return self
 
     def __next__(self) -> bytes:
         iterator = self._iterator
         if iterator is None:
-            iterator = self._iterator = self._ctx.run(iter, self._body)
+            iterator = self._iterator = self.ctx.run(iter, self._body)
         try:
-            return self._ctx.run(next, iterator)
-        except StopIteration:
-            raise
+            chunk: bytes = self.ctx.run(next, iterator, _DONE)
         except Exception as exc:
-            self._ctx.run(safety.call, "wsgi.fail", self._req.fail, exc)
+            self.ctx.run(safety.call, "wsgi.fail", self.req.fail, exc)
             raise
+        if chunk is _DONE:
+            raise StopIteration
+        return chunk
 
     def close(self) -> None:
         """Close the application's iterable (PEP 3333), then end the request's span and log."""
         if self._closed:
             return
         self._closed = True
-        ctx = self._ctx
+        self.ctx.run(self._end_after, getattr(self._body, "close", None))
+
+    def _end_after(self, close: Callable[[], object] | None) -> None:
+        req = self.req
         try:
-            close = getattr(self._body, "close", None)
             if close is not None:
-                ctx.run(close)
+                close()
         except Exception as exc:
-            ctx.run(safety.call, "wsgi.fail", self._req.fail, exc)
+            safety.call("wsgi.fail", req.fail, exc)
             raise
         finally:
-            ctx.run(safety.call, "wsgi.end", self._req.end)
+            try:
+                req.end()
+            except Exception as exc:
+                safety.failed("wsgi.end", exc)
