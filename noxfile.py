@@ -1,4 +1,4 @@
-"""Developer sessions: tests, tests_bare, tests_asgi_min, lint, typecheck, docs, bench, demo.
+"""Developer sessions: tests, tests_min, tests_bare, lint, typecheck, docs, bench, demo.
 
     python3 -m nox -s demo      # the three-service demo (README's first command)
     python3 -m nox -s tests     # the test suite on every Python 3.10-3.13 found
@@ -10,9 +10,12 @@ of this machine are put on PATH so that nox finds all four Pythons.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import shutil
 import subprocess
+import sys
+import types
 
 import nox
 
@@ -79,23 +82,40 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
-ASGI_MIN = {
-    # FastAPI 0.110 pins Starlette < 0.37, so it brings Starlette 0.36.
-    "fastapi-0.110": (
-        ["fastapi==0.110.0"],
-        ["test_asgi.py", "test_starlette.py", "test_fastapi.py"],
-    ),
-    "starlette-0.37": (["starlette==0.37.2"], ["test_asgi.py", "test_starlette.py"]),
-}
+def _load_versions() -> types.ModuleType:
+    """msatrace._core.versions, the minimum-versions table, without installing msatrace."""
+    path = os.path.join(os.path.dirname(__file__), "src", "msatrace", "_core", "versions.py")
+    spec = importlib.util.spec_from_file_location("_msatrace_versions", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses looks its module up while building the class
+    spec.loader.exec_module(module)
+    return module
 
 
-@nox.session(python=DEV_PYTHON)
-@nox.parametrize("pin", list(ASGI_MIN))
-def tests_asgi_min(session: nox.Session, pin: str) -> None:
-    """The ASGI adapters against the oldest FastAPI and Starlette they support."""
-    requirements, files = ASGI_MIN[pin]
-    session.install("-e", ".", "httpx", "pytest>=8", "hypothesis>=6.100", *requirements)
-    session.run("pytest", "-q", *(f"tests/adapters/{f}" for f in files), *session.posargs)
+VERSIONS = _load_versions()
+
+
+@nox.session(python=VERSIONS.PYTHON)
+def tests_min(session: nox.Session) -> None:
+    """The whole test suite on the oldest Python with every dependency at its minimum version.
+
+    The pins come from ``msatrace._core.versions.MINIMUMS``; the test tools (pytest, uvicorn,
+    OpenTelemetry's contrib instrumentation...) resolve to releases compatible with them.
+    """
+    ensure_redis(session)
+    pins = [f"{row.distribution}=={row.tested}" for row in VERSIONS.MINIMUMS]
+    # The contrib instrumentation matching OpenTelemetry 1.27 (0.48b0) imports pkg_resources,
+    # which setuptools 81 removed and which warns on import (an error under filterwarnings).
+    session.install("-e", ".", *pins, *TEST_DEPS, "setuptools<81")
+    session.run(
+        "pytest",
+        "-q",
+        "-W",
+        "ignore:pkg_resources is deprecated as an API:UserWarning",
+        *(session.posargs or ["tests"]),
+    )
 
 
 @nox.session(python=DEV_PYTHON)

@@ -3,7 +3,9 @@
 A page containing the marker ``<!-- msatrace:settings-table -->`` gets the table of every setting
 (its ``init()`` keyword, environment variables in precedence order, default and description) in
 its place, so the reference cannot drift from the code. The build fails when ``msatrace.init()``
-and the settings table disagree about which settings exist.
+and the settings table disagree about which settings exist. Likewise
+``<!-- msatrace:versions-table -->`` becomes the supported-versions table from
+``msatrace._core.versions.MINIMUMS``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 MARKER = "<!-- msatrace:settings-table -->"
 RESULTS_MARKER = "<!-- msatrace:benchmark-results -->"
+VERSIONS_MARKER = "<!-- msatrace:versions-table -->"
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS.md"
 
 
@@ -44,6 +47,22 @@ def settings_table() -> str:
     return "\n".join(rows)
 
 
+def versions_table() -> str:
+    """The Markdown table of the oldest supported Python and every dependency's minimum."""
+    from msatrace._core.versions import MINIMUMS, PYTHON
+
+    rows = [
+        "| Installed with | Package | Minimum | Tested at the minimum with |",
+        "| --- | --- | --- | --- |",
+        f"| — | Python | {PYTHON} | {PYTHON} |",
+    ]
+    for row in MINIMUMS:
+        extra = f"`msatrace[{row.extra}]`" if row.extra else "`msatrace`"
+        tested = f"{row.tested} ({_cell(row.why)})" if row.why else row.tested
+        rows.append(f"| {extra} | `{row.distribution}` | {row.minimum} | {tested} |")
+    return "\n".join(rows)
+
+
 def benchmark_results() -> str:
     """``benchmarks/RESULTS.md`` with its headings moved below the page's, or a notice."""
     if not RESULTS.is_file():
@@ -61,9 +80,11 @@ def benchmark_results() -> str:
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
-    """Replace the markers with the generated settings table and the benchmark report."""
+    """Replace the markers with the generated tables and the benchmark report."""
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, settings_table())
+    if VERSIONS_MARKER in markdown:
+        markdown = markdown.replace(VERSIONS_MARKER, versions_table())
     if RESULTS_MARKER in markdown:
         markdown = markdown.replace(RESULTS_MARKER, benchmark_results())
     return markdown

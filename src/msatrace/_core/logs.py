@@ -324,7 +324,9 @@ def _escape(value: Any) -> Any:
 def _console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
     import structlog
 
-    renderer = structlog.dev.ConsoleRenderer(colors=colors, pad_event_to=40, sort_keys=False)
+    # The event column width goes first, by position: structlog 25.5 renamed the keyword from
+    # pad_event to pad_event_to (deprecating the old name); the minimum, 24.1, has only pad_event.
+    renderer = structlog.dev.ConsoleRenderer(40, colors=colors, sort_keys=False)
 
     def render(event: dict[str, Any]) -> str:
         safe = {k: _escape(v) for k, v in event.items()}
