@@ -17,7 +17,7 @@ Needs the ``httpx`` extra (``pip install 'msatrace[httpx]'``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Container, Coroutine, Iterator
 from typing import Any
 
 try:
@@ -147,29 +147,36 @@ def _target(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
 
-def _add(headers: httpx.Headers, fresh: dict[str, str]) -> dict[str, str]:
-    """``outbound.add_absent`` for ``httpx.Headers``, in one pass over its list of raw headers.
+def _names(headers: httpx.Headers) -> Container[str]:
+    """``outbound.lowercase_names`` for ``httpx.Headers``, read off its list of raw headers.
 
-    ``Headers`` keeps ``(name, lowercase name, value)`` byte triples; its ``in`` and ``[]=``
-    decode or scan that list on every use. Adding an absent header is appending its triple,
-    encoded as ``Headers.__setitem__`` encodes it. Another layout falls back to the generic way.
+    ``Headers`` keeps ``(name, lowercase name, value)`` byte triples; its ``in`` decodes and scans
+    that whole list on every use. Names are ASCII tokens: latin-1 decodes any byte, and a name
+    that is not ASCII can match none of ours. Another layout falls back to the generic way.
     """
-    raw = getattr(headers, "_list", None) if isinstance(headers, httpx.Headers) else None
+    raw = getattr(headers, "_list", None) if type(headers) is httpx.Headers else None
     if type(raw) is not list:
-        return outbound.add_absent(headers, fresh)
+        return outbound.lowercase_names(headers)
+    return {item[1].decode("latin-1") for item in raw}
+
+
+def _write(headers: httpx.Headers, fresh: dict[str, str]) -> None:
+    """``outbound.write_all`` for ``httpx.Headers``: append each new header's raw triple.
+
+    Encoded as ``Headers.__setitem__`` encodes it; ``[]=`` itself would scan the list again for
+    an existing header of that name, which ``_names`` already ruled out.
+    """
+    raw = getattr(headers, "_list", None) if type(headers) is httpx.Headers else None
+    if type(raw) is not list:
+        outbound.write_all(headers, fresh)
+        return
     encoding = headers._encoding or "utf-8"
-    present = {item[1] for item in raw}
-    added: dict[str, str] = {}
     for name, value in fresh.items():
         key = name.encode(encoding)
-        lower = key.lower()
-        if lower not in present:  # the caller's own header wins
-            raw.append((key, lower, value.encode(encoding)))
-            added[name] = value
-    return added
+        raw.append((key, key.lower(), value.encode(encoding)))
 
 
-_CLIENT = outbound.Client(_target, _add)
+_CLIENT = outbound.Client(_target, _names, _write)
 _current = outbound.CURRENT_CALL
 
 

@@ -17,7 +17,7 @@ Needs the ``requests`` extra (``pip install 'msatrace[requests]'``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Container, Iterator, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -103,26 +103,30 @@ def _target(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, parts.hostname or "", parts.port
 
 
-def _add(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> dict[str, str]:
-    """``outbound.add_absent`` for requests' ``CaseInsensitiveDict``, on its own store.
+def _names(headers: MutableMapping[str, Any]) -> Container[str]:
+    """``outbound.lowercase_names`` for requests' ``CaseInsensitiveDict``: its own store.
 
-    ``CaseInsensitiveDict`` keeps ``{lowercase name: (name, value)}`` in ``_store``; its ``in``
-    and ``[]=`` are that lookup and that assignment, one Python call each. Any other mapping
-    (the caller replaced ``request.headers`` after ``prepare()``) goes the generic way.
+    ``CaseInsensitiveDict`` keeps ``{lowercase name: (name, value)}`` in ``_store``, so the store's
+    keys are the answer, with no copy. Any other mapping (the caller replaced ``request.headers``
+    after ``prepare()``) goes the generic way.
     """
     store = getattr(headers, "_store", None) if type(headers) is CaseInsensitiveDict else None
     if not isinstance(store, dict):  # an OrderedDict in every requests release so far
-        return outbound.add_absent(headers, fresh)
-    added: dict[str, str] = {}
+        return outbound.lowercase_names(headers)
+    return store.keys()
+
+
+def _write(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> None:
+    """``outbound.write_all`` for ``CaseInsensitiveDict``: straight into its store (as ``[]=``)."""
+    store = getattr(headers, "_store", None) if type(headers) is CaseInsensitiveDict else None
+    if not isinstance(store, dict):
+        outbound.write_all(headers, fresh)
+        return
     for name, value in fresh.items():
-        key = name.lower()
-        if key not in store:  # the caller's own header wins
-            store[key] = (name, value)
-            added[name] = value
-    return added
+        store[name.lower()] = (name, value)
 
 
-_CLIENT = outbound.Client(_target, _add)
+_CLIENT = outbound.Client(_target, _names, _write)
 _current = outbound.CURRENT_CALL
 
 

@@ -352,3 +352,17 @@ def test_caller_x_trace_id_alone_is_not_contradicted(
 
     assert echo.only().get("x-trace-id") == mine
     assert echo.only().get("traceparent") is None
+
+
+def test_caller_traceparent_is_not_contradicted_with_tracing_off(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """httpx with tracing off: a caller's own traceparent gets no X-Trace-ID of another trace."""
+    msatrace.init(tracing=False, log_format="json")
+    mine = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    with httpx.Client() as client:
+        client.get(echo.url + "/echo", headers={"Traceparent": mine})
+
+    assert echo.only().get("traceparent") == mine
+    assert echo.only().get("x-trace-id") is None

@@ -279,6 +279,19 @@ def test_caller_x_trace_id_alone_is_not_contradicted(
     assert echo.only().get("traceparent") is None
 
 
+def test_caller_x_trace_id_is_not_contradicted_with_tracing_off(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """With tracing off too, a caller's own X-Trace-ID gets no traceparent of another trace."""
+    msatrace.init(tracing=False, log_format="json")
+    mine = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    requests.get(echo.url + "/echo", headers={"x-trace-id": mine}, timeout=10)
+
+    assert echo.only().get("x-trace-id") == mine
+    assert echo.only().get("traceparent") is None
+
+
 def test_caller_traceparent_alone_gets_no_other_x_trace_id(
     env: pytest.MonkeyPatch, echo: EchoServer
 ) -> None:

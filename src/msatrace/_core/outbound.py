@@ -21,7 +21,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Container, Mapping, MutableMapping
 from contextvars import ContextVar, Token
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -119,45 +119,39 @@ def url_full(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def add_absent(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> dict[str, str]:
-    """Add each header of ``fresh`` whose name (in any case) ``headers`` lacks; return those added.
+def lowercase_names(headers: Mapping[str, Any]) -> Container[str]:
+    """The names already in ``headers``, in lowercase: the generic way, for any mapping.
 
-    The generic way, for any mapping: one pass over the names already there. Client adapters pass
-    a faster one for their own header containers, with the same contract.
+    Client adapters pass a faster one for their own header containers, with the same contract.
     """
-    present = {name.lower() for name in headers}
-    added: dict[str, str] = {}
+    return {name.lower() for name in headers}
+
+
+def write_all(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> None:
+    """Add every header of ``fresh`` (none of them is in ``headers`` yet): the generic way."""
     for name, value in fresh.items():
-        if name.lower() not in present:  # the caller's own header wins
-            headers[name] = value
-            added[name] = value
-    return added
-
-
-def _names_a_trace(headers: MutableMapping[str, Any], trace_header: str) -> bool:
-    """Whether the caller's headers already carry a trace ID (any case of the names)."""
-    # httpx.Headers and requests' CaseInsensitiveDict answer `in` case-insensitively; a plain
-    # mapping needs the lowercase and configured spellings too.
-    for name in (TRACEPARENT, trace_header, trace_header.lower(), "Traceparent"):
-        if name in headers:
-            return True
-    return False
+        headers[name] = value
 
 
 # url -> (scheme, host, port); host as the client will connect to it, port None if not given.
 Target = Callable[[Any], tuple[str, str, int | None]]
-# (headers, fresh) -> the headers of fresh it added: see add_absent for the contract.
-Adder = Callable[[Any, dict[str, str]], dict[str, str]]
+# headers -> the lowercase names it holds: see lowercase_names for the contract.
+Names = Callable[[Any], Container[str]]
+# (headers, fresh) -> None: add fresh's headers, none of which is there yet (see write_all).
+Write = Callable[[Any, dict[str, str]], None]
 
 
 class Client:
-    """How one client library reads a request's target and writes its headers (adapter-level)."""
+    """How one client library reads a request's target and headers and writes headers."""
 
-    __slots__ = ("add", "target")
+    __slots__ = ("names", "target", "write")
 
-    def __init__(self, target: Target, add: Adder = add_absent) -> None:
+    def __init__(
+        self, target: Target, names: Names = lowercase_names, write: Write = write_all
+    ) -> None:
         self.target = target
-        self.add = add
+        self.names = names
+        self.write = write
 
 
 def begin(owner: object, client: Client) -> Call | None:
@@ -239,11 +233,7 @@ class Call:
                 if self.injected:
                     self._take_back(headers)
                 if policy.everywhere or policy.allows(self.client.target(url)[1]):
-                    fresh: dict[str, str] = {}
-                    rt.propagation.inject(fresh, self.parent)
-                    if rt.propagation.trace_header not in fresh:
-                        fresh = self._fresh_trace()
-                    self.injected = self.client.add(headers, fresh)
+                    self._write_headers(headers, self.parent)
                 return UNTRACED
             scheme, host, port = self.client.target(url)
             port = port or _DEFAULT_PORTS.get(scheme)
@@ -263,7 +253,10 @@ class Call:
             span = tracer.start_span(known or "HTTP", self.parent, SpanKind.CLIENT, attrs)
             ctx = trace.set_span_in_context(span, self.parent)
             try:
-                self._write_headers(headers, host, policy, ctx)
+                if self.injected:
+                    self._take_back(headers)
+                if policy.everywhere or policy.allows(host):
+                    self._write_headers(headers, ctx)
             except Exception:
                 span.end()  # the request goes out untouched: no open span left behind
                 raise
@@ -275,21 +268,28 @@ class Call:
             failed("outbound.hop", exc)
             return None
 
-    def _write_headers(
-        self, headers: MutableMapping[str, Any], host: str, policy: HostPolicy, ctx: Context
-    ) -> None:
-        if self.injected:
-            self._take_back(headers)
-        if policy.everywhere or policy.allows(host):
-            fresh: dict[str, str] = {}
-            prop = self.rt.propagation
+    def _write_headers(self, headers: MutableMapping[str, Any], ctx: Context) -> None:
+        # The trace headers of ctx, except any the caller set (in any case of the name).
+        prop = self.rt.propagation
+        fresh: dict[str, str] = {}
+        prop.inject(fresh, ctx)
+        if prop.trace_header not in fresh:
+            # Tracing off and no trace yet (a hop's own span always has one): start one.
+            ctx = self._fresh_trace()
             prop.inject(fresh, ctx)
-            if _names_a_trace(headers, prop.trace_header):
-                # The caller chose the trace (traceparent or X-Trace-ID set by hand): adding the
-                # other header from our context would name a second, conflicting trace.
-                for name in (TRACEPARENT, TRACESTATE, prop.trace_header):
-                    fresh.pop(name, None)
-            self.injected = self.client.add(headers, fresh)
+        present = self.client.names(headers)
+        if TRACEPARENT in present or prop.trace_key in present:
+            # The caller chose the trace (traceparent or X-Trace-ID set by hand): adding the
+            # other header from our context would name a second, conflicting trace.
+            for name in (TRACEPARENT, TRACESTATE, prop.trace_header):
+                fresh.pop(name, None)
+        added = fresh
+        for name in fresh:  # a plain scan first: the caller rarely set any of them
+            if name.lower() in present:
+                added = {n: v for n, v in fresh.items() if n.lower() not in present}
+                break
+        self.client.write(headers, added)
+        self.injected = added
 
     def _take_back(self, headers: MutableMapping[str, Any]) -> None:
         # A redirect request starts as a copy of the previous one: take back what we wrote there
@@ -299,14 +299,12 @@ class Call:
                 del headers[name]
         self.injected = None
 
-    def _fresh_trace(self) -> dict[str, str]:
+    def _fresh_trace(self) -> Context:
         # Tracing off and no trace yet (inject wrote no trace ID): a fresh trace, so the callee
         # still gets one; the call's later hops (redirects) share it.
         root = tracing.start_span(self.rt.tracing, "HTTP", SpanKind.CLIENT, None)
         self.parent = trace.set_span_in_context(root, self.parent)
-        fresh: dict[str, str] = {}
-        self.rt.propagation.inject(fresh, self.parent)
-        return fresh
+        return self.parent
 
 
 class Hop:
