@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import (
     CarrierT,
@@ -40,6 +42,22 @@ TRACESTATE = "tracestate"
 _BUILTIN = ("tracecontext", "xtraceid")
 _default_getter: Getter[Any] = DefaultGetter()
 _default_setter: Setter[Any] = DefaultSetter()
+
+
+def _baggage_key() -> str | None:
+    """The context key OpenTelemetry keeps baggage under (private there), via its public API.
+
+    ``None`` if the layout ever differs from one key holding the name/value dict: ``inject``
+    then calls the baggage propagator every time, as for any other propagator.
+    """
+    ctx = baggage.set_baggage("k", "v", Context())
+    keys = list(ctx)
+    if len(keys) == 1 and ctx[keys[0]] == {"k": "v"}:
+        return keys[0]
+    return None
+
+
+_BAGGAGE_KEY = _baggage_key()
 
 
 class HeaderBag:
@@ -93,6 +111,10 @@ class Propagation:
         self.others: tuple[TextMapPropagator, ...] = tuple(
             _load(name) for name in settings.propagators if name not in _BUILTIN
         )
+        # When baggage is the only other propagator (the default configuration), inject reads
+        # its context key itself first.
+        only_baggage = len(self.others) == 1 and type(self.others[0]) is W3CBaggagePropagator
+        self.baggage_key = _BAGGAGE_KEY if only_baggage else None
         wanted = {self.trace_key, self.request_id_key}
         if self.tracecontext:
             wanted |= {TRACEPARENT, TRACESTATE}
@@ -139,6 +161,8 @@ class Propagation:
 
         The trace header (``X-Trace-ID``) is written exactly when ``ctx`` has a valid trace.
         """
+        if ctx is None:
+            ctx = otel_context.get_current()
         # SpanContext is declared as this tuple: unpacked once instead of five property calls.
         tid, sid, _, flags, state, valid = trace.get_current_span(ctx).get_span_context()
         if valid:
@@ -149,8 +173,15 @@ class Propagation:
                 if state:
                     carrier[TRACESTATE] = state.to_header()
             carrier[self.trace_header] = trace_id
-        for prop in self.others:
-            prop.inject(carrier, ctx, _default_setter)
+        baggage_key = self.baggage_key
+        if baggage_key is not None:
+            # W3CBaggagePropagator.inject writes nothing when the context holds no baggage,
+            # the usual case: one dictionary lookup instead of its three-call read.
+            if ctx.get(baggage_key):
+                self.others[0].inject(carrier, ctx, _default_setter)
+        else:
+            for prop in self.others:
+                prop.inject(carrier, ctx, _default_setter)
         request_id = ctxmod._fields.get().get("request_id")  # ctxmod.current_request_id()
         if isinstance(request_id, str):
             carrier[self.request_id_header] = request_id
