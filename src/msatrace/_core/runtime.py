@@ -87,7 +87,11 @@ def init(arguments: dict[str, Any]) -> Runtime:
         _check_clients(settings, explicit_patch)
         propagation = Propagation(settings)  # validates propagator names before any side effect
         tracer = tracing.install(settings)
-        logs.configure(settings)
+        try:
+            logs.configure(settings)
+        except BaseException:
+            tracer.shutdown(0)  # no half-initialised provider left global for the next init()
+            raise
         previous = propagate.get_global_textmap()
         _runtime = Runtime(
             settings, tracer, propagation, frozenset(settings.exclude_paths), previous

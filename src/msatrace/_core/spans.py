@@ -249,12 +249,12 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def _store(self, key: str, value: Any) -> None:
         """One attribute, within the span limits; as ``BoundedAttributes`` would store it."""
-        if not key or type(key) is not str:
-            _log.warning("invalid key `%s`. must be non-empty string. Dropping key.", key)
-            self._dropped += 1
-            return
         limits = self._tracer.limits
         longest = limits.max_span_attribute_length
+        if not key or type(key) is not str:
+            # The SDK's own warning and count (newer SDKs count an invalid key as dropped; 1.27 no).
+            self._dropped += BoundedAttributes(None, {key: value}, max_value_len=longest).dropped
+            return
         if type(value) in _PLAIN and (
             type(value) is not str or longest is None or len(value) <= longest
         ):
@@ -262,7 +262,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         else:  # sequences, truncation, odd types: the SDK's own rules, through its own class
             bounded = BoundedAttributes(None, {key: value}, max_value_len=longest)
             if key not in bounded:
-                self._dropped += 1
+                self._dropped += bounded.dropped
                 return
             cleaned = bounded[key]
         attrs = self._attributes
