@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import math
 import os
 import platform
 import subprocess
@@ -428,6 +429,14 @@ def outbound_section(area: Area, targets: list[list[str]]) -> list[str]:
             continue
         tab, added = added_table(res, base)
         out += [f"### {client}", "", *tab, ""]
+        cis = {k: median_ci(res[k], res[base]) for k in sorted(added, key=added.__getitem__)}
+        out += [
+            "95% confidence interval of each median added CPU µs (order statistics of the "
+            "per-round differences, no distribution assumed): "
+            + "; ".join(f"`{short(k)}` {signed(lo)} to {signed(hi)}" for k, (lo, hi) in cis.items())
+            + ".",
+            "",
+        ]
         out += matrix(
             {k: v for k, v in added.items() if v > 0},
             "Ratios of added cost (row's added µs ÷ column's added µs):",
@@ -440,7 +449,8 @@ def outbound_section(area: Area, targets: list[list[str]]) -> list[str]:
             targets.append(
                 [
                     f"outbound {client}: msatrace with span ≤ half of OpenTelemetry's added cost",
-                    f"+{fmt(span)} µs vs {fmt(otel)} / 2 = {fmt(otel / 2)} µs",
+                    f"+{fmt(span)} µs (95% CI {ci_text(cis[f'{client}:msatrace-span'])}) "
+                    f"vs {fmt(otel)} / 2 = {fmt(otel / 2)} µs",
                     verdict(span <= otel / 2),
                 ]
             )
@@ -448,11 +458,29 @@ def outbound_section(area: Area, targets: list[list[str]]) -> list[str]:
             targets.append(
                 [
                     f"outbound {client}: msatrace without span < 15 µs",
-                    f"{signed(off)} µs",
+                    f"{signed(off)} µs (95% CI {ci_text(cis[f'{client}:msatrace-off'])})",
                     verdict(off < 15),
                 ]
             )
     return out + _unavailable(area)
+
+
+def median_ci(result: Result, base: Result) -> tuple[float, float]:
+    """Distribution-free 95% confidence interval of the median of per-round ``result - base``.
+
+    The order statistics at ranks n/2 -/+ 1.96 * sqrt(n) / 2 of the sorted differences (the
+    normal approximation to the binomial count of rounds below the median).
+    """
+    diffs = sorted(a - b for a, b in zip(result.rounds, base.rounds, strict=True))
+    n = len(diffs)
+    half = 1.96 * math.sqrt(n) / 2
+    lo = max(0, math.floor(n / 2 - half))
+    hi = min(n - 1, math.ceil(n / 2 + half) - 1)
+    return diffs[lo], diffs[hi]
+
+
+def ci_text(ci: tuple[float, float]) -> str:
+    return f"{signed(ci[0])} to {signed(ci[1])}"
 
 
 def _unavailable(area: Area) -> list[str]:
