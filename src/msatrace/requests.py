@@ -46,9 +46,10 @@ def patch() -> None:
     """Trace and propagate every request sent by requests.
 
     ``msatrace.init()`` calls this (setting ``patch`` / ``MSATRACE_PATCH``); calling it again does
-    nothing.
+    nothing. With tracing off only ``Session.send`` is patched: the ``Response`` hooks only end
+    spans, and would cost every response a call through them.
     """
-    patching.wrap_each(_PATCHES)
+    patching.wrap_each(_PATCHES if outbound.records_spans() else _PATCHES[:1])
 
 
 def unpatch() -> None:
@@ -176,7 +177,7 @@ def _read_to_end(chunks: Iterator[Any], response: requests.Response) -> Iterator
 
 
 _PATCHES = (
-    (requests.Session, "send", _send),
+    (requests.Session, "send", _send),  # first: the only one patch() applies with tracing off
     (requests.Response, "close", _close),
     (requests.Response, "iter_content", _iter_content),
 )

@@ -217,6 +217,34 @@ def test_unpatch_restores_the_original_methods(env: pytest.MonkeyPatch, echo: Ec
     assert echo.only().get("traceparent") is None
 
 
+def test_tracing_off_leaves_response_methods_alone(env: pytest.MonkeyPatch) -> None:
+    """With tracing off only Session.send is patched: no response has a span to end."""
+    send = requests.Session.send
+    originals = (requests.Response.close, requests.Response.iter_content)
+
+    msatrace.init(tracing=False, log_format="json")
+
+    assert (requests.Response.close, requests.Response.iter_content) == originals
+    assert requests.Session.send is not send  # patched: calls still carry the trace
+
+
+def test_tracing_off_streamed_response_still_carries_the_trace(
+    env: pytest.MonkeyPatch, echo: EchoServer
+) -> None:
+    """With tracing off a streamed call sends the trace headers and reads back normally."""
+    msatrace.init(tracing=False, log_format="json")
+
+    with (
+        msatrace.bound(request_id="off-1"),
+        requests.get(echo.url + "/stream?n=3", stream=True, timeout=10) as response,
+    ):
+        chunks = list(response.iter_content(None))
+
+    assert b"".join(chunks)
+    assert echo.only().get("x-request-id") == "off-1"
+    assert echo.only().get("traceparent") is not None
+
+
 @pytest.mark.parametrize("library", ["requests", "httpx"])
 def test_library_imported_after_init_is_patched(echo: EchoServer, library: str) -> None:
     """A client library imported only after msatrace.init() is patched by the import hook."""

@@ -97,6 +97,16 @@ def should_propagate(host: str) -> bool:
     return rt is not None and _policy_for(rt).allows(host)
 
 
+def records_spans() -> bool:
+    """Whether calls may get CLIENT spans (not before ``init()`` is known to have tracing off).
+
+    With tracing off no hop has a span, so an adapter's hooks that only end spans (requests'
+    ``Response.close``) need not be installed.
+    """
+    rt = runtime.current()
+    return rt is None or rt.tracing.tracer is not None
+
+
 def url_full(url: str) -> str:
     """``url`` for ``url.full``: credentials and sensitive query values replaced by ``REDACTED``.
 
