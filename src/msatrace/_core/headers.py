@@ -144,7 +144,9 @@ def new_request_id() -> str:
     Request IDs must be unique, not secret: the ``random`` module (reseeded in each child after
     ``fork``, as CPython does) is enough, and costs half of ``os.urandom`` (no system call).
     """
-    return "%032x" % _getrandbits(128)  # noqa: UP031 - %-format: the fastest hex
+    # to_bytes().hex(): the same 32 digits as "%032x", through less (and less cold) code than
+    # str formatting, which in a real request costs more than it does in a loop.
+    return _getrandbits(128).to_bytes(16, "big").hex()
 
 
 def split_host(value: str) -> tuple[str | None, str]:

@@ -176,7 +176,8 @@ class RequestScope:
         self.span = span
         self.facts = facts
         # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
-        self.trace_id_hex = "%032x" % span.get_span_context()[0]  # noqa: UP031 - fastest
+        # to_bytes().hex() rather than "%032x": see headers.new_request_id.
+        self.trace_id_hex = span.get_span_context()[0].to_bytes(16, "big").hex()
         self.access_log = rt.settings.access_log
         self.error = None
         self.status = None
@@ -342,7 +343,7 @@ class RequestScope:
                     ACCESS_LOGGER,
                     "error" if status is None or status >= 500 else "info",
                     f"{facts.method} {route or facts.path} {status}",
-                    (self.trace_id_hex, "%016x" % sc[1]) if sc[0] else None,  # noqa: UP031
+                    (self.trace_id_hex, sc[1].to_bytes(8, "big").hex()) if sc[0] else None,
                     facts.method,
                     route,
                     facts.path,
