@@ -24,6 +24,7 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -582,7 +583,9 @@ def write_access_line(
     out["request_id"] = None
     bound = _fields_var.get()
     if bound:
-        out.update(bound)
+        # The bound fields are a read-only proxy of a dict: its copy() is that dict's, and
+        # update() from a dict takes the fast path (from the proxy, the generic mapping one).
+        out.update(bound.copy() if type(bound) is MappingProxyType else bound)
     out["method"] = method
     out["route"] = route
     out["path"] = path
@@ -590,4 +593,12 @@ def write_access_line(
     out["duration_ms"] = duration_ms
     out["client_address"] = client_address
     out["user_agent"] = user_agent
-    _state.output.write(_state.render(out), out)
+    render = _state.render
+    if render is _json_line:  # the default format: orjson called here, _json_line as fallback
+        try:
+            line: bytes | str = orjson.dumps(out, default=_json_default, option=_LINE)
+        except Exception:
+            line = _json_line(out)
+    else:
+        line = render(out)
+    _state.output.write(line, out)
