@@ -86,7 +86,10 @@ class TraceMiddleware:
             return response
         finally:
             if not streamed:
-                safety.call("django.end", _end, req, request)
+                try:
+                    _end(req, request)
+                except Exception as exc:
+                    safety.failed("django.end", exc)
 
     async def _acall(self, request: HttpRequest) -> Any:
         req, outer = _begin(request)
@@ -103,7 +106,10 @@ class TraceMiddleware:
             return response
         finally:
             if not streamed:
-                safety.call("django.end", _end, req, request)
+                try:
+                    _end(req, request)
+                except Exception as exc:
+                    safety.failed("django.end", exc)
 
     # Django calls process_exception (synchronously, in both modes) for an exception raised by
     # the view, before turning it into a 500 and logging it on "django.request".
@@ -129,7 +135,7 @@ def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | No
     try:
         # request.scheme reads a setting through LazySettings (~1 µs); only spans record it.
         facts = cgi.request_facts(meta, edge, path, request.scheme if edge.recording else None)
-        if facts.protocol_version is None:  # ASGIRequest: META has no SERVER_PROTOCOL
+        if facts.protocol_version is None and edge.recording:  # ASGIRequest: no SERVER_PROTOCOL
             facts.protocol_version = getattr(request, "scope", {}).get("http_version")
         req = edge.begin(facts)
     except Exception as exc:

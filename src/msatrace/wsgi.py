@@ -64,7 +64,10 @@ class TraceMiddleware:
         edge = inbound.current()
         if edge is None or SCOPE_KEY in environ:
             return self.app(environ, start_response)  # not initialised, or traced further out
-        path = cgi.wsgi_path(environ)
+        # cgi.wsgi_path, whose decoding is needed only for a path that is not ASCII (or empty)
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if not path.isascii() or not path:
+            path = cgi.wsgi_path(environ)
         if path in edge.exclude_paths:
             return self.app(environ, start_response)
         call = _Call(self, environ, start_response)
@@ -155,8 +158,7 @@ class _Call:
         return self._start_response(status, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
-        self._iterator = self.ctx.run(iter, self._body)
-        return self
+        return self  # the application's iter() runs in the request's context, in __next__
 
     def __next__(self) -> bytes:
         iterator = self._iterator

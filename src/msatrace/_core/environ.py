@@ -66,9 +66,12 @@ def request_facts(
             # WSGI header values are latin-1 text; anything outside ASCII is invalid for every
             # trace header and must never be echoed (HeaderBag treats None as invalid).
             bag.add(name, value if value.isascii() else None)
-    # server.address/port are span attributes only: not looked at with tracing off.
-    address, port = server_address(environ) if edge.recording else (None, None)
-    protocol = environ.get("SERVER_PROTOCOL", "")
+    if edge.recording:  # server address and protocol are span attributes only
+        address, port = server_address(environ)
+        server_protocol = environ.get("SERVER_PROTOCOL", "")
+        protocol = server_protocol[5:] if server_protocol[:5] == "HTTP/" else None
+    else:
+        address = port = protocol = None
     return RequestFacts(
         environ.get("REQUEST_METHOD", "GET"),
         path,
@@ -78,7 +81,7 @@ def request_facts(
         port,
         environ.get("REMOTE_ADDR") or None,
         environ.get("HTTP_USER_AGENT"),
-        protocol[5:] if protocol[:5] == "HTTP/" else None,
+        protocol,
     )
 
 
