@@ -100,8 +100,20 @@ def _send(wrapped: Wrapped, instance: requests.Session, args: Any, kwargs: Any) 
 
 
 def _target(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.hostname or "", parts.port
+    parts = urlsplit(url)  # cached by the standard library
+    # SplitResult.hostname and .port re-parse the netloc on every read; a service calls few
+    # hosts, so each netloc's pair is parsed once (an invalid port still raises every time).
+    found = _HOSTS.get(parts.netloc)
+    if found is None:
+        found = (parts.hostname or "", parts.port)
+        if len(_HOSTS) >= _HOSTS_SIZE:
+            _HOSTS.clear()
+        _HOSTS[parts.netloc] = found
+    return parts.scheme, found[0], found[1]
+
+
+_HOSTS: dict[str, tuple[str, int | None]] = {}  # netloc -> (host, port)
+_HOSTS_SIZE = 1024
 
 
 def _names(headers: MutableMapping[str, Any]) -> Container[str]:

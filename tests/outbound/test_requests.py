@@ -6,9 +6,12 @@ import re
 import subprocess
 import sys
 import textwrap
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
@@ -332,3 +335,32 @@ def test_caller_traceparent_alone_gets_no_other_x_trace_id(
 
     assert echo.only().get("traceparent") == mine
     assert echo.only().get("x-trace-id") is None
+
+
+hosts = st.sampled_from(["orders.internal", "Orders.Internal", "10.0.3.7", "[::1]", "[FE80::1]"])
+ports = st.sampled_from(["", ":80", ":8080", ":65535", ":0", ":99999", ":x1", ":"])
+userinfo = st.sampled_from(["", "user@", "user:pw@", "u@x:1@"])
+
+
+@given(st.sampled_from(["http", "https", "HTTP"]), userinfo, hosts, ports, st.text(max_size=12))
+def test_target_is_what_urlsplit_says(
+    scheme: str, user: str, host: str, port: str, path: str
+) -> None:
+    """The (scheme, host, port) of a URL, parsed once per netloc, equals urlsplit's every time."""
+    url = f"{scheme}://{user}{host}{port}/{path}"
+    parts = urlsplit(url)
+    try:
+        expected: object = (parts.scheme, parts.hostname or "", parts.port)
+    except ValueError:
+        expected = ValueError
+
+    seen = [_outcome(url), _outcome(url)]  # the second read comes from the cache
+
+    assert seen == [expected, expected]
+
+
+def _outcome(url: str) -> object:
+    try:
+        return msatrace.requests._target(url)
+    except ValueError:
+        return ValueError
