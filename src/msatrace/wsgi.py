@@ -76,6 +76,8 @@ class TraceMiddleware:
 
 # next(iterator, _DONE): the end of the body without a StopIteration passing through ctx.run.
 _DONE: Any = object()
+# "200 OK" -> 200 by a dict lookup; int() (whose parser is cold code in a request) for the rest.
+_CODES = {str(code): code for code in range(100, 600)}
 
 
 class _Call:
@@ -85,7 +87,7 @@ class _Call:
     body wrapper) because every request makes one.
     """
 
-    __slots__ = ("_body", "_closed", "_iterator", "_start_response", "ctx", "environ", "mw", "req")
+    __slots__ = ("_body", "_closed", "_start_response", "ctx", "environ", "mw", "req")
     req: RequestScope
     _body: Iterable[bytes]
 
@@ -96,7 +98,6 @@ class _Call:
         self.environ = environ
         self._start_response = start_response
         self.ctx = contextvars.copy_context()  # the request's own context (module docstring)
-        self._iterator: Iterator[bytes] | None = None
         self._closed = False
 
     def run(self, edge: inbound.Inbound, path: str) -> Iterable[bytes]:
@@ -144,7 +145,7 @@ class _Call:
         """The server's ``start_response``, with our headers added to the application's."""
         req = self.req
         try:
-            req.status = int(status[:3])
+            req.status = _CODES.get(status[:3]) or int(status[:3])
             headers = req.with_response_headers(headers)
             mw = self.mw
             if mw.route is not None:
@@ -158,20 +159,19 @@ class _Call:
         return self._start_response(status, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
-        return self  # the application's iter() runs in the request's context, in __next__
-
-    def __next__(self) -> bytes:
-        iterator = self._iterator
-        if iterator is None:
-            iterator = self._iterator = self.ctx.run(iter, self._body)
-        try:
-            chunk: bytes = self.ctx.run(next, iterator, _DONE)
-        except Exception as exc:
-            self.ctx.run(safety.call, "wsgi.fail", self.req.fail, exc)
-            raise
-        if chunk is _DONE:
-            raise StopIteration
-        return chunk
+        # A generator: the server's loop resumes it directly, and it ends without raising
+        # StopIteration (a __next__ method is looked up per chunk and raises one per request).
+        ctx, fail = self.ctx, self.req.fail
+        iterator = ctx.run(iter, self._body)  # the application's iter() in the request's context
+        while True:
+            try:
+                chunk = ctx.run(next, iterator, _DONE)
+            except Exception as exc:
+                ctx.run(safety.call, "wsgi.fail", fail, exc)
+                raise
+            if chunk is _DONE:
+                return
+            yield chunk
 
     def close(self) -> None:
         """Close the application's iterable (PEP 3333), then end the request's span and log."""
