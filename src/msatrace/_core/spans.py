@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -53,6 +54,7 @@ _UNSET = Status(StatusCode.UNSET)
 # W3C Trace Context Level 2 "random trace ID" flag; absent from older opentelemetry-api.
 _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
 _PLAIN = (str, int, float, bool)
+_FLAGS = tuple(TraceFlags(i) for i in range(256))  # built once: TraceFlags(...) per span is a call
 _ID_MASK = (1 << 64) - 1  # TraceIdRatioBased compares the trace ID's low 64 bits
 Decide = Callable[[SpanContext | None, int], bool]
 
@@ -94,6 +96,10 @@ class LeanTracer(trace.Tracer):
         self.resource = resource
         self.processor = processor
         self.limits = limits
+        # The two attribute limits, with "no limit" as a number: compared for every attribute.
+        longest, most = limits.max_span_attribute_length, limits.max_span_attributes
+        self.longest = sys.maxsize if longest is None else longest
+        self.most = sys.maxsize if most is None else most
         self.decide = decide
         self.scope = InstrumentationScope(name, version)
         # Span processors gained _on_ending in SDK 1.3x; called where it exists, as the SDK does.
@@ -142,7 +148,7 @@ class LeanTracer(trace.Tracer):
             trace_id,
             _getrandbits(64) or 1,
             False,
-            TraceFlags(flags | TraceFlags.SAMPLED if sampled else flags),
+            _FLAGS[flags | TraceFlags.SAMPLED if sampled else flags],
             parent.trace_state if parent is not None else None,
         )
         if not sampled:
@@ -206,15 +212,29 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._end_time: int | None = None
         self._events: Sequence[Event] = ()  # a BoundedList once there is one
         self._links: Sequence[Link] = ()
-        self._attributes: dict[str, Any] = {}
+        attrs: dict[str, Any] = {}
+        self._attributes: dict[str, Any] = attrs
         self._dropped = 0
         self._tracer = tracer
         self._lock = threading.Lock()
         self.record_on_exit = True
         self.status_on_exit = True
         if attributes:
+            longest, most = tracer.longest, tracer.most
+            value: Any
             for key, value in attributes.items():
-                self._store(key, value)
+                t = type(value)
+                # Inline for what msatrace itself passes (short strings and numbers under the
+                # limits: kept as they are); anything else takes the general way.
+                if (
+                    ((t is str and len(value) <= longest) or t is int or t is float or t is bool)
+                    and len(attrs) < most
+                    and type(key) is str
+                    and key
+                ):
+                    attrs[key] = value
+                else:
+                    self._store(key, value)
         if links:
             for link in links:
                 self._link(link.context, link.attributes)
@@ -237,7 +257,18 @@ class LeanSpan(trace.Span, ReadableSpan):
             if self._end_time is not None:
                 _log.warning("Setting attribute on ended span.")
                 return
-            self._store(key, value)
+            attrs, t = self._attributes, type(value)
+            v: Any = value
+            if (
+                ((t is str and len(v) <= self._tracer.longest) or t is int or t is bool)
+                and key not in attrs
+                and len(attrs) < self._tracer.most
+                and type(key) is str
+                and key
+            ):
+                attrs[key] = value  # as in __init__: the common case inline
+            else:
+                self._store(key, value)
 
     def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
         with self._lock:
