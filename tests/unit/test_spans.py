@@ -338,3 +338,27 @@ def test_processors_see_the_span_start_and_end() -> None:
     span = pair.lean.start_span("op")
     span.end()
     assert seen == [("start", "op", True), ("end", "op", True)]
+
+
+@pytest.mark.parametrize("sampler", ["always_on", "always_off"])
+def test_a_described_span_is_described_only_when_sampled(sampler: str) -> None:
+    """``start_described`` builds the name and attributes for a sampled span only."""
+    pair = Pair(sampler)
+    calls: list[str] = []
+
+    def describe(subject: str) -> tuple[str, dict[str, Any]]:
+        calls.append(subject)
+        return f"GET {subject}", {"http.route": subject}
+
+    span = pair.lean.start_described(None, SpanKind.SERVER, describe, "/x", None)
+    span.end()
+
+    if sampler == "always_on":
+        assert calls == ["/x"]
+        (exported_span,) = pair.exporter.get_finished_spans()
+        assert exported_span.name == "GET /x"
+        assert dict(exported_span.attributes or {}) == {"http.route": "/x"}
+    else:
+        assert calls == []
+        assert not span.is_recording()
+        assert span.get_span_context().is_valid

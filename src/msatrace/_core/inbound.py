@@ -31,7 +31,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from msatrace._core import context, logs, runtime
 from msatrace._core.headers import new_request_id
 from msatrace._core.propagation import HeaderBag, Propagation
-from msatrace._core.tracing import mark_error, start_span
+from msatrace._core.tracing import mark_error, start_described, start_span
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
 # original in http.request.method_original (semconv http-spans, "Setting http.request.method").
@@ -99,6 +99,10 @@ def _span_name(facts: RequestFacts, route: str | None) -> str:
     return span_name(facts.method, route)
 
 
+def _describe(facts: RequestFacts) -> tuple[str, dict[str, Any]]:
+    return _span_name(facts, facts.route), _attributes(facts)
+
+
 def _attributes(facts: RequestFacts) -> dict[str, Any]:
     method = facts.method if facts.method in KNOWN_METHODS else "_OTHER"
     attrs: dict[str, Any] = {
@@ -163,15 +167,9 @@ class RequestScope:
             parent = _get_current()
         if rt.tracing.tracer is None:  # tracing off: no name or attributes to build
             span = start_span(rt.tracing, "", SpanKind.SERVER, parent, None, links, trace_id)
-        else:
-            span = start_span(
-                rt.tracing,
-                _span_name(facts, facts.route),
-                SpanKind.SERVER,
-                parent,
-                _attributes(facts),
-                links,
-                trace_id,
+        else:  # name and attributes built only if the span is sampled
+            span = start_described(
+                rt.tracing, SpanKind.SERVER, parent, _describe, facts, links, trace_id
             )
         self.span = span
         self.facts = facts

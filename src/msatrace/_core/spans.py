@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from time import time_ns
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
@@ -57,6 +57,7 @@ _PLAIN = (str, int, float, bool)
 _FLAGS = tuple(TraceFlags(i) for i in range(256))  # built once: TraceFlags(...) per span is a call
 _ID_MASK = (1 << 64) - 1  # TraceIdRatioBased compares the trace ID's low 64 bits
 Decide = Callable[[SpanContext | None, int], bool]
+T = TypeVar("T")
 
 
 def decider(sampler: str, ratio: float, bound: int) -> Decide:
@@ -133,6 +134,37 @@ class LeanTracer(trace.Tracer):
         start_time: int | None = None,
     ) -> trace.Span:
         """``start_span``, with ``trace_id`` naming the trace of a root span (from X-Trace-ID)."""
+        parent, span_context = self._identify(context, trace_id)
+        if not span_context.trace_flags & TraceFlags.SAMPLED:
+            return NonRecordingSpan(span_context)
+        span = LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time)
+        # Processors are typed for the SDK's Span; they get the same API and ReadableSpan fields.
+        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+        return span
+
+    def start_described(
+        self,
+        context: Context | None,
+        kind: SpanKind,
+        describe: Callable[[T], tuple[str, types.Attributes]],
+        subject: T,
+        links: Sequence[Link] | None,
+        trace_id: int = 0,
+    ) -> trace.Span:
+        """``start``, with the name and attributes from ``describe(subject)``, called only when
+        the span is sampled (an unsampled request builds neither)."""
+        parent, span_context = self._identify(context, trace_id)
+        if not span_context.trace_flags & TraceFlags.SAMPLED:
+            return NonRecordingSpan(span_context)
+        name, attributes = describe(subject)
+        span = LeanSpan(self, name, span_context, parent, kind, attributes, links)
+        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+        return span
+
+    def _identify(
+        self, context: Context | None, trace_id: int
+    ) -> tuple[SpanContext | None, SpanContext]:
+        """The parent's span context (``None`` for a root span) and the new span's context."""
         parent: SpanContext | None = trace.get_current_span(context).get_span_context()
         flags = 0
         if parent is not None and parent.is_valid:
@@ -144,19 +176,13 @@ class LeanTracer(trace.Tracer):
                 trace_id = _getrandbits(128) or 1
                 flags = _RANDOM
         sampled = self.decide(parent, trace_id)
-        span_context = SpanContext(
+        return parent, SpanContext(
             trace_id,
             _getrandbits(64) or 1,
             False,
             _FLAGS[flags | TraceFlags.SAMPLED if sampled else flags],
             parent.trace_state if parent is not None else None,
         )
-        if not sampled:
-            return NonRecordingSpan(span_context)
-        span = LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time)
-        # Processors are typed for the SDK's Span; they get the same API and ReadableSpan fields.
-        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
-        return span
 
     @contextmanager
     def start_as_current_span(  # type: ignore[override]  # the API's decorator is private

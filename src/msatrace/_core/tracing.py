@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -55,6 +56,7 @@ _forced_trace_id: ContextVar[int] = ContextVar("msatrace.forced_trace_id", defau
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _getrandbits = random.getrandbits
+T = TypeVar("T")
 
 
 class _IdGenerator(IdGenerator):
@@ -247,6 +249,29 @@ def start_span(
         return tracer.start_span(name, parent, kind, attributes, links)
     finally:
         _forced_trace_id.reset(token)
+
+
+def start_described(
+    tracing: Tracing,
+    kind: SpanKind,
+    parent: Context | None,
+    describe: Callable[[T], tuple[str, Attributes]],
+    subject: T,
+    links: Sequence[Link] | None = None,
+    trace_id: int = 0,
+) -> Span:
+    """``start_span`` with the name and attributes from ``describe(subject)``.
+
+    msatrace's own tracer calls ``describe`` only for a sampled span, so a request that is not
+    sampled does not build them; tracing off never calls it.
+    """
+    tracer = tracing.tracer
+    if isinstance(tracer, LeanTracer):
+        return tracer.start_described(parent, kind, describe, subject, links, trace_id)
+    if tracer is None:
+        return start_span(tracing, "", kind, parent, None, links, trace_id)
+    name, attributes = describe(subject)
+    return start_span(tracing, name, kind, parent, attributes, links, trace_id)
 
 
 def error_type(exc: BaseException) -> str:
