@@ -10,17 +10,38 @@ Imports: the standard library and opentelemetry.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from types import MappingProxyType
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _fields: ContextVar[Mapping[str, Any]] = ContextVar("msatrace.fields", default=_EMPTY)
 _get_current_span = trace.get_current_span
+
+# For the per-request and per-call paths: opentelemetry.context.attach/get_current/detach go
+# through the configured runtime context, two or three calls deep. OpenTelemetry's default one
+# (OTEL_PYTHON_CONTEXT unset) is a single ContextVar that attach sets and detach resets with the
+# token: these do the same on it directly, so get_current_span() sees the same context in threads
+# and asyncio tasks alike. Any other runtime context goes through the public functions.
+otel_attach: Callable[[Context], Token[Context]]
+otel_current: Callable[[], Context]
+otel_detach: Callable[[Token[Context]], None]
+_runtime_context = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+if type(_runtime_context) is ContextVarsRuntimeContext:
+    otel_attach = _runtime_context._current_context.set
+    otel_current = _runtime_context._current_context.get
+    otel_detach = _runtime_context._current_context.reset
+else:  # pragma: no cover - a runtime context from OTEL_PYTHON_CONTEXT
+    otel_attach = otel_context.attach
+    otel_current = otel_context.get_current
+    otel_detach = otel_context.detach
 
 
 def current_trace_id() -> str | None:

@@ -16,16 +16,13 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextvars import Token
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import context, logs, runtime
@@ -45,23 +42,9 @@ ERROR_LOGGER = "msatrace.error"
 # Called on every request: bound once here rather than looked up through their modules.
 _perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
-# opentelemetry.context.attach/get_current/detach go through the configured runtime context, two
-# or three calls deep. OpenTelemetry's default one (OTEL_PYTHON_CONTEXT unset) is a single
-# ContextVar that attach sets and detach resets with the token: the request does the same on it
-# directly, so get_current_span() sees the request's span in threads and asyncio tasks alike.
-# Any other runtime context goes through the public functions.
-_attach: Callable[[Context], Token[Context]]
-_get_current: Callable[[], Context]
-_detach: Callable[[Token[Context]], None]
-_runtime_context = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-if type(_runtime_context) is ContextVarsRuntimeContext:
-    _attach = _runtime_context._current_context.set
-    _get_current = _runtime_context._current_context.get
-    _detach = _runtime_context._current_context.reset
-else:  # pragma: no cover - a runtime context from OTEL_PYTHON_CONTEXT
-    _attach = otel_context.attach
-    _get_current = otel_context.get_current
-    _detach = otel_context.detach
+_attach = context.otel_attach
+_get_current = context.otel_current
+_detach = context.otel_detach
 _set_span_in_context = trace.set_span_in_context
 _fields_var = context._fields  # start_scope/end_scope, inlined
 _write_access_line = logs.write_access_line

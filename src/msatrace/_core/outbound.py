@@ -32,6 +32,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime, tracing
+from msatrace._core.context import otel_attach, otel_current, otel_detach
 from msatrace._core.inbound import KNOWN_METHODS
 from msatrace._core.propagation import TRACEPARENT, TRACESTATE
 from msatrace._core.safety import failed, guard
@@ -175,7 +176,7 @@ def begin(owner: object, client: Client) -> Call | None:
     if rt is None:
         return None
     try:
-        ctx = otel_context.get_current()
+        ctx = otel_current()
         if ctx.get(_SUPPRESS_HTTP) or ctx.get(_SUPPRESS) or ctx.get(_SUPPRESS_PLAIN):
             return None
         return Call(owner, client, rt, ctx)
@@ -271,7 +272,7 @@ class Call:
                 span.end()  # the request goes out untouched: no open span left behind
                 raise
             hop = Hop(span)
-            hop.token = otel_context.attach(otel_context.set_value(_SUPPRESS_HTTP, True, ctx))
+            hop.token = otel_attach(otel_context.set_value(_SUPPRESS_HTTP, True, ctx))
             self.last = hop
             return hop
         except Exception as exc:
@@ -337,7 +338,7 @@ class Hop:
         """Undo the context attached for the send (the adapter's ``finally``)."""
         if self.token is not None:
             token, self.token = self.token, None
-            otel_context.detach(token)
+            otel_detach(token)
 
     def respond(self, status: int, protocol_version: str | None = None) -> None:
         """The response's status line arrived; semconv: 4xx and 5xx are errors for a client."""

@@ -77,7 +77,8 @@ def decider(sampler: str, ratio: float, bound: int) -> Decide:
     def parent_based(parent: SpanContext | None, trace_id: int) -> bool:
         if parent is None:
             return root(trace_id)
-        return parent.trace_flags.sampled  # the SDK's ParentBased defaults, local or remote
+        # The SDK's ParentBased defaults, local or remote parent alike (flag bit, not property).
+        return bool(parent.trace_flags & TraceFlags.SAMPLED)
 
     return parent_based
 
@@ -301,8 +302,20 @@ class LeanSpan(trace.Span, ReadableSpan):
             if self._end_time is not None:
                 _log.warning("Setting attribute on ended span.")
                 return
+            attrs, longest, most = self._attributes, self._tracer.longest, self._tracer.most
+            value: Any
             for key, value in attributes.items():
-                self._store(key, value)
+                t = type(value)
+                if (
+                    ((t is str and len(value) <= longest) or t is int or t is bool)
+                    and key not in attrs
+                    and len(attrs) < most
+                    and type(key) is str
+                    and key
+                ):
+                    attrs[key] = value  # as in __init__: the common case inline
+                else:
+                    self._store(key, value)
 
     def _store(self, key: str, value: Any) -> None:
         """One attribute, within the span limits; as ``BoundedAttributes`` would store it."""
