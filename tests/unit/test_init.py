@@ -224,3 +224,26 @@ def test_explicit_client_that_is_missing_fails_fast(env: pytest.MonkeyPatch) -> 
     )
 
     assert "ConfigError: patch='httpx'" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_init_that_fails_after_installing_tracing_leaves_no_provider(
+    env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure while setting up logging leaves no provider behind for the next init()."""
+    from msatrace._core import logs
+
+    def broken(settings: object) -> None:
+        raise RuntimeError("logging set-up failed")
+
+    monkeypatch.setattr(logs, "configure", broken)  # an internal failure, injected
+
+    with pytest.raises(RuntimeError, match="logging set-up failed"):
+        msatrace.init(service_name="svc", traces_exporter="none", sampler="always_on")
+    monkeypatch.undo()
+    msatrace.init(service_name="svc", traces_exporter="none", sampler="always_off")
+
+    rt = runtime.current()
+    assert rt is not None
+    assert rt.tracing.owned  # installed afresh, not the first attempt's provider adopted
+    assert rt.tracing.tracer is not None
+    assert not rt.tracing.tracer.start_span("request").is_recording()
