@@ -3,8 +3,9 @@
 An adapter collects ``RequestFacts`` (method, path, addresses, the trace headers in a
 ``HeaderBag``), calls ``begin(facts)`` and gets a ``RequestScope`` (or ``None``: not initialised,
 or an excluded path). The scope owns the SERVER span, the attached OpenTelemetry context, the
-bound log fields and the timer; the adapter adds ``response_headers()`` to its response, calls
-``fail(exc)`` if the application raised, and always ``end(status)`` in a ``finally``.
+bound log fields and the timer; the adapter adds its response headers (``with_response_headers``,
+``response_header_bytes`` or ``header_items``, in the framework's form), calls ``fail(exc)`` if
+the application raised, and always ``end(status)`` in a ``finally``.
 
 Every decision lives here, so the adapters only translate: span name and attributes (OpenTelemetry
 HTTP server semantic conventions, stable names), response headers, access-log fields and levels,
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 from contextvars import Token
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, AnyStr
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -181,35 +182,13 @@ class RequestScope:
             (p.request_id_key, p.request_id_header, self.request_id),
         )
 
-    def response_headers(self, present: Iterable[str] = ()) -> list[tuple[str, str]]:
-        """``X-Trace-ID`` and ``X-Request-ID`` (configured names), minus any already present.
-
-        Args:
-            present: lowercase names of headers the application already set; never overwritten.
-        """
-        p = self._propagation
-        out = []
-        have = set(present) if present else ()
-        if p.trace_key not in have:
-            out.append((p.trace_header, self.trace_id_hex))
-        if p.request_id_key not in have:
-            out.append((p.request_id_header, self.request_id))
-        return out
-
     def with_response_headers(self, app_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The application's headers (WSGI form) plus ours, never overwriting one it set.
 
         Returns a new list: the application's own list is left untouched.
         """
         p = self._propagation
-        trace_key, rid_key = p.trace_key, p.request_id_key
-        want_trace = want_rid = True
-        for name, _ in app_headers:
-            lname = name.lower()
-            if lname == trace_key:
-                want_trace = False
-            elif lname == rid_key:
-                want_rid = False
+        want_trace, want_rid = _absent(app_headers, p.trace_key, p.request_id_key)
         out = list(app_headers)
         if want_trace:
             out.append((p.trace_header, self.trace_id_hex))
@@ -227,13 +206,7 @@ class RequestScope:
         """
         trace_name, rid_name = _header_names(self._propagation)
         out = list(app_headers)
-        want_trace = want_rid = True
-        for name, _ in out:
-            lname = name.lower()
-            if lname == trace_name:
-                want_trace = False
-            elif lname == rid_name:
-                want_rid = False
+        want_trace, want_rid = _absent(out, trace_name, rid_name)
         if want_trace:
             out.append((trace_name, self.trace_id_hex.encode("ascii")))
         if want_rid:
@@ -337,6 +310,20 @@ class RequestScope:
         finally:
             _fields_var.reset(self._fields_token)
             _detach(self._otel_token)
+
+
+def _absent(
+    headers: Iterable[tuple[AnyStr, AnyStr]], trace_key: AnyStr, rid_key: AnyStr
+) -> tuple[bool, bool]:
+    """Whether the trace / request-ID header (lowercase names) is absent from ``headers``."""
+    want_trace = want_rid = True
+    for name, _ in headers:
+        lname = name.lower()
+        if lname == trace_key:
+            want_trace = False
+        elif lname == rid_key:
+            want_rid = False
+    return want_trace, want_rid
 
 
 _names_cache: tuple[Propagation | None, tuple[bytes, bytes]] = (None, (b"", b""))

@@ -239,29 +239,14 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._end_time: int | None = None
         self._events: Sequence[Event] = ()  # a BoundedList once there is one
         self._links: Sequence[Link] = ()
-        attrs: dict[str, Any] = {}
-        self._attributes: dict[str, Any] = attrs
+        self._attributes: dict[str, Any] = {}
         self._dropped = 0
         self._tracer = tracer
         self._lock = threading.Lock()
         self.record_on_exit = True
         self.status_on_exit = True
         if attributes:
-            longest, most = tracer.longest, tracer.most
-            value: Any
-            for key, value in attributes.items():
-                t = type(value)
-                # Inline for what msatrace itself passes (short strings and numbers under the
-                # limits: kept as they are); anything else takes the general way.
-                if (
-                    ((t is str and len(value) <= longest) or t is int or t is float or t is bool)
-                    and len(attrs) < most
-                    and type(key) is str
-                    and key
-                ):
-                    attrs[key] = value
-                else:
-                    self._store(key, value)
+            self._put(attributes)
         if links:
             for link in links:
                 self._link(link.context, link.attributes)
@@ -284,38 +269,32 @@ class LeanSpan(trace.Span, ReadableSpan):
             if self._end_time is not None:
                 _log.warning("Setting attribute on ended span.")
                 return
-            attrs, t = self._attributes, type(value)
-            v: Any = value
-            if (
-                ((t is str and len(v) <= self._tracer.longest) or t is int or t is bool)
-                and key not in attrs
-                and len(attrs) < self._tracer.most
-                and type(key) is str
-                and key
-            ):
-                attrs[key] = value  # as in __init__: the common case inline
-            else:
-                self._store(key, value)
+            self._put({key: value})
 
     def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
         with self._lock:
             if self._end_time is not None:
                 _log.warning("Setting attribute on ended span.")
                 return
-            attrs, longest, most = self._attributes, self._tracer.longest, self._tracer.most
-            value: Any
-            for key, value in attributes.items():
-                t = type(value)
-                if (
-                    ((t is str and len(value) <= longest) or t is int or t is bool)
-                    and key not in attrs
-                    and len(attrs) < most
-                    and type(key) is str
-                    and key
-                ):
-                    attrs[key] = value  # as in __init__: the common case inline
-                else:
-                    self._store(key, value)
+            self._put(attributes)
+
+    def _put(self, attributes: Mapping[str, types.AnyValue]) -> None:
+        """Store attributes: what msatrace itself passes (new keys with short strings and
+        numbers under the limits, kept as they are) inline, anything else through ``_store``."""
+        attrs, longest, most = self._attributes, self._tracer.longest, self._tracer.most
+        value: Any
+        for key, value in attributes.items():
+            t = type(value)
+            if (
+                ((t is str and len(value) <= longest) or t is int or t is float or t is bool)
+                and key not in attrs
+                and len(attrs) < most
+                and type(key) is str
+                and key
+            ):
+                attrs[key] = value
+            else:
+                self._store(key, value)
 
     def _store(self, key: str, value: Any) -> None:
         """One attribute, within the span limits; as ``BoundedAttributes`` would store it."""
