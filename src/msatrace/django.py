@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
-from msatrace._core.inbound import RequestScope
+from msatrace._core.inbound import RequestFacts, RequestScope
 
 __all__ = ["TraceMiddleware"]
 
@@ -123,6 +123,14 @@ class TraceMiddleware:
             safety.call("django.exception", partial(req.fail, log=False), exception)
 
 
+def _fill(request: HttpRequest, facts: RequestFacts) -> None:
+    """The facts only a sampled span records (``RequestFacts.fill``)."""
+    cgi.fill_server(request.META, facts)
+    facts.scheme = request.scheme  # reads a setting through LazySettings (~1 µs)
+    if facts.protocol_version is None:  # ASGIRequest: no SERVER_PROTOCOL
+        facts.protocol_version = getattr(request, "scope", {}).get("http_version")
+
+
 def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | None]:
     """(our scope, None), or (None, an outer msatrace.wsgi scope), or (None, None): untraced."""
     meta = request.META
@@ -133,10 +141,9 @@ def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | No
     if edge is None or path in edge.exclude_paths:
         return None, None
     try:
-        # request.scheme reads a setting through LazySettings (~1 µs); only spans record it.
-        facts = cgi.request_facts(meta, edge, path, request.scheme if edge.recording else None)
-        if facts.protocol_version is None and edge.recording:  # ASGIRequest: no SERVER_PROTOCOL
-            facts.protocol_version = getattr(request, "scope", {}).get("http_version")
+        facts = cgi.request_facts(meta, edge, path)
+        if facts.fill is not None:
+            facts.fill, facts.source = _fill, request
         req = edge.begin(facts)
     except Exception as exc:
         safety.failed("django.begin", exc)

@@ -66,23 +66,27 @@ def request_facts(
             # WSGI header values are latin-1 text; anything outside ASCII is invalid for every
             # trace header and must never be echoed (HeaderBag treats None as invalid).
             bag.add(name, value if value.isascii() else None)
-    if edge.recording:  # server address and protocol are span attributes only
-        address, port = server_address(environ)
-        server_protocol = environ.get("SERVER_PROTOCOL", "")
-        protocol = server_protocol[5:] if server_protocol[:5] == "HTTP/" else None
-    else:
-        address = port = protocol = None
-    return RequestFacts(
+    facts = RequestFacts(
         environ.get("REQUEST_METHOD", "GET"),
         path,
         scheme or environ.get("wsgi.url_scheme", "http"),
         bag,
-        address,
-        port,
-        environ.get("REMOTE_ADDR") or None,
-        environ.get("HTTP_USER_AGENT"),
-        protocol,
+        client_address=environ.get("REMOTE_ADDR") or None,
+        user_agent=environ.get("HTTP_USER_AGENT"),
     )
+    if edge.recording:  # server address and protocol: span attributes, read if sampled
+        facts.fill, facts.source = fill_server, environ
+    return facts
+
+
+def fill_server(environ: Mapping[str, Any], facts: RequestFacts) -> None:
+    """Server address, port and protocol version from the CGI variables, where still unknown."""
+    if facts.server_address is None:
+        facts.server_address, facts.server_port = server_address(environ)
+    if facts.protocol_version is None:
+        server_protocol = environ.get("SERVER_PROTOCOL", "")
+        if server_protocol[:5] == "HTTP/":
+            facts.protocol_version = server_protocol[5:]
 
 
 def server_address(environ: Mapping[str, Any]) -> tuple[str | None, int | None]:

@@ -16,19 +16,20 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import Token
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, AnyStr
 
-from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
 from msatrace._core import context, logs, runtime
-from msatrace._core.headers import new_request_id
 from msatrace._core.propagation import HeaderBag, Propagation
+from msatrace._core.spans import LeanTracer
 from msatrace._core.tracing import mark_error, start_described, start_span
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
@@ -46,7 +47,8 @@ _time_ns = time.time_ns
 _attach = context.otel_attach
 _get_current = context.otel_current
 _detach = context.otel_detach
-_set_span_in_context = trace.set_span_in_context
+_SPAN_KEY = context.SPAN_KEY
+_getrandbits = random.getrandbits
 _fields_var = context._fields  # start_scope/end_scope, inlined
 _write_access_line = logs.write_access_line
 
@@ -66,6 +68,11 @@ class RequestFacts:
     protocol_version: str | None = None
     route: str | None = None
     kind: str = "http"
+    # fill(source, facts) fills in what only a sampled span records (server address and port,
+    # protocol version, scheme) from the adapter's request object, once, before the span's
+    # attributes are built: an unsampled request skips the work.
+    fill: Callable[[Any, RequestFacts], object] | None = None
+    source: Any = None
 
 
 def span_name(method: str, route: str | None) -> str:
@@ -84,6 +91,9 @@ def _span_name(facts: RequestFacts, route: str | None) -> str:
 
 
 def _describe(facts: RequestFacts) -> tuple[str, dict[str, Any]]:
+    if facts.fill is not None:
+        facts.fill(facts.source, facts)
+        facts.fill = facts.source = None
     return _span_name(facts, facts.route), _attributes(facts)
 
 
@@ -119,8 +129,10 @@ class RequestScope:
     __slots__ = (
         "_end_ns",
         "_ended",
+        "_fields",
         "_fields_token",
         "_finish",
+        "_ids",
         "_otel_token",
         "_propagation",
         "_start",
@@ -138,6 +150,8 @@ class RequestScope:
     status: int | None
     _end_ns: int | None
     _fields_token: Token[Any]
+    _fields: MappingProxyType[str, Any]
+    _ids: tuple[str, str] | None
 
     def __init__(self, facts: RequestFacts, rt: runtime.Runtime) -> None:
         if facts.headers.values:
@@ -146,12 +160,16 @@ class RequestScope:
             self.request_id = incoming.request_id
         else:  # no trace header at all (a client at the edge): nothing to parse or trust
             parent, links, trace_id = None, (), 0
-            self.request_id = new_request_id()
+            self.request_id = _getrandbits(128).to_bytes(16, "big").hex()  # new_request_id()
         if parent is None:  # the current context, looked up once for the span and attach
             parent = _get_current()
-        if rt.tracing.tracer is None:  # tracing off: no name or attributes to build
+        tracer = rt.tracing.tracer
+        if tracer is None:  # tracing off: no name or attributes to build
             span = start_span(rt.tracing, "", SpanKind.SERVER, parent, None, links, trace_id)
-        else:  # name and attributes built only if the span is sampled
+        elif type(tracer) is LeanTracer:  # name and attributes built only if sampled
+            kind = SpanKind.SERVER
+            span = tracer.start_described(parent, kind, _describe, facts, links, trace_id)
+        else:
             span = start_described(
                 rt.tracing, SpanKind.SERVER, parent, _describe, facts, links, trace_id
             )
@@ -159,7 +177,9 @@ class RequestScope:
         self.facts = facts
         # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
         # to_bytes().hex() rather than "%032x": see headers.new_request_id.
-        self.trace_id_hex = span.get_span_context()[0].to_bytes(16, "big").hex()
+        sc = span.get_span_context()
+        self.trace_id_hex = tid = sc[0].to_bytes(16, "big").hex()
+        self._ids = (tid, sc[1].to_bytes(8, "big").hex()) if sc[0] else None
         self.access_log = rt.settings.access_log
         self.error = None
         self.status = None
@@ -168,8 +188,9 @@ class RequestScope:
         self._end_ns = None
         self._finish = 0
         self._start = _perf_ns()
-        self._otel_token = _attach(_set_span_in_context(span, parent))
-        self._fields_token = _fields_var.set(MappingProxyType({"request_id": self.request_id}))
+        self._otel_token = _attach(Context({**parent, _SPAN_KEY: span}))  # context.with_span
+        own = self._fields = MappingProxyType({"request_id": self.request_id})
+        self._fields_token = _fields_var.set(own)
 
     def header_items(self) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
         """``(lowercase name, name, value)`` of ``X-Trace-ID`` and ``X-Request-ID``, as configured.
@@ -275,11 +296,15 @@ class RequestScope:
                 status = 500
             if self._end_ns is None:
                 self._finish = _perf_ns()
+            facts = self.facts
+            if facts.source is not None:  # the environ holds this scope: no cycle left behind
+                facts.fill = facts.source = None
+            route = facts.route
             span = self.span
-            if span.is_recording():
-                route = self.facts.route
+            # A NonRecordingSpan (tracing off, not sampled) without the is_recording() call.
+            if type(span) is not NonRecordingSpan and span.is_recording():
                 if route:
-                    span.update_name(_span_name(self.facts, route))
+                    span.update_name(_span_name(facts, route))
                     span.set_attribute("http.route", route)
                 if status is not None:
                     # One call per attribute: cheaper in the SDK than set_attributes({...}),
@@ -290,17 +315,17 @@ class RequestScope:
                         span.set_status(Status(StatusCode.ERROR))
                 span.end(self._end_ns)
             if self.access_log:
-                facts = self.facts
-                route = facts.route
-                sc = span.get_span_context()  # the tuple (trace_id, span_id, ...), as in __init__
+                method, path = facts.method, facts.path
                 _write_access_line(
                     ACCESS_LOGGER,
                     "error" if status is None or status >= 500 else "info",
-                    f"{facts.method} {route or facts.path} {status}",
-                    (self.trace_id_hex, sc[1].to_bytes(8, "big").hex()) if sc[0] else None,
-                    facts.method,
+                    f"{method} {route or path} {status}",
+                    self._ids,
+                    # Nothing bound since the request began: the line's fields are known.
+                    self.request_id if _fields_var.get() is self._fields else None,
+                    method,
                     route,
-                    facts.path,
+                    path,
                     status,
                     # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3).
                     (self._finish - self._start + 500) // 1000 / 1000,

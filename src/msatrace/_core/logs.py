@@ -301,14 +301,22 @@ def render_json(event: dict[str, Any]) -> bytes:
 
 
 _LINE = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 
 def _json_line(event: dict[str, Any]) -> bytes:
-    """One JSON line with its newline (orjson appends it: no copy). Never raises."""
+    """One JSON line with its newline (orjson appends it: no copy). Never raises.
+
+    Non-string keys (a field's value may be any dict) cost every line a fifth more when
+    allowed, so they are allowed only on a second try.
+    """
     try:
-        return orjson.dumps(event, default=_json_default, option=_LINE)
+        return orjson.dumps(event, default=_json_default, option=_NEWLINE)
     except Exception:
-        return orjson.dumps(_sanitize(event), default=_json_default, option=_LINE)
+        try:
+            return orjson.dumps(event, default=_json_default, option=_LINE)
+        except Exception:
+            return orjson.dumps(_sanitize(event), default=_json_default, option=_LINE)
 
 
 def _escape(value: Any) -> Any:
@@ -551,6 +559,7 @@ def write_access_line(
     level: str,
     event: str,
     ids: tuple[str, str] | None,
+    request_id: str | None,
     method: str,
     route: str | None,
     path: str,
@@ -559,44 +568,64 @@ def write_access_line(
     client_address: str | None,
     user_agent: str | None,
 ) -> None:
-    """:func:`write_access` for the inbound hot path: the line's event built once, no field dict.
+    """One access-log line, for the inbound hot path: no field dict from the caller.
 
     The same line, field for field and in the same order, as ``_event`` builds from the
     equivalent fields dict; ``ids`` are the request span's trace and span IDs as hex (``None``
-    for an invalid span), so the current span need not be looked up again.
+    for an invalid span), so the current span need not be looked up again. ``request_id`` is the
+    request's own ID while the bound fields are still the ones the request started with: the
+    line is then one dict display (its keys known, its size fixed). ``None`` when the
+    application bound fields of its own, which then go into the line as into any other.
     """
     if _state.bridge is None or _ACCESS_LEVELS.get(level, 20) < logging.root.level:
         return
     if _state.levels and _below_logger_level(name, level):
         return
-    out: dict[str, Any] = {
-        "timestamp": _timestamp(time.time()),
-        "level": level,
-        "logger": name,
-        "event": event,
-    }
-    out.update(_state.static)
-    if ids is not None:
-        out["trace_id"], out["span_id"] = ids
+    if request_id is not None and ids is not None:
+        static = _state.static
+        out: dict[str, Any] = {
+            "timestamp": _timestamp(time.time()),
+            "level": level,
+            "logger": name,
+            "event": event,
+            "service": static["service"],
+            "environment": static["environment"],
+            "version": static["version"],
+            "trace_id": ids[0],
+            "span_id": ids[1],
+            "request_id": request_id,
+            "method": method,
+            "route": route,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "client_address": client_address,
+            "user_agent": user_agent,
+        }
     else:
-        out["trace_id"] = out["span_id"] = None
-    out["request_id"] = None
-    bound = _fields_var.get()
-    if bound:
-        # The bound fields are a read-only proxy of a dict: its copy() is that dict's, and
-        # update() from a dict takes the fast path (from the proxy, the generic mapping one).
-        out.update(bound.copy() if type(bound) is MappingProxyType else bound)
-    out["method"] = method
-    out["route"] = route
-    out["path"] = path
-    out["status"] = status
-    out["duration_ms"] = duration_ms
-    out["client_address"] = client_address
-    out["user_agent"] = user_agent
+        out = {"timestamp": _timestamp(time.time()), "level": level, "logger": name, "event": event}
+        out.update(_state.static)
+        if ids is not None:
+            out["trace_id"], out["span_id"] = ids
+        else:
+            out["trace_id"] = out["span_id"] = None
+        out["request_id"] = None
+        bound = _fields_var.get()
+        if bound:
+            # The bound fields are a read-only proxy of a dict: its copy() is that dict's, and
+            # update() from a dict takes the fast path (from the proxy, the generic mapping one).
+            out.update(bound.copy() if type(bound) is MappingProxyType else bound)
+        out["method"] = method
+        out["route"] = route
+        out["path"] = path
+        out["status"] = status
+        out["duration_ms"] = duration_ms
+        out["client_address"] = client_address
+        out["user_agent"] = user_agent
     render = _state.render
     if render is _json_line:  # the default format: orjson called here, _json_line as fallback
         try:
-            line: bytes | str = orjson.dumps(out, default=_json_default, option=_LINE)
+            line: bytes | str = orjson.dumps(out, option=_NEWLINE)
         except Exception:
             line = _json_line(out)
     else:

@@ -45,11 +45,15 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, SpanProcess
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util import types
 
+from msatrace._core.context import otel_current, parent_span_context
+
 _log = logging.getLogger("opentelemetry.sdk.trace")  # the SDK's warnings, under its name
 _getrandbits = random.getrandbits
+_tuple_new = tuple.__new__
 _UNSET = Status(StatusCode.UNSET)
 # W3C Trace Context Level 2 "random trace ID" flag; absent from older opentelemetry-api.
 _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
@@ -166,23 +170,20 @@ class LeanTracer(trace.Tracer):
         self, context: Context | None, trace_id: int
     ) -> tuple[SpanContext | None, SpanContext]:
         """The parent's span context (``None`` for a root span) and the new span's context."""
-        parent: SpanContext | None = trace.get_current_span(context).get_span_context()
+        parent = parent_span_context(context if context is not None else otel_current())
         flags = 0
-        if parent is not None and parent.is_valid:
+        if parent is not None:
             trace_id = parent.trace_id
             flags = parent.trace_flags & _RANDOM
-        else:
-            parent = None
-            if not trace_id:
-                trace_id = _getrandbits(128) or 1
-                flags = _RANDOM
-        sampled = self.decide(parent, trace_id)
-        return parent, SpanContext(
-            trace_id,
-            _getrandbits(64) or 1,
-            False,
-            _FLAGS[flags | TraceFlags.SAMPLED if sampled else flags],
-            parent.trace_state if parent is not None else None,
+        elif not trace_id:
+            trace_id = _getrandbits(128) or 1
+            flags = _RANDOM
+        if self.decide(parent, trace_id):
+            flags |= TraceFlags.SAMPLED
+        # A SpanContext with valid IDs, without the validation of SpanContext(...) (a call).
+        state = parent.trace_state if parent is not None else DEFAULT_TRACE_STATE
+        return parent, _tuple_new(
+            SpanContext, (trace_id, _getrandbits(64) or 1, False, _FLAGS[flags], state, True)
         )
 
     @contextmanager

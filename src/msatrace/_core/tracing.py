@@ -42,8 +42,10 @@ from opentelemetry.trace import (
     StatusCode,
     TraceFlags,
 )
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
+from msatrace._core.context import otel_current, parent_span_context
 from msatrace._core.settings import Settings
 from msatrace._core.spans import LeanTracer, decider
 from msatrace._version import __version__
@@ -55,6 +57,8 @@ INSTRUMENTATION_SCOPE = "msatrace"
 _forced_trace_id: ContextVar[int] = ContextVar("msatrace.forced_trace_id", default=0)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
+_NO_STATE = DEFAULT_TRACE_STATE  # what SpanContext(...) puts in without a trace state
+_tuple_new = tuple.__new__
 _getrandbits = random.getrandbits
 T = TypeVar("T")
 
@@ -234,12 +238,15 @@ def start_span(
     if tracer is None:
         # Tracing off: IDs straight from ``random`` (what _IdGenerator does without an inner
         # generator; no trace ID is forced here), on every request, so kept to the minimum.
-        parent_ctx = trace.get_current_span(parent).get_span_context()
-        if parent_ctx.is_valid:
-            tid, flags = parent_ctx.trace_id, parent_ctx.trace_flags
+        parent_sc = parent_span_context(parent if parent is not None else otel_current())
+        if parent_sc is not None:
+            tid, flags = parent_sc.trace_id, parent_sc.trace_flags
         else:
             tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
-        return NonRecordingSpan(SpanContext(tid, _getrandbits(64) or 1, False, flags))
+        # A SpanContext with valid IDs, without the validation of SpanContext(...) (a call).
+        return NonRecordingSpan(
+            _tuple_new(SpanContext, (tid, _getrandbits(64) or 1, False, flags, _NO_STATE, True))
+        )
     if isinstance(tracer, LeanTracer):
         return tracer.start(name, parent, kind, attributes, links, trace_id)
     if not trace_id:
