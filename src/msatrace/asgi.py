@@ -120,9 +120,9 @@ def _with_trace_headers(req: RequestScope, message: Message) -> Message:
 
 
 def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFacts:
-    """What the scope says about the request; only trace headers, host and user agent are read."""
+    """What the scope says about the request; only trace headers and user agent are read."""
     bag = HeaderBag()
-    host = agent = None
+    agent = None
     for name, value in scope["headers"]:
         key = wanted.get(name)
         if key is not None:
@@ -130,27 +130,29 @@ def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFa
                 bag.add(key, value.decode("ascii"))
             except UnicodeDecodeError:
                 bag.add(key, None)  # non-ASCII: invalid, never echoed
-        elif name == b"host":
-            host = value
         elif name == b"user-agent":
             agent = value.decode("latin-1")
     websocket = scope["type"] == "websocket"
-    scheme = scope.get("scheme") or ("ws" if websocket else "http")
-    address, port = _server(host, scope.get("server"), scheme) if recording else (None, None)
     client = scope.get("client")
-    return RequestFacts(
+    facts = RequestFacts(
         "GET" if websocket else scope["method"],
         scope["path"],
-        scheme,
+        scope.get("scheme") or ("ws" if websocket else "http"),
         bag,
-        address,
-        port,
-        client[0] if client else None,
-        agent,
-        scope.get("http_version"),
-        None,
-        "websocket" if websocket else "http",
+        client_address=client[0] if client else None,
+        user_agent=agent,
+        protocol_version=scope.get("http_version"),
+        kind="websocket" if websocket else "http",
     )
+    if recording:  # server address and port: span attributes, read if sampled
+        facts.fill, facts.source = _fill_server, scope
+    return facts
+
+
+def _fill_server(scope: Scope, facts: RequestFacts) -> None:
+    """``RequestFacts.fill``: server.address/port from the Host header, else the socket."""
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    facts.server_address, facts.server_port = _server(host, scope.get("server"), facts.scheme)
 
 
 def _server(host: bytes | None, server: Any, scheme: str) -> tuple[str | None, int | None]:

@@ -43,7 +43,7 @@ def _write(request_id: str | None, args: tuple[Any, ...]) -> None:
     ids = (TRACE_ID, SPAN_ID)
     logs.write_access_line(
         "msatrace.access", level, event, ids, request_id, method, route, path, status, duration,
-        client, agent,
+        client, agent, 1_764_072_000_000_000_000,
     )  # fmt: skip
 
 

@@ -42,7 +42,6 @@ _NORMAL_CLOSURE = frozenset((1000, 1001))
 ACCESS_LOGGER = "msatrace.access"
 ERROR_LOGGER = "msatrace.error"
 # Called on every request: bound once here rather than looked up through their modules.
-_perf_ns = time.perf_counter_ns
 _time_ns = time.time_ns
 _attach = context.otel_attach
 _get_current = context.otel_current
@@ -131,7 +130,6 @@ class RequestScope:
         "_ended",
         "_fields",
         "_fields_token",
-        "_finish",
         "_ids",
         "_otel_token",
         "_propagation",
@@ -163,12 +161,15 @@ class RequestScope:
             self.request_id = _getrandbits(128).to_bytes(16, "big").hex()  # new_request_id()
         if parent is None:  # the current context, looked up once for the span and attach
             parent = _get_current()
+        # One wall clock for the span's start and end and the access line's timestamp and
+        # duration (as the SDK times spans): two clock reads per request.
+        self._start = start = _time_ns()
         tracer = rt.tracing.tracer
         if tracer is None:  # tracing off: no name or attributes to build
             span = start_span(rt.tracing, "", SpanKind.SERVER, parent, None, links, trace_id)
         elif type(tracer) is LeanTracer:  # name and attributes built only if sampled
             kind = SpanKind.SERVER
-            span = tracer.start_described(parent, kind, _describe, facts, links, trace_id)
+            span = tracer.start_described(parent, kind, _describe, facts, links, trace_id, start)
         else:
             span = start_described(
                 rt.tracing, SpanKind.SERVER, parent, _describe, facts, links, trace_id
@@ -186,8 +187,6 @@ class RequestScope:
         self._propagation = rt.propagation
         self._ended = False
         self._end_ns = None
-        self._finish = 0
-        self._start = _perf_ns()
         self._otel_token = _attach(Context({**parent, _SPAN_KEY: span}))  # context.with_span
         own = self._fields = MappingProxyType({"request_id": self.request_id})
         self._fields_token = _fields_var.set(own)
@@ -251,7 +250,6 @@ class RequestScope:
         if status is not None:
             self.status = status
         if self._end_ns is None:
-            self._finish = _perf_ns()
             self._end_ns = _time_ns()
 
     def fail(self, exc: BaseException, *, log: bool = True) -> None:
@@ -294,8 +292,9 @@ class RequestScope:
                 status = self.status
             if status is None and self.error is not None:
                 status = 500
-            if self._end_ns is None:
-                self._finish = _perf_ns()
+            end_ns = self._end_ns
+            if end_ns is None:
+                end_ns = _time_ns()
             facts = self.facts
             if facts.source is not None:  # the environ holds this scope: no cycle left behind
                 facts.fill = facts.source = None
@@ -313,7 +312,7 @@ class RequestScope:
                     if status >= 500 and self.error is None:
                         span.set_attribute("error.type", str(status))
                         span.set_status(Status(StatusCode.ERROR))
-                span.end(self._end_ns)
+                span.end(end_ns)
             if self.access_log:
                 method, path = facts.method, facts.path
                 _write_access_line(
@@ -327,10 +326,12 @@ class RequestScope:
                     route,
                     path,
                     status,
-                    # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3).
-                    (self._finish - self._start + 500) // 1000 / 1000,
+                    # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3);
+                    # never negative, should the wall clock step back.
+                    max(end_ns - self._start + 500, 0) // 1000 / 1000,
                     facts.client_address,
                     facts.user_agent,
+                    end_ns,
                 )
         finally:
             _fields_var.reset(self._fields_token)

@@ -567,6 +567,7 @@ def write_access_line(
     duration_ms: float,
     client_address: str | None,
     user_agent: str | None,
+    time_ns: int,
 ) -> None:
     """One access-log line, for the inbound hot path: no field dict from the caller.
 
@@ -576,15 +577,17 @@ def write_access_line(
     request's own ID while the bound fields are still the ones the request started with: the
     line is then one dict display (its keys known, its size fixed). ``None`` when the
     application bound fields of its own, which then go into the line as into any other.
+    ``time_ns`` is when the request ended (the line's timestamp), from ``time.time_ns()``.
     """
     if _state.bridge is None or _ACCESS_LEVELS.get(level, 20) < logging.root.level:
         return
     if _state.levels and _below_logger_level(name, level):
         return
+    timestamp = _timestamp(time_ns / 1e9)
     if request_id is not None and ids is not None:
         static = _state.static
         out: dict[str, Any] = {
-            "timestamp": _timestamp(time.time()),
+            "timestamp": timestamp,
             "level": level,
             "logger": name,
             "event": event,
@@ -603,7 +606,7 @@ def write_access_line(
             "user_agent": user_agent,
         }
     else:
-        out = {"timestamp": _timestamp(time.time()), "level": level, "logger": name, "event": event}
+        out = {"timestamp": timestamp, "level": level, "logger": name, "event": event}
         out.update(_state.static)
         if ids is not None:
             out["trace_id"], out["span_id"] = ids

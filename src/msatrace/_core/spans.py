@@ -60,31 +60,26 @@ _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
 _PLAIN = (str, int, float, bool)
 _FLAGS = tuple(TraceFlags(i) for i in range(256))  # built once: TraceFlags(...) per span is a call
 _ID_MASK = (1 << 64) - 1  # TraceIdRatioBased compares the trace ID's low 64 bits
-Decide = Callable[[SpanContext | None, int], bool]
+Decide = tuple[bool, int]  # (parent-based, threshold): see decider
 T = TypeVar("T")
 
 
 def decider(sampler: str, ratio: float, bound: int) -> Decide:
-    """``(parent span context or None, trace ID) -> sampled?`` for an ``OTEL_TRACES_SAMPLER`` name.
+    """``(parent_based, threshold)`` for an ``OTEL_TRACES_SAMPLER`` name, decided inline by
+    :class:`LeanTracer`: a span whose parent decides (parent-based sampler, valid parent)
+    follows the parent's sampled flag; any other is sampled when its trace ID's low 64 bits are
+    below ``threshold`` (everything for ``always_on``, nothing for ``always_off``).
 
     ``bound`` is the SDK ``TraceIdRatioBased`` sampler's ``bound`` for ``ratio``.
     """
+    del ratio  # the bound says it
     if sampler.endswith("always_on"):
-        root: Callable[[int], bool] = lambda trace_id: True  # noqa: E731 - one-line rules
+        threshold = _ID_MASK + 1
     elif sampler.endswith("always_off"):
-        root = lambda trace_id: False  # noqa: E731
+        threshold = 0
     else:
-        root = lambda trace_id: (trace_id & _ID_MASK) < bound  # noqa: E731
-    if not sampler.startswith("parentbased_"):
-        return lambda parent, trace_id: root(trace_id)
-
-    def parent_based(parent: SpanContext | None, trace_id: int) -> bool:
-        if parent is None:
-            return root(trace_id)
-        # The SDK's ParentBased defaults, local or remote parent alike (flag bit, not property).
-        return bool(parent.trace_flags & TraceFlags.SAMPLED)
-
-    return parent_based
+        threshold = bound
+    return sampler.startswith("parentbased_"), threshold
 
 
 class LeanTracer(trace.Tracer):
@@ -106,7 +101,7 @@ class LeanTracer(trace.Tracer):
         longest, most = limits.max_span_attribute_length, limits.max_span_attributes
         self.longest = sys.maxsize if longest is None else longest
         self.most = sys.maxsize if most is None else most
-        self.decide = decide
+        self.parent_based, self.threshold = decide
         self.scope = InstrumentationScope(name, version)
         # Span processors gained _on_ending in SDK 1.3x; called where it exists, as the SDK does.
         self.on_ending: Callable[[Any], None] | None = getattr(processor, "_on_ending", None)
@@ -155,6 +150,7 @@ class LeanTracer(trace.Tracer):
         subject: T,
         links: Sequence[Link] | None,
         trace_id: int = 0,
+        start_time: int | None = None,
     ) -> trace.Span:
         """``start``, with the name and attributes from ``describe(subject)``, called only when
         the span is sampled (an unsampled request builds neither)."""
@@ -162,7 +158,7 @@ class LeanTracer(trace.Tracer):
         if not span_context.trace_flags & TraceFlags.SAMPLED:
             return NonRecordingSpan(span_context)
         name, attributes = describe(subject)
-        span = LeanSpan(self, name, span_context, parent, kind, attributes, links)
+        span = LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time)
         self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
         return span
 
@@ -178,7 +174,11 @@ class LeanTracer(trace.Tracer):
         elif not trace_id:
             trace_id = _getrandbits(128) or 1
             flags = _RANDOM
-        if self.decide(parent, trace_id):
+        # The SDK's rules (see decider): ParentBased defaults, local or remote parent alike
+        # (the flag bit, not the property); TraceIdRatioBased on the low 64 bits.
+        if parent is not None and self.parent_based:
+            flags |= parent.trace_flags & TraceFlags.SAMPLED
+        elif (trace_id & _ID_MASK) < self.threshold:
             flags |= TraceFlags.SAMPLED
         # A SpanContext with valid IDs, without the validation of SpanContext(...) (a call).
         state = parent.trace_state if parent is not None else DEFAULT_TRACE_STATE
