@@ -25,7 +25,7 @@ from typing import Any
 from msatrace._core import inbound
 from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import RequestFacts, RequestScope
-from msatrace._core.propagation import HeaderBag
+from msatrace._core.propagation import NO_HEADERS, HeaderBag
 from msatrace._core.safety import call, failed
 
 __all__ = ["TraceMiddleware"]
@@ -121,11 +121,13 @@ def _with_trace_headers(req: RequestScope, message: Message) -> Message:
 
 def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFacts:
     """What the scope says about the request; only trace headers and user agent are read."""
-    bag = HeaderBag()
+    bag = NO_HEADERS  # replaced by a bag of its own at the first trace header
     agent = None
     for name, value in scope["headers"]:
         key = wanted.get(name)
         if key is not None:
+            if bag is NO_HEADERS:
+                bag = HeaderBag()
             try:
                 bag.add(key, value.decode("ascii"))
             except UnicodeDecodeError:

@@ -87,9 +87,10 @@ class _Call:
     body wrapper) because every request makes one.
     """
 
-    __slots__ = ("_body", "_closed", "_start_response", "ctx", "environ", "mw", "req")
+    __slots__ = ("_body", "_closed", "_iterator", "_start_response", "ctx", "environ", "mw", "req")
     req: RequestScope
     _body: Iterable[bytes]
+    _iterator: Iterator[bytes]
 
     def __init__(
         self, mw: TraceMiddleware, environ: dict[str, Any], start_response: StartResponse
@@ -111,6 +112,7 @@ class _Call:
         environ[SCOPE_KEY] = req
         try:
             body = self._body = app(environ, self.start_response)
+            self._iterator = iter(body)  # as the server would, but in the request's context
         except Exception as exc:
             safety.call("wsgi.fail", req.fail, exc)
             safety.call("wsgi.end", req.end)
@@ -161,8 +163,7 @@ class _Call:
     def __iter__(self) -> Iterator[bytes]:
         # A generator: the server's loop resumes it directly, and it ends without raising
         # StopIteration (a __next__ method is looked up per chunk and raises one per request).
-        ctx, fail = self.ctx, self.req.fail
-        iterator = ctx.run(iter, self._body)  # the application's iter() in the request's context
+        ctx, fail, iterator = self.ctx, self.req.fail, self._iterator
         while True:
             try:
                 chunk = ctx.run(next, iterator, _DONE)

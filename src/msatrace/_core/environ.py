@@ -16,7 +16,7 @@ from typing import Any
 
 from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import Inbound, RequestFacts
-from msatrace._core.propagation import HeaderBag
+from msatrace._core.propagation import NO_HEADERS, HeaderBag
 
 # The CGI keys of the wanted headers for one Inbound (one init()): built once, not per request.
 _keys_cache: tuple[Inbound | None, tuple[tuple[str, str], ...]] = (None, ())
@@ -58,11 +58,13 @@ def request_facts(
         path: the request path as text (the caller knows how its framework decoded it).
         scheme: ``http``/``https`` when the caller knows better than ``wsgi.url_scheme``.
     """
-    bag = HeaderBag()
+    bag = NO_HEADERS  # replaced by a bag of its own at the first trace header
     cached, keys = _keys_cache
     for key, name in keys if cached is edge else header_keys(edge):
         value = environ.get(key)
         if value is not None:
+            if bag is NO_HEADERS:
+                bag = HeaderBag()
             # WSGI header values are latin-1 text; anything outside ASCII is invalid for every
             # trace header and must never be echoed (HeaderBag treats None as invalid).
             bag.add(name, value if value.isascii() else None)

@@ -120,11 +120,16 @@ _MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond o
 
 def _timestamp(now: float) -> str:
     """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
-    global _ts_cache, _sec_cache
     ms = int(now * 1000)
     cached = _ts_cache
     if cached[0] == ms:
         return cached[1]
+    return _format_ms(ms)
+
+
+def _format_ms(ms: int) -> str:
+    """:func:`_timestamp` of a new millisecond since the epoch."""
+    global _ts_cache, _sec_cache
     sec, frac = divmod(ms, 1000)
     prefix = _sec_cache
     if prefix[0] != sec:
@@ -583,7 +588,9 @@ def write_access_line(
         return
     if _state.levels and _below_logger_level(name, level):
         return
-    timestamp = _timestamp(time_ns / 1e9)
+    ms = time_ns // 1_000_000  # _timestamp(), its cache looked up here
+    cached = _ts_cache
+    timestamp = cached[1] if cached[0] == ms else _format_ms(ms)
     if request_id is not None and ids is not None:
         static = _state.static
         out: dict[str, Any] = {

@@ -88,6 +88,10 @@ class HeaderBag:
         return self.values.get(name)
 
 
+# The bag of a request that brought no trace header: shared, so never added to.
+NO_HEADERS = HeaderBag()
+
+
 @dataclass(frozen=True)
 class Incoming:
     """What the request's headers say about its trace, after validation and the trust policy."""
