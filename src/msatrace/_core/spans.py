@@ -64,6 +64,11 @@ Decide = tuple[bool, int]  # (parent-based, threshold): see decider
 T = TypeVar("T")
 
 
+def _given(described: tuple[str, types.Attributes]) -> tuple[str, types.Attributes]:
+    """``describe`` for a span whose name and attributes are already made (``start``)."""
+    return described
+
+
 def decider(sampler: str, ratio: float, bound: int) -> Decide:
     """``(parent_based, threshold)`` for an ``OTEL_TRACES_SAMPLER`` name, decided inline by
     :class:`LeanTracer`: a span whose parent decides (parent-based sampler, valid parent)
@@ -134,13 +139,9 @@ class LeanTracer(trace.Tracer):
         start_time: int | None = None,
     ) -> trace.Span:
         """``start_span``, with ``trace_id`` naming the trace of a root span (from X-Trace-ID)."""
-        parent, span_context = self._identify(context, trace_id)
-        if not span_context.trace_flags & TraceFlags.SAMPLED:
-            return NonRecordingSpan(span_context)
-        span = LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time)
-        # Processors are typed for the SDK's Span; they get the same API and ReadableSpan fields.
-        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
-        return span
+        return self.start_described(
+            context, kind, _given, (name, attributes), links, trace_id, start_time
+        )
 
     def start_described(
         self,
@@ -154,18 +155,7 @@ class LeanTracer(trace.Tracer):
     ) -> trace.Span:
         """``start``, with the name and attributes from ``describe(subject)``, called only when
         the span is sampled (an unsampled request builds neither)."""
-        parent, span_context = self._identify(context, trace_id)
-        if not span_context.trace_flags & TraceFlags.SAMPLED:
-            return NonRecordingSpan(span_context)
-        name, attributes = describe(subject)
-        span = LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time)
-        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
-        return span
-
-    def _identify(
-        self, context: Context | None, trace_id: int
-    ) -> tuple[SpanContext | None, SpanContext]:
-        """The parent's span context (``None`` for a root span) and the new span's context."""
+        # The parent's span context (None for a root span), then the new span's.
         parent = parent_span_context(context if context is not None else otel_current())
         flags = 0
         if parent is not None:
@@ -182,9 +172,16 @@ class LeanTracer(trace.Tracer):
             flags |= TraceFlags.SAMPLED
         # A SpanContext with valid IDs, without the validation of SpanContext(...) (a call).
         state = parent.trace_state if parent is not None else DEFAULT_TRACE_STATE
-        return parent, _tuple_new(
+        span_context = _tuple_new(
             SpanContext, (trace_id, _getrandbits(64) or 1, False, _FLAGS[flags], state, True)
         )
+        if not flags & TraceFlags.SAMPLED:
+            return NonRecordingSpan(span_context)
+        name, attributes = describe(subject)
+        span = LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time)
+        # Processors are typed for the SDK's Span; they get the same API and ReadableSpan fields.
+        self.processor.on_start(span, parent_context=context)  # type: ignore[arg-type]
+        return span
 
     @contextmanager
     def start_as_current_span(  # type: ignore[override]  # the API's decorator is private
