@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from msatrace._core import logs, runtime, safety
+from msatrace._core import logs, render, runtime, safety
 
 __all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "strict_guards"]
 
@@ -32,7 +32,7 @@ __all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "str
 def capture_logs() -> Iterator[list[dict[str, Any]]]:
     """Collect every log event (structlog and stdlib) as dicts instead of writing lines."""
     events: list[dict[str, Any]] = []
-    previous = logs.set_output(logs._Output(captured=events))
+    previous = logs.set_output(render.Output(captured=events))
     try:
         yield events
     finally:

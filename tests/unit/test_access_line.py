@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import msatrace
-from msatrace._core import context, logs
+from msatrace._core import context, logs, render
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
@@ -28,7 +28,7 @@ def out(env: pytest.MonkeyPatch) -> Iterator[io.BytesIO]:
     msatrace.init(service_name="svc", service_version="1.0.0", patch="none")
     buffer = io.BytesIO()
     # A text stream over the buffer, as sys.stdout is: lines go to its .buffer as bytes.
-    previous = logs.set_output(logs._Output(stream=io.TextIOWrapper(buffer)))
+    previous = logs.set_output(render.Output(stream=io.TextIOWrapper(buffer)))
     token = context._fields.set(MappingProxyType({"request_id": REQUEST_ID}))
     try:
         yield buffer

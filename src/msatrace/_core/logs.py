@@ -1,14 +1,14 @@
-"""Structured logging: structlog configuration, the stdlib bridge, and the one-line renderers.
+"""Structured logging: structlog configuration, the stdlib bridge, the event and access lines.
 
 Every event, from ``msatrace.get_logger()`` or from the standard library's ``logging`` (uvicorn,
 gunicorn, Django, Celery, urllib3, ...), goes through the same two steps: ``_event`` builds the
 ordered event dict (timestamp, level, logger, event, service fields, trace fields, bound fields,
-the call's fields; exceptions as structured fields) and a renderer writes it as one line: JSON
-(orjson) or console. Control characters cannot forge a line in either format.
+the call's fields; exceptions as structured fields) and a renderer of ``render`` writes it as one
+line: JSON (orjson) or console. Control characters cannot forge a line in either format.
 
-Over the 400-line budget because the hot path (a logger cached per ``init()``, structlog's chain
-skipped, timestamp and trace IDs formatted once) sits next to the slow path it shortcuts; each
-step is measured by ``benchmarks/bench_logging.py``.
+Over the 400-line budget because the hot paths (a logger cached per ``init()``, structlog's
+chain skipped, trace IDs formatted once; the access line built from known fields) sit next to
+the slow path they shortcut; each is measured by ``benchmarks/``.
 
 Imports: the standard library, opentelemetry, structlog, orjson and ``msatrace._core``.
 """
@@ -16,7 +16,6 @@ Imports: the standard library, opentelemetry, structlog, orjson and ``msatrace._
 from __future__ import annotations
 
 import contextlib
-import decimal
 import logging
 import sys
 import time
@@ -33,7 +32,7 @@ from opentelemetry import trace
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
-from msatrace._core import context
+from msatrace._core import context, render
 from msatrace._core.settings import Settings
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
@@ -57,46 +56,15 @@ _STD_RECORD = frozenset(logging.makeLogRecord({}).__dict__) | {
     "taskName",
     "color_message",
 }
-# Control characters (C0, DEL, C1, Unicode line separators) escaped in console output.
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-_ESCAPES.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
 _get_current_span = trace.get_current_span
 _fields_var = context._fields
 
 
 @dataclass
-class _Output:
-    """Where lines go: stdout by default; ``msatrace.testing`` swaps in a list."""
-
-    stream: IO[bytes] | IO[str] | None = None
-    captured: list[dict[str, Any]] | None = None
-    text: bool = False
-
-    def write(self, line: bytes | str, event: dict[str, Any]) -> None:
-        """Write one rendered line (it ends with a newline already) and flush it."""
-        if self.captured is not None:
-            self.captured.append(event)
-            return
-        stream = self.stream if self.stream is not None else sys.stdout  # capsys swaps stdout
-        if isinstance(line, str):
-            line = line.encode("utf-8", "backslashreplace")
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            buffer.write(line)
-            buffer.flush()
-        elif self.text or "b" not in getattr(stream, "mode", ""):
-            stream.write(line.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
-            stream.flush()
-        else:
-            stream.write(line)  # type: ignore[arg-type]  # a binary stream
-            stream.flush()
-
-
-@dataclass
 class _State:
     static: dict[str, str] = field(default_factory=dict)
-    render: Callable[[dict[str, Any]], bytes | str] = lambda ev: b""
-    output: _Output = field(default_factory=_Output)
+    renderer: Callable[[dict[str, Any]], bytes | str] = lambda ev: b""
+    output: render.Output = field(default_factory=render.Output)
     levels: dict[str, int] = field(default_factory=dict)
     level: int = 20
     drop_access: bool = False
@@ -111,33 +79,8 @@ _processors: list[Any] = []  # mutated in place so loggers cached by structlog f
 
 # --- building the event ---
 
-_ts_cache: tuple[int, str] = (-1, "")  # (milliseconds since the epoch, its RFC 3339 text)
-_sec_cache: tuple[int, str] = (-1, "")  # (seconds since the epoch, "YYYY-MM-DDTHH:MM:SS")
 # The last span context seen and its IDs as hex: consecutive lines of one request share it.
 _ids_cache: tuple[object, str, str] = (None, "", "")
-_MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond of each line
-
-
-def _timestamp(now: float) -> str:
-    """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
-    ms = int(now * 1000)
-    cached = _ts_cache
-    if cached[0] == ms:
-        return cached[1]
-    return _format_ms(ms)
-
-
-def _format_ms(ms: int) -> str:
-    """:func:`_timestamp` of a new millisecond since the epoch."""
-    global _ts_cache, _sec_cache
-    sec, frac = divmod(ms, 1000)
-    prefix = _sec_cache
-    if prefix[0] != sec:
-        prefix = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
-        _sec_cache = prefix
-    text = prefix[1] + _MS_SUFFIX[frac]
-    _ts_cache = (ms, text)
-    return text
 
 
 def _exception_fields(exc_info: Any) -> dict[str, str] | None:
@@ -163,7 +106,7 @@ def _exception_fields(exc_info: Any) -> dict[str, str] | None:
 
 def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "timestamp": _timestamp(now),
+        "timestamp": render.timestamp(now),
         "level": level,
         "logger": name,
         "event": ev.pop("event", ""),
@@ -232,7 +175,7 @@ def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
     if _state.levels and _below_logger_level(name, method):
         return False
     event = _event(name, _LEVEL_NAMES.get(method, method), ev, time.time())
-    _state.output.write(_state.render(event), event)
+    _state.output.write(_state.renderer(event), event)
     return True
 
 
@@ -260,97 +203,6 @@ def _below_logger_level(name: str, method: str) -> bool:
     return level < best
 
 
-# --- renderers ---
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, decimal.Decimal):
-        return str(obj)
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        return bytes(obj).decode("utf-8", "backslashreplace")
-    if isinstance(obj, (set, frozenset)):
-        try:
-            return sorted(obj)
-        except TypeError:
-            return list(obj)
-    try:
-        return repr(obj)
-    except Exception:
-        return f"<unrepresentable {type(obj).__qualname__}>"
-
-
-def _sanitize(obj: Any, depth: int = 0) -> Any:
-    """Make anything orjson refused encodable: big ints, surrogates, deep or odd nesting."""
-    if depth > 50:
-        return "<too deep>"
-    if isinstance(obj, str):
-        return obj.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(obj, bool) or obj is None or isinstance(obj, float):
-        return obj
-    if isinstance(obj, int):
-        return obj if -(2**63) <= obj < 2**64 else str(obj)
-    if isinstance(obj, dict):
-        return {_sanitize(str(k), depth + 1): _sanitize(v, depth + 1) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_sanitize(v, depth + 1) for v in obj]
-    try:
-        orjson.dumps(obj, default=_json_default)
-        return obj
-    except Exception:
-        return _sanitize(_json_default(obj), depth + 1)
-
-
-def render_json(event: dict[str, Any]) -> bytes:
-    """One JSON line (without newline). Never raises for any value."""
-    return _json_line(event)[:-1]
-
-
-_LINE = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
-_NEWLINE = orjson.OPT_APPEND_NEWLINE
-
-
-def _json_line(event: dict[str, Any]) -> bytes:
-    """One JSON line with its newline (orjson appends it: no copy). Never raises.
-
-    Non-string keys (a field's value may be any dict) cost every line a fifth more when
-    allowed, so they are allowed only on a second try.
-    """
-    try:
-        return orjson.dumps(event, default=_json_default, option=_NEWLINE)
-    except Exception:
-        try:
-            return orjson.dumps(event, default=_json_default, option=_LINE)
-        except Exception:
-            return orjson.dumps(_sanitize(event), default=_json_default, option=_LINE)
-
-
-def _escape(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    if isinstance(value, dict):
-        return {_escape(str(k)): _escape(v) for k, v in value.items()}
-    try:
-        return repr(value).translate(_ESCAPES)
-    except Exception:
-        return f"<unrepresentable {type(value).__qualname__}>"
-
-
-def _console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
-    import structlog
-
-    # The event column width goes first, by position: structlog 25.5 renamed the keyword from
-    # pad_event to pad_event_to (deprecating the old name); the minimum, 24.1, has only pad_event.
-    renderer = structlog.dev.ConsoleRenderer(40, colors=colors, sort_keys=False)
-
-    def render(event: dict[str, Any]) -> str:
-        safe = {k: _escape(v) for k, v in event.items()}
-        safe.pop("logger_name", None)
-        safe.pop("exc_info", None)
-        return str(renderer(None, "", safe)).replace("\n", "\\n") + "\n"
-
-    return render
-
-
 # --- the stdlib bridge ---
 
 
@@ -373,7 +225,7 @@ class _Bridge(logging.Handler):
             if record.exc_info:
                 ev["exc_info"] = record.exc_info
             event = _event(record.name, record.levelname.lower(), ev, record.created)
-            _state.output.write(_state.render(event), event)
+            _state.output.write(_state.renderer(event), event)
         except Exception:
             self.handleError(record)
 
@@ -420,11 +272,12 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         "version": settings.service_version,
     }
     if settings.log_format == "json":
-        _state.render = _json_line
+        _state.renderer = render.json_line
     else:
         target = stream if stream is not None else sys.stdout
-        _state.render = _console_renderer(colors=bool(getattr(target, "isatty", lambda: False)()))
-    _state.output = _Output(stream=stream)
+        colors = bool(getattr(target, "isatty", lambda: False)())
+        _state.renderer = render.console_renderer(colors=colors)
+    _state.output = render.Output(stream=stream)
     _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
     _state.level = _LEVEL_NUM[settings.log_level]
     _state.drop_access = settings.access_log
@@ -500,7 +353,7 @@ def log_exception(name: str, message: str, exc: BaseException, **fields: Any) ->
         return
     ev: dict[str, Any] = {"event": message, "exc_info": exc, **fields}
     event = _event(name, "error", ev, time.time())
-    _state.output.write(_state.render(event), event)
+    _state.output.write(_state.renderer(event), event)
     with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
         exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker on the user's exception
 
@@ -543,20 +396,10 @@ def get_logger(name: str | None = None) -> FilteringBoundLogger:
     return _Logger(name or "app")  # forwards every structlog method
 
 
-def set_output(output: _Output) -> _Output:
+def set_output(output: render.Output) -> render.Output:
     """Swap where lines go (``msatrace.testing``); returns the previous output."""
     previous, _state.output = _state.output, output
     return previous
-
-
-def write_access(name: str, level: str, fields: dict[str, Any]) -> None:
-    """Write one access-log line with the current trace fields."""
-    if _state.bridge is None or _ACCESS_LEVELS.get(level, 20) < logging.root.level:
-        return
-    if _state.levels and _below_logger_level(name, level):
-        return
-    event = _event(name, level, fields, time.time())
-    _state.output.write(_state.render(event), event)
 
 
 def write_access_line(
@@ -588,9 +431,9 @@ def write_access_line(
         return
     if _state.levels and _below_logger_level(name, level):
         return
-    ms = time_ns // 1_000_000  # _timestamp(), its cache looked up here
-    cached = _ts_cache
-    timestamp = cached[1] if cached[0] == ms else _format_ms(ms)
+    ms = time_ns // 1_000_000  # render.timestamp(), its cache looked up here
+    cached = render._ts_cache
+    timestamp = cached[1] if cached[0] == ms else render.format_ms(ms)
     if request_id is not None and ids is not None:
         static = _state.static
         out: dict[str, Any] = {
@@ -632,12 +475,12 @@ def write_access_line(
         out["duration_ms"] = duration_ms
         out["client_address"] = client_address
         out["user_agent"] = user_agent
-    render = _state.render
-    if render is _json_line:  # the default format: orjson called here, _json_line as fallback
+    renderer = _state.renderer
+    if renderer is render.json_line:  # the default: orjson called here, json_line as fallback
         try:
-            line: bytes | str = orjson.dumps(out, option=_NEWLINE)
+            line: bytes | str = orjson.dumps(out, option=render.NEWLINE)
         except Exception:
-            line = _json_line(out)
+            line = render.json_line(out)
     else:
-        line = render(out)
+        line = renderer(out)
     _state.output.write(line, out)
