@@ -47,6 +47,7 @@ _attach = context.otel_attach
 _get_current = context.otel_current
 _detach = context.otel_detach
 _SPAN_KEY = context.SPAN_KEY
+_SERVER = SpanKind.SERVER
 _getrandbits = random.getrandbits
 _fields_var = context._fields  # start_scope/end_scope, inlined
 _write_access_line = logs.write_access_line
@@ -166,14 +167,11 @@ class RequestScope:
         self._start = start = _time_ns()
         tracer = rt.tracing.tracer
         if tracer is None:  # tracing off: no name or attributes to build
-            span = start_span(rt.tracing, "", SpanKind.SERVER, parent, None, links, trace_id)
+            span = start_span(rt.tracing, "", _SERVER, parent, None, links, trace_id)
         elif type(tracer) is LeanTracer:  # name and attributes built only if sampled
-            kind = SpanKind.SERVER
-            span = tracer.start_described(parent, kind, _describe, facts, links, trace_id, start)
+            span = tracer.start_described(parent, _SERVER, _describe, facts, links, trace_id, start)
         else:
-            span = start_described(
-                rt.tracing, SpanKind.SERVER, parent, _describe, facts, links, trace_id
-            )
+            span = start_described(rt.tracing, _SERVER, parent, _describe, facts, links, trace_id)
         self.span = span
         self.facts = facts
         # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.

@@ -14,7 +14,7 @@ import decimal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import orjson
@@ -31,6 +31,11 @@ class Output:
     stream: IO[bytes] | IO[str] | None = None
     captured: list[dict[str, Any]] | None = None
     text: bool = False
+    # The stream last written through its binary buffer, with that buffer's write and flush:
+    # while the stream stays the same, a line is two calls.
+    _buffered: tuple[object, Callable[[bytes], object], Callable[[], object]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def write(self, line: bytes | str, event: dict[str, Any]) -> None:
         """Write one rendered line (it ends with a newline already) and flush it."""
@@ -38,12 +43,18 @@ class Output:
             self.captured.append(event)
             return
         stream = self.stream if self.stream is not None else sys.stdout  # capsys swaps stdout
+        buffered = self._buffered
+        if buffered is not None and buffered[0] is stream and type(line) is bytes:
+            buffered[1](line)
+            buffered[2]()
+            return
         if isinstance(line, str):
             line = line.encode("utf-8", "backslashreplace")
         buffer = getattr(stream, "buffer", None)
         if buffer is not None:
             buffer.write(line)
             buffer.flush()
+            self._buffered = (stream, buffer.write, buffer.flush)
         elif self.text or "b" not in getattr(stream, "mode", ""):
             stream.write(line.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
             stream.flush()
