@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 
-from msatrace._core.propagation import HeaderBag, Propagation
+from msatrace._core.propagation import NO_HEADERS, HeaderBag, Propagation
 from msatrace._core.settings import resolve
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -163,3 +164,10 @@ def test_custom_header_names() -> None:
 
     assert incoming.trace_id == int("b" * 32, 16)
     assert carrier["X-Correlation-ID"] == "b" * 32
+
+
+def test_the_shared_empty_header_bag_takes_no_header() -> None:
+    """NO_HEADERS, shared by requests without trace headers, refuses additions (none leak)."""
+    with pytest.raises(TypeError):
+        NO_HEADERS.add("traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01")
+    assert NO_HEADERS.values == {}

@@ -88,8 +88,16 @@ class HeaderBag:
         return self.values.get(name)
 
 
-# The bag of a request that brought no trace header: shared, so never added to.
-NO_HEADERS = HeaderBag()
+class _NoHeaders(HeaderBag):
+    """The bag of a request that brought no trace header: one shared instance, never added to."""
+
+    __slots__ = ()
+
+    def add(self, name: str, value: str | None) -> None:
+        raise TypeError("NO_HEADERS is shared by every request: start a HeaderBag() of your own")
+
+
+NO_HEADERS: HeaderBag = _NoHeaders()
 
 
 @dataclass(frozen=True)
