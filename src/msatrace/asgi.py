@@ -141,11 +141,14 @@ def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFa
         scope["path"],
         scope.get("scheme") or ("ws" if websocket else "http"),
         bag,
-        client_address=client[0] if client else None,
-        user_agent=agent,
-        protocol_version=scope.get("http_version"),
-        kind="websocket" if websocket else "http",
-    )
+        None,  # server address and port: read by _fill_server, below
+        None,
+        client[0] if client else None,
+        agent,
+        scope.get("http_version"),
+        None,
+        "websocket" if websocket else "http",
+    )  # by position: a keyword call to the generated __init__ costs more, on every request
     if recording:  # server address and port: span attributes, read if sampled
         facts.fill, facts.source = _fill_server, scope
     return facts
