@@ -16,7 +16,6 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
 from contextvars import Token
@@ -24,13 +23,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, AnyStr
 
-from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
 from msatrace._core import context, logs, runtime
+from msatrace._core.headers import new_request_id
 from msatrace._core.propagation import HeaderBag, Propagation
-from msatrace._core.spans import LeanTracer
-from msatrace._core.tracing import mark_error, start_described, start_span
+from msatrace._core.tracing import mark_error, start_described
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
 # original in http.request.method_original (semconv http-spans, "Setting http.request.method").
@@ -46,9 +44,8 @@ _time_ns = time.time_ns
 _attach = context.otel_attach
 _get_current = context.otel_current
 _detach = context.otel_detach
-_SPAN_KEY = context.SPAN_KEY
+_with_span = context.with_span
 _SERVER = SpanKind.SERVER
-_getrandbits = random.getrandbits
 _fields_var = context._fields  # start_scope/end_scope, inlined
 _write_access_line = logs.write_access_line
 
@@ -91,9 +88,8 @@ def _span_name(facts: RequestFacts, route: str | None) -> str:
 
 
 def _describe(facts: RequestFacts) -> tuple[str, dict[str, Any]]:
-    if facts.fill is not None:
+    if facts.fill is not None:  # cleared by RequestScope.end()
         facts.fill(facts.source, facts)
-        facts.fill = facts.source = None
     return _span_name(facts, facts.route), _attributes(facts)
 
 
@@ -159,19 +155,16 @@ class RequestScope:
             self.request_id = incoming.request_id
         else:  # no trace header at all (a client at the edge): nothing to parse or trust
             parent, links, trace_id = None, (), 0
-            self.request_id = _getrandbits(128).to_bytes(16, "big").hex()  # new_request_id()
+            self.request_id = new_request_id()
         if parent is None:  # the current context, looked up once for the span and attach
             parent = _get_current()
         # One wall clock for the span's start and end and the access line's timestamp and
         # duration (as the SDK times spans): two clock reads per request.
         self._start = start = _time_ns()
-        tracer = rt.tracing.tracer
-        if tracer is None:  # tracing off: no name or attributes to build
-            span = start_span(rt.tracing, "", _SERVER, parent, None, links, trace_id)
-        elif type(tracer) is LeanTracer:  # name and attributes built only if sampled
-            span = tracer.start_described(parent, _SERVER, _describe, facts, links, trace_id, start)
-        else:
-            span = start_described(rt.tracing, _SERVER, parent, _describe, facts, links, trace_id)
+        # Name and attributes built only for a sampled span (none with tracing off).
+        span = start_described(
+            rt.tracing, _SERVER, parent, _describe, facts, links, trace_id, start
+        )
         self.span = span
         self.facts = facts
         # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
@@ -185,7 +178,7 @@ class RequestScope:
         self._propagation = rt.propagation
         self._ended = False
         self._end_ns = None
-        self._otel_token = _attach(Context({**parent, _SPAN_KEY: span}))  # context.with_span
+        self._otel_token = _attach(_with_span(parent, span))
         own = self._fields = MappingProxyType({"request_id": self.request_id})
         self._fields_token = _fields_var.set(own)
 

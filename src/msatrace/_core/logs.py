@@ -431,9 +431,7 @@ def write_access_line(
         return
     if _state.levels and _below_logger_level(name, level):
         return
-    ms = time_ns // 1_000_000  # render.timestamp(), its cache looked up here
-    cached = render._ts_cache
-    timestamp = cached[1] if cached[0] == ms else render.format_ms(ms)
+    timestamp = render.timestamp(time_ns / 1e9)
     if request_id is not None and ids is not None:
         static = _state.static
         out: dict[str, Any] = {

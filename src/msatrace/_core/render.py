@@ -70,16 +70,11 @@ _MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond o
 
 def timestamp(now: float) -> str:
     """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
+    global _ts_cache, _sec_cache
     ms = int(now * 1000)
     cached = _ts_cache
     if cached[0] == ms:
         return cached[1]
-    return format_ms(ms)
-
-
-def format_ms(ms: int) -> str:
-    """:func:`timestamp` of a new millisecond since the epoch."""
-    global _ts_cache, _sec_cache
     sec, frac = divmod(ms, 1000)
     prefix = _sec_cache
     if prefix[0] != sec:

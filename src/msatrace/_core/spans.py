@@ -45,7 +45,7 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, SpanProcess
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
-from opentelemetry.trace.span import DEFAULT_TRACE_STATE
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util import types
 
@@ -62,6 +62,18 @@ _FLAGS = tuple(TraceFlags(i) for i in range(256))  # built once: TraceFlags(...)
 _ID_MASK = (1 << 64) - 1  # TraceIdRatioBased compares the trace ID's low 64 bits
 Decide = tuple[bool, int]  # (parent-based, threshold): see decider
 T = TypeVar("T")
+
+
+def own_span_context(
+    trace_id: int, flags: int, state: TraceState = DEFAULT_TRACE_STATE
+) -> SpanContext:
+    """A new local span's context in ``trace_id``, with a fresh random span ID.
+
+    Built as the tuple ``SpanContext(...)`` makes, without its validation (a call): the IDs
+    here are valid by construction.
+    """
+    span_id = _getrandbits(64) or 1
+    return _tuple_new(SpanContext, (trace_id, span_id, False, _FLAGS[flags], state, True))
 
 
 def _given(described: tuple[str, types.Attributes]) -> tuple[str, types.Attributes]:
@@ -170,11 +182,8 @@ class LeanTracer(trace.Tracer):
             flags |= parent.trace_flags & TraceFlags.SAMPLED
         elif (trace_id & _ID_MASK) < self.threshold:
             flags |= TraceFlags.SAMPLED
-        # A SpanContext with valid IDs, without the validation of SpanContext(...) (a call).
         state = parent.trace_state if parent is not None else DEFAULT_TRACE_STATE
-        span_context = _tuple_new(
-            SpanContext, (trace_id, _getrandbits(64) or 1, False, _FLAGS[flags], state, True)
-        )
+        span_context = own_span_context(trace_id, flags, state)
         if not flags & TraceFlags.SAMPLED:
             return NonRecordingSpan(span_context)
         name, attributes = describe(subject)

@@ -36,18 +36,16 @@ from opentelemetry.trace import (
     Link,
     NonRecordingSpan,
     Span,
-    SpanContext,
     SpanKind,
     Status,
     StatusCode,
     TraceFlags,
 )
-from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
 from msatrace._core.context import otel_current, parent_span_context
 from msatrace._core.settings import Settings
-from msatrace._core.spans import LeanTracer, decider
+from msatrace._core.spans import LeanTracer, decider, own_span_context
 from msatrace._version import __version__
 
 _log = logging.getLogger("msatrace")
@@ -57,8 +55,6 @@ INSTRUMENTATION_SCOPE = "msatrace"
 _forced_trace_id: ContextVar[int] = ContextVar("msatrace.forced_trace_id", default=0)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
-_NO_STATE = DEFAULT_TRACE_STATE  # what SpanContext(...) puts in without a trace state
-_tuple_new = tuple.__new__
 _getrandbits = random.getrandbits
 T = TypeVar("T")
 
@@ -243,10 +239,7 @@ def start_span(
             tid, flags = parent_sc.trace_id, parent_sc.trace_flags
         else:
             tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
-        # A SpanContext with valid IDs, without the validation of SpanContext(...) (a call).
-        return NonRecordingSpan(
-            _tuple_new(SpanContext, (tid, _getrandbits(64) or 1, False, flags, _NO_STATE, True))
-        )
+        return NonRecordingSpan(own_span_context(tid, flags))
     if isinstance(tracer, LeanTracer):
         return tracer.start(name, parent, kind, attributes, links, trace_id)
     if not trace_id:
@@ -266,17 +259,19 @@ def start_described(
     subject: T,
     links: Sequence[Link] | None = None,
     trace_id: int = 0,
+    start_time: int | None = None,
 ) -> Span:
     """``start_span`` with the name and attributes from ``describe(subject)``.
 
     msatrace's own tracer calls ``describe`` only for a sampled span, so a request that is not
-    sampled does not build them; tracing off never calls it.
+    sampled does not build them; tracing off never calls it. ``start_time`` (ns since the epoch)
+    is used by msatrace's own tracer; another provider's tracer times its spans itself.
     """
     tracer = tracing.tracer
-    if isinstance(tracer, LeanTracer):
-        return tracer.start_described(parent, kind, describe, subject, links, trace_id)
     if tracer is None:
         return start_span(tracing, "", kind, parent, None, links, trace_id)
+    if type(tracer) is LeanTracer:
+        return tracer.start_described(parent, kind, describe, subject, links, trace_id, start_time)
     name, attributes = describe(subject)
     return start_span(tracing, name, kind, parent, attributes, links, trace_id)
 
