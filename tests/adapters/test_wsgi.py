@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import msatrace
 from msatrace import testing
-from msatrace._core import safety
+from msatrace._core import inbound, safety
 from msatrace.wsgi import TraceMiddleware
 from tests.adapters.wsgi_kit import call, environ, init, is_trace_id
 
@@ -311,6 +312,34 @@ def test_access_line_has_request_fields(traced: None) -> None:
     assert line["client_address"] == "127.0.0.1"
     assert line["user_agent"] == "probe/1"
     assert line["trace_id"] == result.header("X-Trace-ID")
+
+
+def test_access_line_times_are_the_spans(traced: None) -> None:
+    """The line's duration is the span's, to the microsecond, and its timestamp the span's end."""
+
+    result = call(TraceMiddleware(streamed))
+
+    (line,) = result.by_logger("msatrace.access")
+    span = result.server_span()
+    start, end = span.start_time, span.end_time
+    assert start is not None
+    assert end is not None
+    assert line["duration_ms"] == (end - start + 500) // 1000 / 1000
+    ended = datetime.datetime.fromtimestamp(end // 1_000_000 / 1000, datetime.timezone.utc)
+    assert line["timestamp"] == ended.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_access_line_duration_is_never_negative(
+    traced: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wall clock stepping back mid-request gives 0 ms, not a negative duration."""
+    readings = iter([2_000_000_000_000_000_000, 1_999_999_999_000_000_000])
+    monkeypatch.setattr(inbound, "_time_ns", lambda: next(readings))
+
+    result = call(TraceMiddleware(hello))
+
+    (line,) = result.by_logger("msatrace.access")
+    assert line["duration_ms"] == 0
 
 
 def test_excluded_path_is_not_traced(traced: None) -> None:
