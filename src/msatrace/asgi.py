@@ -69,7 +69,7 @@ class TraceMiddleware:
         if scope["type"] not in _TRACED or _SCOPE_KEY in scope:
             await self.app(scope, receive, send)  # lifespan, or already traced further out
             return
-        edge = inbound.current()
+        edge = inbound.active
         req = None
         if edge is not None and scope["path"] not in edge.exclude_paths:
             try:
@@ -102,7 +102,7 @@ class TraceMiddleware:
         finally:
             try:
                 if self.route is not None:
-                    req.set_route(self.route(scope))
+                    req.facts.route = self.route(scope) or req.facts.route
                 req.end()
             except Exception as exc:
                 failed("asgi.end", exc)

@@ -137,7 +137,7 @@ def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | No
     outer = meta.get(SCOPE_KEY)
     if isinstance(outer, RequestScope):
         return None, outer
-    edge, path = inbound.current(), request.path
+    edge, path = inbound.active, request.path
     if edge is None or path in edge.exclude_paths:
         return None, None
     try:
@@ -256,7 +256,7 @@ def _details(req: RequestScope, request: HttpRequest) -> None:
     """What Django knows once the view ran: the URL pattern and the authenticated user."""
     route = getattr(request.resolver_match, "route", None)
     if route is not None:
-        req.set_route(route if route.startswith("/") else "/" + route)
+        req.facts.route = route if route.startswith("/") else "/" + route
     user_id = _user_id(request)
     if user_id is not None:
         context.set_user(user_id)

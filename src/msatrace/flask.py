@@ -26,6 +26,7 @@ Needs the ``flask`` extra (``pip install 'msatrace[flask]'``).
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any
 
@@ -56,10 +57,19 @@ def instrument(app: flask.Flask) -> flask.Flask:
     if _EXTENSION in app.extensions:
         return app
     app.extensions[_EXTENSION] = True
-    app.wsgi_app = TraceMiddleware(app.wsgi_app, route=_route, user=_login_user_id)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
+    # Without Flask-Login installed there is no user to look for on any request.
+    user = _login_user_id if _installed("flask_login") else None
+    app.wsgi_app = TraceMiddleware(app.wsgi_app, route=_route, user=user)  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
     flask.got_request_exception.connect(_on_exception, app, weak=False)
     _adopt_logger(app)
     return app
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, a module without a spec
+        return module in sys.modules
 
 
 # The lookups run when Flask starts the response (start_response, inside wsgi_app): the request

@@ -61,7 +61,7 @@ class TraceMiddleware:
         logs.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        edge = inbound.current()
+        edge = inbound.active
         if edge is None or SCOPE_KEY in environ:
             return self.app(environ, start_response)  # not initialised, or traced further out
         # cgi.wsgi_path, whose decoding is needed only for a path that is not ASCII (or empty)
@@ -151,7 +151,7 @@ class _Call:
             headers = req.with_response_headers(headers)
             mw = self.mw
             if mw.route is not None:
-                req.set_route(mw.route(self.environ))
+                req.facts.route = mw.route(self.environ) or req.facts.route
             if mw.user is not None:
                 user_id = mw.user(self.environ)
                 if user_id is not None:

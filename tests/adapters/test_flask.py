@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterator
 
 import flask
@@ -228,3 +230,18 @@ def test_flask_test_client_works(app: flask.Flask) -> None:
     trace_id = response.headers["X-Trace-ID"]
     assert response.get_json()["trace_id"] == trace_id
     assert [e["trace_id"] for e in events if e["logger"] == "handler"] == [trace_id]
+
+
+def test_flask_login_lookup_only_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """instrument() adds the Flask-Login user lookup only if Flask-Login is installed."""
+    msatrace_flask = msatrace.flask
+    assert msatrace_flask._installed("flask_login")
+    assert not msatrace_flask._installed("msatrace_no_such_module")
+    # A module registered without a spec (find_spec raises ValueError): installed, as imported.
+    monkeypatch.setitem(sys.modules, "msatrace_specless", types.ModuleType("msatrace_specless"))
+    assert msatrace_flask._installed("msatrace_specless")
+
+    monkeypatch.setattr(msatrace_flask, "_installed", lambda module: False)
+    app = flask.Flask("no_login")
+    msatrace_flask.instrument(app)
+    assert app.wsgi_app.user is None  # type: ignore[attr-defined]

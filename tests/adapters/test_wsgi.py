@@ -352,6 +352,27 @@ def test_excluded_path_is_not_traced(traced: None) -> None:
     assert result.header("X-Trace-ID") is None
 
 
+def test_middleware_follows_reinit_and_shutdown(env: pytest.MonkeyPatch) -> None:
+    """The settings of the latest init() apply to the next request; none after shutdown()."""
+    app = TraceMiddleware(hello)
+    init(exclude_paths=["/a"])
+    assert call(app, "/a").header("X-Trace-ID") is None
+    assert is_trace_id(call(app, "/b").header("X-Trace-ID"))
+
+    init(exclude_paths=["/b"])  # new settings: adapters see the new runtime without a restart
+
+    assert is_trace_id(call(app, "/a").header("X-Trace-ID"))
+    assert call(app, "/b").header("X-Trace-ID") is None
+
+    msatrace.shutdown()
+
+    seen: list[Any] = []
+    body = app(environ("/a"), lambda status, headers, exc_info=None: seen.extend(headers))
+    assert b"".join(body) == b""  # no trace ID current in the application either
+    assert "x-trace-id" not in {name.lower() for name, _ in seen}
+    assert inbound.current() is None
+
+
 def test_untrusted_incoming_starts_fresh_trace_with_link(env: pytest.MonkeyPatch) -> None:
     """With trust_incoming=False the incoming trace becomes a link, not the parent."""
     init(trust_incoming=False)

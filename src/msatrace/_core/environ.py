@@ -18,24 +18,6 @@ from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import Inbound, RequestFacts
 from msatrace._core.propagation import NO_HEADERS, HeaderBag
 
-# The CGI keys of the wanted headers for one Inbound (one init()): built once, not per request.
-_keys_cache: tuple[Inbound | None, tuple[tuple[str, str], ...]] = (None, ())
-
-
-def header_keys(edge: Inbound) -> tuple[tuple[str, str], ...]:
-    """``(environ key, HeaderBag key)`` for every trace header, e.g. ``("HTTP_TRACEPARENT", ...)``.
-
-    CGI (RFC 3875 section 4.1.18) upper-cases a header's name and turns ``-`` into ``_``.
-    """
-    global _keys_cache
-    cached, keys = _keys_cache
-    if cached is not edge:
-        keys = tuple(
-            ("HTTP_" + name.upper().replace("-", "_"), name) for name in edge.wanted.values()
-        )
-        _keys_cache = (edge, keys)
-    return keys
-
 
 def wsgi_path(environ: Mapping[str, Any]) -> str:
     """``SCRIPT_NAME + PATH_INFO`` as text (WSGI passes the raw bytes as latin-1, PEP 3333)."""
@@ -58,16 +40,11 @@ def request_facts(
         path: the request path as text (the caller knows how its framework decoded it).
         scheme: ``http``/``https`` when the caller knows better than ``wsgi.url_scheme``.
     """
-    bag = NO_HEADERS  # replaced by a bag of its own at the first trace header
-    cached, keys = _keys_cache
-    for key, name in keys if cached is edge else header_keys(edge):
-        value = environ.get(key)
-        if value is not None:
-            if bag is NO_HEADERS:
-                bag = HeaderBag()
-            # WSGI header values are latin-1 text; anything outside ASCII is invalid for every
-            # trace header and must never be echoed (HeaderBag treats None as invalid).
-            bag.add(name, value if value.isascii() else None)
+    # Most requests carry no trace header: one pass in C (map, any) finds that out.
+    if any(map(environ.__contains__, edge.cgi_names)):
+        bag = _header_bag(environ, edge)
+    else:
+        bag = NO_HEADERS
     facts = RequestFacts(
         environ.get("REQUEST_METHOD", "GET"),
         path,
@@ -81,6 +58,17 @@ def request_facts(
     if edge.recording:  # server address and protocol: span attributes, read if sampled
         facts.fill, facts.source = fill_server, environ
     return facts
+
+
+def _header_bag(environ: Mapping[str, Any], edge: Inbound) -> HeaderBag:
+    bag = HeaderBag()
+    for key, name in zip(edge.cgi_names, edge.wanted.values(), strict=True):
+        value = environ.get(key)
+        if value is not None:
+            # WSGI header values are latin-1 text; anything outside ASCII is invalid for every
+            # trace header and must never be echoed (HeaderBag treats None as invalid).
+            bag.add(name, value if value.isascii() else None)
+    return bag
 
 
 def fill_server(environ: Mapping[str, Any], facts: RequestFacts) -> None:

@@ -16,17 +16,19 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable
 from contextvars import Token
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import Any, AnyStr
 
+from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
 from msatrace._core import context, logs, runtime
-from msatrace._core.headers import new_request_id
 from msatrace._core.propagation import HeaderBag, Propagation
 from msatrace._core.tracing import mark_error, start_described
 
@@ -39,12 +41,15 @@ KNOWN_METHODS = frozenset(
 _NORMAL_CLOSURE = frozenset((1000, 1001))
 ACCESS_LOGGER = "msatrace.access"
 ERROR_LOGGER = "msatrace.error"
-# Called on every request: bound once here rather than looked up through their modules.
+# Called on every request: bound once here rather than looked up through their modules. A
+# Python call costs ~0.3 µs in a real request (its code is cold in the CPU's caches by then), so
+# the one-line helpers new_request_id() and context.with_span() are inlined where marked.
 _time_ns = time.time_ns
 _attach = context.otel_attach
 _get_current = context.otel_current
 _detach = context.otel_detach
-_with_span = context.with_span
+_SPAN_KEY = context.SPAN_KEY
+_getrandbits = random.getrandbits
 _SERVER = SpanKind.SERVER
 _fields_var = context._fields  # start_scope/end_scope, inlined
 _write_access_line = logs.write_access_line
@@ -63,6 +68,8 @@ class RequestFacts:
     client_address: str | None = None
     user_agent: str | None = None
     protocol_version: str | None = None
+    # The route template, set by the adapter once the framework has matched it (``None``: no
+    # route, e.g. a 404). The span is renamed ``{METHOD} {route}`` when it ends.
     route: str | None = None
     kind: str = "http"
     # fill(source, facts) fills in what only a sampled span records (server address and port,
@@ -148,16 +155,18 @@ class RequestScope:
     _fields: MappingProxyType[str, Any]
     _ids: tuple[str, str] | None
 
-    def __init__(self, facts: RequestFacts, rt: runtime.Runtime) -> None:
+    def __init__(self, rt: runtime.Runtime, facts: RequestFacts) -> None:
+        # The parent context, looked up once for the span and attach.
         if facts.headers.values:
             incoming = rt.propagation.extract(facts.headers)
             parent, links, trace_id = incoming.parent, incoming.links, incoming.trace_id
-            self.request_id = incoming.request_id
+            request_id = incoming.request_id
+            if parent is None:
+                parent = _get_current()
         else:  # no trace header at all (a client at the edge): nothing to parse or trust
-            parent, links, trace_id = None, (), 0
-            self.request_id = new_request_id()
-        if parent is None:  # the current context, looked up once for the span and attach
-            parent = _get_current()
+            parent, links, trace_id = _get_current(), (), 0
+            request_id = _getrandbits(128).to_bytes(16, "big").hex()  # new_request_id(), inlined
+        self.request_id = request_id
         # One wall clock for the span's start and end and the access line's timestamp and
         # duration (as the SDK times spans): two clock reads per request.
         self._start = start = _time_ns()
@@ -178,8 +187,8 @@ class RequestScope:
         self._propagation = rt.propagation
         self._ended = False
         self._end_ns = None
-        self._otel_token = _attach(_with_span(parent, span))
-        own = self._fields = MappingProxyType({"request_id": self.request_id})
+        self._otel_token = _attach(Context({**parent, _SPAN_KEY: span}))  # with_span(), inlined
+        own = self._fields = MappingProxyType({"request_id": request_id})
         self._fields_token = _fields_var.set(own)
 
     def header_items(self) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
@@ -223,14 +232,6 @@ class RequestScope:
         if want_rid:
             out.append((rid_name, self.request_id.encode("ascii")))
         return out
-
-    def set_route(self, route: str | None) -> None:
-        """Record the route template once the framework has matched it.
-
-        The span is renamed ``{METHOD} {route}`` when it ends (one update instead of two).
-        """
-        if route:
-            self.facts.route = route
 
     def response_finished(self, status: int | None = None) -> None:
         """The last byte of the response was handed to the server: stop the clock.
@@ -306,6 +307,7 @@ class RequestScope:
                 span.end(end_ns)
             if self.access_log:
                 method, path = facts.method, facts.path
+                elapsed = end_ns - self._start + 500  # rounded to the microsecond, below
                 _write_access_line(
                     ACCESS_LOGGER,
                     "error" if status is None or status >= 500 else "info",
@@ -319,7 +321,7 @@ class RequestScope:
                     status,
                     # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3);
                     # never negative, should the wall clock step back.
-                    max(end_ns - self._start + 500, 0) // 1000 / 1000,
+                    elapsed // 1000 / 1000 if elapsed > 0 else 0.0,
                     facts.client_address,
                     facts.user_agent,
                     end_ns,
@@ -359,7 +361,7 @@ def _header_names(p: Propagation) -> tuple[bytes, bytes]:
 class Inbound:
     """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
 
-    __slots__ = ("exclude_paths", "recording", "runtime", "wanted")
+    __slots__ = ("begin", "cgi_names", "exclude_paths", "recording", "runtime", "wanted")
 
     def __init__(self, rt: runtime.Runtime) -> None:
         self.runtime = rt
@@ -368,25 +370,32 @@ class Inbound:
         self.recording = rt.tracing.tracer is not None
         # Header name as it arrives in ASGI (lowercase bytes) -> the HeaderBag key.
         self.wanted: dict[bytes, str] = {n.encode("ascii"): n for n in rt.propagation.wanted}
+        # The same names as CGI variables (WSGI environ, Django's META), in the same order:
+        # RFC 3875 section 4.1.18 upper-cases a header's name and turns "-" into "_".
+        self.cgi_names = tuple(
+            "HTTP_" + name.upper().replace("-", "_") for name in self.wanted.values()
+        )
+        # begin(facts): start tracing a request that is not excluded (the caller checked the
+        # path). A partial: the scope is constructed without a call of ours in between.
+        self.begin: Callable[[RequestFacts], RequestScope] = partial(RequestScope, rt)
 
-    def begin(self, facts: RequestFacts) -> RequestScope:
-        """Start tracing a request that is not excluded (the caller checked the path)."""
-        return RequestScope(facts, self.runtime)
+
+# The adapters' view of the active runtime (None before init() and after shutdown()), kept
+# current by runtime.watch: adapters read ``inbound.active`` on every request, without a call.
+active: Inbound | None = None
 
 
-_inbound: Inbound | None = None
+def _runtime_changed(rt: runtime.Runtime | None) -> None:
+    global active
+    active = Inbound(rt) if rt is not None else None
+
+
+runtime.watch(_runtime_changed)
 
 
 def current() -> Inbound | None:
     """The adapters' view of the active runtime, or ``None`` before ``init()``."""
-    global _inbound
-    rt = runtime._runtime  # runtime.current(), inlined: every request asks
-    if rt is None:
-        return None
-    edge = _inbound
-    if edge is None or edge.runtime is not rt:
-        edge = _inbound = Inbound(rt)
-    return edge
+    return active
 
 
 def begin(facts: RequestFacts) -> RequestScope | None:
@@ -394,7 +403,7 @@ def begin(facts: RequestFacts) -> RequestScope | None:
     rt = runtime.current()
     if rt is None or facts.path in rt.exclude_paths:
         return None
-    return RequestScope(facts, rt)
+    return RequestScope(rt, facts)
 
 
 def wanted_headers() -> frozenset[bytes]:

@@ -63,25 +63,33 @@ class Output:
             stream.flush()
 
 
-_ts_cache: tuple[int, str] = (-1, "")  # (milliseconds since the epoch, its RFC 3339 text)
+# The last millisecond formatted: (milliseconds since the epoch, its RFC 3339 text). Read-only
+# outside this module; a hot path may compare against it before calling timestamp_ms(), as
+# timestamp() does (the lines of one request mostly fall in one millisecond).
+last_timestamp: tuple[int, str] = (-1, "")
 _sec_cache: tuple[int, str] = (-1, "")  # (seconds since the epoch, "YYYY-MM-DDTHH:MM:SS")
 _MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond of each line
 
 
 def timestamp(now: float) -> str:
     """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
-    global _ts_cache, _sec_cache
     ms = int(now * 1000)
-    cached = _ts_cache
+    cached = last_timestamp
     if cached[0] == ms:
         return cached[1]
+    return timestamp_ms(ms)
+
+
+def timestamp_ms(ms: int) -> str:
+    """:func:`timestamp` of a time in milliseconds since the epoch; formats and caches it."""
+    global last_timestamp, _sec_cache
     sec, frac = divmod(ms, 1000)
     prefix = _sec_cache
     if prefix[0] != sec:
         prefix = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
         _sec_cache = prefix
     text = prefix[1] + _MS_SUFFIX[frac]
-    _ts_cache = (ms, text)
+    last_timestamp = (ms, text)
     return text
 
 

@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -54,6 +55,8 @@ class Runtime:
 _runtime: Runtime | None = None
 _lock = threading.RLock()
 _atexit_registered = False
+# Called with the new runtime (or None) whenever it changes: see watch().
+_watchers: list[Callable[[Runtime | None], object]] = []
 
 
 def current() -> Runtime | None:
@@ -61,9 +64,26 @@ def current() -> Runtime | None:
     return _runtime
 
 
+def watch(callback: Callable[[Runtime | None], object]) -> None:
+    """Call ``callback(runtime)`` now and whenever ``init()``/``shutdown()`` change the runtime.
+
+    For state derived from the runtime that the request path reads on every request (the
+    adapters' ``inbound.active``): kept current here instead of checked per request.
+    """
+    _watchers.append(callback)
+    callback(_runtime)
+
+
+def _set(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime
+    for callback in _watchers:
+        callback(runtime)
+
+
 def init(arguments: dict[str, Any]) -> Runtime:
     """Resolve settings and install tracing, logging, propagation and client patches."""
-    global _runtime, _atexit_registered
+    global _atexit_registered
     explicit_patch = arguments.get("patch") is not None
     settings = resolve(arguments)
     with _lock:
@@ -74,16 +94,17 @@ def init(arguments: dict[str, Any]) -> Runtime:
             propagation = Propagation(settings)
             patching.unpatch_all()
             logs.configure(settings)
-            _runtime = Runtime(
+            rt = Runtime(
                 settings,
                 _runtime.tracing,
                 propagation,
                 frozenset(settings.exclude_paths),
                 _runtime.previous_textmap,
             )
+            _set(rt)
             _install_textmap(settings, propagation)
             _patch_clients(settings, explicit_patch)
-            return _runtime
+            return rt
         _check_clients(settings, explicit_patch)
         propagation = Propagation(settings)  # validates propagator names before any side effect
         tracer = tracing.install(settings)
@@ -93,15 +114,14 @@ def init(arguments: dict[str, Any]) -> Runtime:
             tracer.shutdown(0)  # no half-initialised provider left global for the next init()
             raise
         previous = propagate.get_global_textmap()
-        _runtime = Runtime(
-            settings, tracer, propagation, frozenset(settings.exclude_paths), previous
-        )
+        rt = Runtime(settings, tracer, propagation, frozenset(settings.exclude_paths), previous)
+        _set(rt)
         _install_textmap(settings, propagation)
         _patch_clients(settings, explicit_patch)
         if not _atexit_registered:
             atexit.register(_at_exit)
             _atexit_registered = True
-        return _runtime
+        return rt
 
 
 def _check_clients(settings: Settings, explicit: bool) -> None:
@@ -151,11 +171,11 @@ def unpatch() -> None:
 
 def shutdown(timeout: float = 5.0) -> None:
     """Flush buffered spans (waiting at most ``timeout`` seconds) and undo ``init()``."""
-    global _runtime
     with _lock:
-        runtime, _runtime = _runtime, None
+        runtime = _runtime
         if runtime is None:
             return
+        _set(None)
         patching.unpatch_all()
         try:
             runtime.tracing.shutdown(timeout)

@@ -49,7 +49,7 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE, TraceState
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util import types
 
-from msatrace._core.context import otel_current, parent_span_context
+from msatrace._core.context import SPAN_KEY, otel_current, parent_span_context
 
 _log = logging.getLogger("opentelemetry.sdk.trace")  # the SDK's warnings, under its name
 _getrandbits = random.getrandbits
@@ -168,7 +168,8 @@ class LeanTracer(trace.Tracer):
         """``start``, with the name and attributes from ``describe(subject)``, called only when
         the span is sampled (an unsampled request builds neither)."""
         # The parent's span context (None for a root span), then the new span's.
-        parent = parent_span_context(context if context is not None else otel_current())
+        ctx = context if context is not None else otel_current()
+        parent = parent_span_context(ctx) if SPAN_KEY in ctx else None  # no call for a root
         flags = 0
         if parent is not None:
             trace_id = parent.trace_id

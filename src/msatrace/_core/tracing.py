@@ -43,7 +43,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import Attributes
 
-from msatrace._core.context import otel_current, parent_span_context
+from msatrace._core.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._core.settings import Settings
 from msatrace._core.spans import LeanTracer, decider, own_span_context
 from msatrace._version import __version__
@@ -232,14 +232,7 @@ def start_span(
     """
     tracer = tracing.tracer
     if tracer is None:
-        # Tracing off: IDs straight from ``random`` (what _IdGenerator does without an inner
-        # generator; no trace ID is forced here), on every request, so kept to the minimum.
-        parent_sc = parent_span_context(parent if parent is not None else otel_current())
-        if parent_sc is not None:
-            tid, flags = parent_sc.trace_id, parent_sc.trace_flags
-        else:
-            tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
-        return NonRecordingSpan(own_span_context(tid, flags))
+        return _off_span(parent, trace_id)
     if isinstance(tracer, LeanTracer):
         return tracer.start(name, parent, kind, attributes, links, trace_id)
     if not trace_id:
@@ -249,6 +242,22 @@ def start_span(
         return tracer.start_span(name, parent, kind, attributes, links)
     finally:
         _forced_trace_id.reset(token)
+
+
+def _off_span(parent: Context | None, trace_id: int) -> NonRecordingSpan:
+    """Tracing off: a non-recording span with valid IDs, the parent's trace or a new one.
+
+    IDs straight from ``random`` (what _IdGenerator does without an inner generator), on every
+    request, so kept to the minimum: no span in the context (a request from the edge) means no
+    parent to look up.
+    """
+    ctx = parent if parent is not None else otel_current()
+    parent_sc = parent_span_context(ctx) if SPAN_KEY in ctx else None
+    if parent_sc is not None:
+        tid, flags = parent_sc.trace_id, parent_sc.trace_flags
+    else:
+        tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
+    return NonRecordingSpan(own_span_context(tid, flags))
 
 
 def start_described(
@@ -269,7 +278,7 @@ def start_described(
     """
     tracer = tracing.tracer
     if tracer is None:
-        return start_span(tracing, "", kind, parent, None, links, trace_id)
+        return _off_span(parent, trace_id)
     if type(tracer) is LeanTracer:
         return tracer.start_described(parent, kind, describe, subject, links, trace_id, start_time)
     name, attributes = describe(subject)
