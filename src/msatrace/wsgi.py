@@ -87,9 +87,18 @@ class _Call:
     body wrapper) because every request makes one.
     """
 
-    __slots__ = ("_body", "_closed", "_iterator", "_start_response", "ctx", "environ", "mw", "req")
+    __slots__ = (
+        "_close_body",
+        "_closed",
+        "_iterator",
+        "_start_response",
+        "ctx",
+        "environ",
+        "mw",
+        "req",
+    )
     req: RequestScope
-    _body: Iterable[bytes]
+    _close_body: Callable[[], object] | None
     _iterator: Iterator[bytes]
 
     def __init__(
@@ -111,15 +120,16 @@ class _Call:
             return app(environ, self._start_response)
         environ[SCOPE_KEY] = req
         try:
-            body = self._body = app(environ, self.start_response)
+            body = app(environ, self.start_response)
             self._iterator = iter(body)  # as the server would, but in the request's context
+            self._close_body = getattr(body, "close", None)
         except Exception as exc:
             safety.call("wsgi.fail", req.fail, exc)
-            safety.call("wsgi.end", req.end)
+            req.end()  # never raises
             raise
         except BaseException as exc:  # the worker is stopping (SystemExit, KeyboardInterrupt)
             safety.call("wsgi.abort", req.abort, exc)
-            safety.call("wsgi.end", req.end)
+            req.end()  # never raises
             raise
         file_wrapper = environ.get("wsgi.file_wrapper")
         if (
@@ -129,15 +139,8 @@ class _Call:
         ):
             # Returned unwrapped, so the server still recognises it and can use sendfile (PEP
             # 3333 "Optional Platform-Specific File Handling"); only its close() is hooked.
-            original = getattr(body, "close", None)
-
-            def close() -> None:
-                if not self._closed:
-                    self._closed = True
-                    self.ctx.run(self._end_after, original)
-
             with contextlib.suppress(Exception):  # __slots__: then wrapped like any other body
-                body.close = close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
+                body.close = self.close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
                 return body
         return self
 
@@ -175,22 +178,19 @@ class _Call:
             yield chunk
 
     def close(self) -> None:
-        """Close the application's iterable (PEP 3333), then end the request's span and log."""
+        """Close the application's iterable (PEP 3333), then end the request's span and log.
+
+        Both in the request's context: what the application's ``close()`` logs has the trace.
+        """
         if self._closed:
             return
         self._closed = True
-        self.ctx.run(self._end_after, getattr(self._body, "close", None))
-
-    def _end_after(self, close: Callable[[], object] | None) -> None:
-        req = self.req
+        ctx, req, close = self.ctx, self.req, self._close_body
         try:
             if close is not None:
-                close()
+                ctx.run(close)
         except Exception as exc:
-            safety.call("wsgi.fail", req.fail, exc)
+            ctx.run(safety.call, "wsgi.fail", req.fail, exc)
             raise
         finally:
-            try:
-                req.end()
-            except Exception as exc:
-                safety.failed("wsgi.end", exc)
+            ctx.run(req.end)  # never raises

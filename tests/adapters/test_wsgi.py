@@ -449,6 +449,33 @@ def test_internal_failure_never_reaches_the_application(traced: None) -> None:
     assert "wsgi.start_response" in warnings[0]["event"]
 
 
+def test_failure_while_ending_leaves_nothing_behind(
+    traced: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error writing the access line: the response completes, the span ends, the request's
+    trace is no longer current afterwards, and one warning names where it happened."""
+
+    def broken_line(*args: Any) -> None:
+        raise RuntimeError("line failed")
+
+    monkeypatch.setattr(inbound, "_write_access_line", broken_line)
+    previous = safety.set_strict(False)
+    safety.reset()
+    try:
+        result = call(TraceMiddleware(hello))
+    finally:
+        safety.set_strict(previous)
+
+    assert result.status == "200 OK"
+    assert result.body.decode() == result.header("X-Trace-ID")
+    assert len(result.spans) == 1
+    assert msatrace.current_trace_id() is None
+    warnings = [e for e in result.logs if e["logger"] == "msatrace" and e["level"] == "warning"]
+    assert [w["event"] for w in warnings] == [
+        "msatrace: internal error in inbound.end; the request goes on"
+    ]
+
+
 def test_route_lookup_names_the_span(traced: None) -> None:
     """A route lookup given to the middleware names the span and fills http.route."""
     app = TraceMiddleware(hello, route=lambda environ: "/items/{id}")

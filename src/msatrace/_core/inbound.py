@@ -30,7 +30,8 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, Status
 
 from msatrace._core import context, logs, runtime
 from msatrace._core.propagation import HeaderBag, Propagation
-from msatrace._core.tracing import mark_error, start_described
+from msatrace._core.safety import failed
+from msatrace._core.tracing import describer, mark_error
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
 # original in http.request.method_original (semconv http-spans, "Setting http.request.method").
@@ -155,10 +156,10 @@ class RequestScope:
     _fields: MappingProxyType[str, Any]
     _ids: tuple[str, str] | None
 
-    def __init__(self, rt: runtime.Runtime, facts: RequestFacts) -> None:
+    def __init__(self, edge: Inbound, facts: RequestFacts) -> None:
         # The parent context, looked up once for the span and attach.
         if facts.headers.values:
-            incoming = rt.propagation.extract(facts.headers)
+            incoming = edge.propagation.extract(facts.headers)
             parent, links, trace_id = incoming.parent, incoming.links, incoming.trace_id
             request_id = incoming.request_id
             if parent is None:
@@ -171,20 +172,19 @@ class RequestScope:
         # duration (as the SDK times spans): two clock reads per request.
         self._start = start = _time_ns()
         # Name and attributes built only for a sampled span (none with tracing off).
-        span = start_described(
-            rt.tracing, _SERVER, parent, _describe, facts, links, trace_id, start
+        span = self.span = edge.start_span(
+            parent, _SERVER, _describe, facts, links, trace_id, start
         )
-        self.span = span
         self.facts = facts
         # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
         # to_bytes().hex() rather than "%032x": see headers.new_request_id.
         sc = span.get_span_context()
         self.trace_id_hex = tid = sc[0].to_bytes(16, "big").hex()
         self._ids = (tid, sc[1].to_bytes(8, "big").hex()) if sc[0] else None
-        self.access_log = rt.settings.access_log
+        self.access_log = edge.access_log
         self.error = None
         self.status = None
-        self._propagation = rt.propagation
+        self._propagation = edge.propagation
         self._ended = False
         self._end_ns = None
         self._otel_token = _attach(Context({**parent, _SPAN_KEY: span}))  # with_span(), inlined
@@ -272,6 +272,9 @@ class RequestScope:
     def end(self, status: int | None = None) -> None:
         """Finish the span, write the access line, and detach the request's context.
 
+        Never raises: an internal error is reported once (``safety.failed``) and the request
+        goes on, so adapters call it directly, where the request ends.
+
         Args:
             status: the response status; defaults to the one recorded by
                 :meth:`response_finished` (500 if the application raised without one).
@@ -326,9 +329,14 @@ class RequestScope:
                     facts.user_agent,
                     end_ns,
                 )
+        except Exception as exc:
+            failed("inbound.end", exc)
         finally:
-            _fields_var.reset(self._fields_token)
-            _detach(self._otel_token)
+            try:
+                _fields_var.reset(self._fields_token)
+                _detach(self._otel_token)
+            except Exception as exc:  # a token of another context: nothing to restore here
+                failed("inbound.end", exc)
 
 
 def _absent(
@@ -361,11 +369,24 @@ def _header_names(p: Propagation) -> tuple[bytes, bytes]:
 class Inbound:
     """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
 
-    __slots__ = ("begin", "cgi_names", "exclude_paths", "recording", "runtime", "wanted")
+    __slots__ = (
+        "access_log",
+        "begin",
+        "cgi_names",
+        "exclude_paths",
+        "propagation",
+        "recording",
+        "runtime",
+        "start_span",
+        "wanted",
+    )
 
     def __init__(self, rt: runtime.Runtime) -> None:
         self.runtime = rt
         self.exclude_paths = rt.exclude_paths
+        self.propagation = rt.propagation
+        self.access_log = rt.settings.access_log
+        self.start_span = describer(rt.tracing)
         # False with tracing off: span attributes (server address, ...) need not be collected.
         self.recording = rt.tracing.tracer is not None
         # Header name as it arrives in ASGI (lowercase bytes) -> the HeaderBag key.
@@ -377,7 +398,7 @@ class Inbound:
         )
         # begin(facts): start tracing a request that is not excluded (the caller checked the
         # path). A partial: the scope is constructed without a call of ours in between.
-        self.begin: Callable[[RequestFacts], RequestScope] = partial(RequestScope, rt)
+        self.begin: Callable[[RequestFacts], RequestScope] = partial(RequestScope, self)
 
 
 # The adapters' view of the active runtime (None before init() and after shutdown()), kept
@@ -400,10 +421,10 @@ def current() -> Inbound | None:
 
 def begin(facts: RequestFacts) -> RequestScope | None:
     """Start tracing a request; ``None`` if msatrace is not initialised or the path is excluded."""
-    rt = runtime.current()
-    if rt is None or facts.path in rt.exclude_paths:
+    edge = active
+    if edge is None or facts.path in edge.exclude_paths:
         return None
-    return RequestScope(rt, facts)
+    return edge.begin(facts)
 
 
 def wanted_headers() -> frozenset[bytes]:

@@ -76,8 +76,8 @@ def own_span_context(
     return _tuple_new(SpanContext, (trace_id, span_id, False, _FLAGS[flags], state, True))
 
 
-def _given(described: tuple[str, types.Attributes]) -> tuple[str, types.Attributes]:
-    """``describe`` for a span whose name and attributes are already made (``start``)."""
+def given(described: tuple[str, types.Attributes]) -> tuple[str, types.Attributes]:
+    """``describe`` for a span whose name and attributes are already made (``start_span``)."""
     return described
 
 
@@ -152,7 +152,7 @@ class LeanTracer(trace.Tracer):
     ) -> trace.Span:
         """``start_span``, with ``trace_id`` naming the trace of a root span (from X-Trace-ID)."""
         return self.start_described(
-            context, kind, _given, (name, attributes), links, trace_id, start_time
+            context, kind, given, (name, attributes), links, trace_id, start_time
         )
 
     def start_described(

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -45,7 +45,7 @@ from opentelemetry.util.types import Attributes
 
 from msatrace._core.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._core.settings import Settings
-from msatrace._core.spans import LeanTracer, decider, own_span_context
+from msatrace._core.spans import LeanTracer, decider, given, own_span_context
 from msatrace._version import __version__
 
 _log = logging.getLogger("msatrace")
@@ -232,7 +232,7 @@ def start_span(
     """
     tracer = tracing.tracer
     if tracer is None:
-        return _off_span(parent, trace_id)
+        return _start_off(parent, kind, given, (name, attributes), links, trace_id)
     if isinstance(tracer, LeanTracer):
         return tracer.start(name, parent, kind, attributes, links, trace_id)
     if not trace_id:
@@ -244,45 +244,72 @@ def start_span(
         _forced_trace_id.reset(token)
 
 
-def _off_span(parent: Context | None, trace_id: int) -> NonRecordingSpan:
+class Describer(Protocol):
+    """Starts a span whose name and attributes come from ``describe(subject)``.
+
+    msatrace's own tracer calls ``describe`` only for a sampled span, so a request that is not
+    sampled does not build them; tracing off never calls it. ``trace_id`` names the trace of a
+    root span (from X-Trace-ID); ``start_time`` (ns since the epoch) is used by msatrace's own
+    tracer, another provider's tracer times its spans itself.
+    """
+
+    def __call__(
+        self,
+        context: Context | None,
+        kind: SpanKind,
+        describe: Callable[[T], tuple[str, Attributes]],
+        subject: T,
+        links: Sequence[Link] | None,
+        trace_id: int = 0,
+        start_time: int | None = None,
+    ) -> Span: ...
+
+
+def describer(tracing: Tracing) -> Describer:
+    """The :class:`Describer` for ``tracing``: resolved once (per ``init()``), called per span."""
+    tracer = tracing.tracer
+    if tracer is None:
+        return _start_off
+    if type(tracer) is LeanTracer:
+        return tracer.start_described
+
+    def start_described(
+        context: Context | None,
+        kind: SpanKind,
+        describe: Callable[[T], tuple[str, Attributes]],
+        subject: T,
+        links: Sequence[Link] | None,
+        trace_id: int = 0,
+        start_time: int | None = None,
+    ) -> Span:
+        name, attributes = describe(subject)
+        return start_span(tracing, name, kind, context, attributes, links, trace_id)
+
+    return start_described
+
+
+def _start_off(
+    context: Context | None,
+    kind: SpanKind,
+    describe: Callable[[T], tuple[str, Attributes]],
+    subject: T,
+    links: Sequence[Link] | None,
+    trace_id: int = 0,
+    start_time: int | None = None,
+) -> Span:
     """Tracing off: a non-recording span with valid IDs, the parent's trace or a new one.
 
     IDs straight from ``random`` (what _IdGenerator does without an inner generator), on every
     request, so kept to the minimum: no span in the context (a request from the edge) means no
-    parent to look up.
+    parent to look up; nothing is described.
     """
-    ctx = parent if parent is not None else otel_current()
+    ctx = context if context is not None else otel_current()
     parent_sc = parent_span_context(ctx) if SPAN_KEY in ctx else None
     if parent_sc is not None:
         tid, flags = parent_sc.trace_id, parent_sc.trace_flags
     else:
         tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
     return NonRecordingSpan(own_span_context(tid, flags))
-
-
-def start_described(
-    tracing: Tracing,
-    kind: SpanKind,
-    parent: Context | None,
-    describe: Callable[[T], tuple[str, Attributes]],
-    subject: T,
-    links: Sequence[Link] | None = None,
-    trace_id: int = 0,
-    start_time: int | None = None,
-) -> Span:
-    """``start_span`` with the name and attributes from ``describe(subject)``.
-
-    msatrace's own tracer calls ``describe`` only for a sampled span, so a request that is not
-    sampled does not build them; tracing off never calls it. ``start_time`` (ns since the epoch)
-    is used by msatrace's own tracer; another provider's tracer times its spans itself.
-    """
-    tracer = tracing.tracer
-    if tracer is None:
-        return _off_span(parent, trace_id)
-    if type(tracer) is LeanTracer:
-        return tracer.start_described(parent, kind, describe, subject, links, trace_id, start_time)
-    name, attributes = describe(subject)
-    return start_span(tracing, name, kind, parent, attributes, links, trace_id)
 
 
 def error_type(exc: BaseException) -> str:
