@@ -8,7 +8,8 @@ response gets ``X-Trace-ID`` and ``X-Request-ID`` (never replacing the view's); 
 by the URL pattern (``GET /orders/<int:order_id>``) and one access line end the request when the
 response leaves the middleware or, for a ``StreamingHttpResponse``, when its body (run in the
 request's context) is exhausted or closed. A ``FileResponse`` sent with ``wsgi.file_wrapper``
-ends when the middleware returns.
+ends when the middleware returns. Under ASGI the trace stays current in the request's own task
+until Django has sent the response, so the server's access line (uvicorn's) carries it too.
 
 - The user: an authenticated ``request.user`` becomes ``user_id`` / ``user.id``, read after the
   view ran (so this middleware may come before ``AuthenticationMiddleware``), and only if the
@@ -107,7 +108,11 @@ class TraceMiddleware:
         finally:
             if not streamed:
                 try:
-                    _end(req, request)
+                    # Django's ASGI handler sends the response after this returns, in this
+                    # request's own task: the trace stays current there, so what is logged
+                    # while sending (uvicorn's access line) carries it. The task's context
+                    # ends with the request.
+                    _end(req, request, detach=False)
                 except Exception as exc:
                     safety.failed("django.end", exc)
 
@@ -247,9 +252,9 @@ def _consume(content: Any) -> list[Any]:  # sync_to_async(list) confuses mypy's 
     return list(content)
 
 
-def _end(req: RequestScope, request: HttpRequest) -> None:
+def _end(req: RequestScope, request: HttpRequest, *, detach: bool = True) -> None:
     _details(req, request)
-    req.end()
+    req.end(detach=detach)
 
 
 def _details(req: RequestScope, request: HttpRequest) -> None:

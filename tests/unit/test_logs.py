@@ -283,3 +283,35 @@ def test_capture_logs_collects_events(env: pytest.MonkeyPatch) -> None:
         msatrace.get_logger("a").info("caught", n=2)
 
     assert [(e["event"], e["n"]) for e in events] == [("caught", 2)]
+
+
+@pytest.mark.parametrize(
+    ("trace_header", "request_id", "expected"),
+    [
+        (TRACE_ID.upper(), "req-1", (TRACE_ID, "req-1")),
+        (TRACE_ID, "bad id\r\n", (TRACE_ID, None)),  # an invalid request ID is not trusted
+        ("not-a-trace\r\nX-Evil: 1", "req-1", (None, None)),  # nor an invalid trace ID
+        (None, "req-1", (None, None)),  # no X-Trace-ID in the response: nothing to take
+    ],
+)
+def test_gunicorn_access_line_takes_ids_from_its_response_headers(
+    env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    trace_header: str | None,
+    request_id: str,
+    expected: tuple[str | None, str | None],
+) -> None:
+    """gunicorn logs its access line after the request; the IDs come from its header atoms."""
+    msatrace.init(service_name="svc", patch="none", access_log=False)
+    capsys.readouterr()
+    atoms = {"h": "127.0.0.1", "r": "GET /items/42 HTTP/1.1", "s": "200"}
+    if trace_header is not None:
+        atoms["{x-trace-id}o"] = trace_header
+    atoms["{x-request-id}o"] = request_id
+
+    logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s', atoms)
+
+    (line,) = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert line["event"] == '127.0.0.1 "GET /items/42 HTTP/1.1" 200'
+    assert (line["trace_id"], line["request_id"]) == expected
+    assert line["span_id"] is None

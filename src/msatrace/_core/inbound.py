@@ -269,7 +269,7 @@ class RequestScope:
         """
         mark_error(self.span, exc, record=False)
 
-    def end(self, status: int | None = None) -> None:
+    def end(self, status: int | None = None, *, detach: bool = True) -> None:
         """Finish the span, write the access line, and detach the request's context.
 
         Never raises: an internal error is reported once (``safety.failed``) and the request
@@ -278,6 +278,9 @@ class RequestScope:
         Args:
             status: the response status; defaults to the one recorded by
                 :meth:`response_finished` (500 if the application raised without one).
+            detach: ``False`` leaves the request's trace current in the calling context, for an
+                adapter whose framework still answers after the adapter returned, in a context
+                of the request's own (Django under ASGI: one task per request).
         """
         if self._ended:
             return
@@ -332,11 +335,12 @@ class RequestScope:
         except Exception as exc:
             failed("inbound.end", exc)
         finally:
-            try:
-                _fields_var.reset(self._fields_token)
-                _detach(self._otel_token)
-            except Exception as exc:  # a token of another context: nothing to restore here
-                failed("inbound.end", exc)
+            if detach:
+                try:
+                    _fields_var.reset(self._fields_token)
+                    _detach(self._otel_token)
+                except Exception as exc:  # a token of another context: nothing to restore
+                    failed("inbound.end", exc)
 
 
 def _absent(

@@ -21,7 +21,7 @@ import sys
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ from opentelemetry import trace
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
-from msatrace._core import context, render
+from msatrace._core import context, headers, render
 from msatrace._core.settings import Settings
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
@@ -68,6 +68,8 @@ class _State:
     levels: dict[str, int] = field(default_factory=dict)
     level: int = 20
     drop_access: bool = False
+    # gunicorn's access-log atoms of the X-Trace-ID and X-Request-ID response headers.
+    response_atoms: tuple[str, str] = ("{x-trace-id}o", "{x-request-id}o")
     bridge: logging.Handler | None = None
     removed: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
     saved: list[tuple[logging.Logger, int, bool]] = field(default_factory=list)
@@ -225,9 +227,27 @@ class _Bridge(logging.Handler):
             if record.exc_info:
                 ev["exc_info"] = record.exc_info
             event = _event(record.name, record.levelname.lower(), ev, record.created)
+            if event["trace_id"] is None and record.name == "gunicorn.access":
+                _ids_from_gunicorn_atoms(event, record.args)
             _state.output.write(_state.renderer(event), event)
         except Exception:
             self.handleError(record)
+
+
+def _ids_from_gunicorn_atoms(event: dict[str, Any], atoms: object) -> None:
+    """The trace and request IDs of a gunicorn access line, from the response headers it logs.
+
+    gunicorn writes its access line after the request ended, outside the request's context, with
+    the response headers among its atoms (``{x-trace-id}o``): msatrace's own ``X-Trace-ID`` and
+    ``X-Request-ID``, or the application's, validated like any incoming header.
+    """
+    if not isinstance(atoms, Mapping):
+        return
+    trace_atom, request_id_atom = _state.response_atoms
+    trace_id = headers.parse_trace_id(atoms.get(trace_atom))
+    if trace_id is not None:
+        event["trace_id"] = trace_id
+        event["request_id"] = headers.parse_request_id(atoms.get(request_id_atom))
 
 
 def _is_console_handler(handler: logging.Handler) -> bool:
@@ -281,6 +301,10 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
     _state.level = _LEVEL_NUM[settings.log_level]
     _state.drop_access = settings.access_log
+    _state.response_atoms = (
+        f"{{{settings.trace_header.lower()}}}o",
+        f"{{{settings.request_id_header.lower()}}}o",
+    )
     min_level = min([_LEVEL_NUM[settings.log_level], *_state.levels.values()])
     _processors[:] = [_emit]
     structlog.configure(
