@@ -6,9 +6,10 @@ ordered event dict (timestamp, level, logger, event, service fields, trace field
 the call's fields; exceptions as structured fields) and a renderer of ``render`` writes it as one
 line: JSON (orjson) or console. Control characters cannot forge a line in either format.
 
-Over the 400-line budget because the hot paths (a logger cached per ``init()``, structlog's
-chain skipped, trace IDs formatted once; the access line built from known fields) sit next to
-the slow path they shortcut; each is measured by ``benchmarks/``.
+Over the 400-line budget, and past 500, because the hot paths (a logger cached per ``init()``,
+structlog's chain skipped, trace IDs formatted once; the access line built from known fields)
+sit next to the slow path they shortcut, each measured by ``benchmarks/``; and the bridge also
+gives gunicorn's access line, written outside the request, the trace from its header atoms.
 
 Imports: the standard library, opentelemetry, structlog, orjson and ``msatrace._core``.
 """
