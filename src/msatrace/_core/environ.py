@@ -36,7 +36,7 @@ def request_facts(
 
     Args:
         environ: a WSGI environ or Django's ``request.META``.
-        edge: the active ``inbound.current()``.
+        edge: the active ``inbound.active``.
         path: the request path as text (the caller knows how its framework decoded it).
         scheme: ``http``/``https`` when the caller knows better than ``wsgi.url_scheme``.
     """

@@ -1,11 +1,12 @@
 """The framework-neutral lifecycle of one incoming request.
 
-An adapter collects ``RequestFacts`` (method, path, addresses, the trace headers in a
-``HeaderBag``), calls ``begin(facts)`` and gets a ``RequestScope`` (or ``None``: not initialised,
-or an excluded path). The scope owns the SERVER span, the attached OpenTelemetry context, the
-bound log fields and the timer; the adapter adds its response headers (``with_response_headers``,
-``response_header_bytes`` or ``header_items``, in the framework's form), calls ``fail(exc)`` if
-the application raised, and always ``end(status)`` in a ``finally``.
+An adapter reads ``inbound.active`` (``None``: not initialised), checks the path against its
+``exclude_paths``, collects ``RequestFacts`` (method, path, addresses, the trace headers in a
+``HeaderBag``) and calls its ``begin(facts)`` for a ``RequestScope``. The scope owns the SERVER
+span, the attached OpenTelemetry context, the bound log fields and the timer; the adapter adds
+its response headers (``with_response_headers``, ``response_header_bytes`` or ``header_items``,
+in the framework's form), calls ``fail(exc)`` if the application raised, and always ``end()``
+where the request ends (it never raises).
 
 Every decision lives here, so the adapters only translate: span name and attributes (OpenTelemetry
 HTTP server semantic conventions, stable names), response headers, access-log fields and levels,
@@ -421,17 +422,3 @@ runtime.watch(_runtime_changed)
 def current() -> Inbound | None:
     """The adapters' view of the active runtime, or ``None`` before ``init()``."""
     return active
-
-
-def begin(facts: RequestFacts) -> RequestScope | None:
-    """Start tracing a request; ``None`` if msatrace is not initialised or the path is excluded."""
-    edge = active
-    if edge is None or facts.path in edge.exclude_paths:
-        return None
-    return edge.begin(facts)
-
-
-def wanted_headers() -> frozenset[bytes]:
-    """Lowercase names (bytes) of the request headers adapters should put in the ``HeaderBag``."""
-    rt = runtime.current()
-    return rt.propagation.wanted_bytes if rt is not None else frozenset()

@@ -133,7 +133,6 @@ class Propagation:
         for prop in self.others:
             wanted |= {f.lower() for f in prop.fields}
         self.wanted: frozenset[str] = frozenset(wanted)
-        self.wanted_bytes: frozenset[bytes] = frozenset(n.encode("ascii") for n in wanted)
 
     def extract(self, bag: HeaderBag, *, trusted: bool | None = None) -> Incoming:
         """Decide the parent of a request's server span from its (untrusted) headers.
