@@ -88,7 +88,8 @@ class TraceMiddleware:
         finally:
             if not streamed:
                 try:
-                    _end(req, request)
+                    # The trace stays in ctx, the request's own context, dropped after it.
+                    _details(req, request, end=True, detach=False)
                 except Exception as exc:
                     safety.failed("django.end", exc)
 
@@ -112,7 +113,7 @@ class TraceMiddleware:
                     # request's own task: the trace stays current there, so what is logged
                     # while sending (uvicorn's access line) carries it. The task's context
                     # ends with the request.
-                    _end(req, request, detach=False)
+                    _details(req, request, end=True, detach=False)
                 except Exception as exc:
                     safety.failed("django.end", exc)
 
@@ -181,7 +182,12 @@ def _respond(
         # catches a KeyError and its __setitem__ re-checks the charset: ~2 µs per request for two
         # headers. Ours are ASCII tokens already validated, so they go straight into the store.
         store = getattr(headers, "_store", None) if type(headers) is ResponseHeaders else None
-        for key, name, value in req.header_items():
+        p = req.propagation
+        ours = (
+            (p.trace_key, p.trace_header, req.trace_id_hex),
+            (p.request_id_key, p.request_id_header, req.request_id),
+        )
+        for key, name, value in ours:
             if store is None:
                 if name not in headers:  # case-insensitive: never replace a header the view set
                     headers[name] = value
@@ -252,32 +258,34 @@ def _consume(content: Any) -> list[Any]:  # sync_to_async(list) confuses mypy's 
     return list(content)
 
 
-def _end(req: RequestScope, request: HttpRequest, *, detach: bool = True) -> None:
-    _details(req, request)
-    req.end(detach=detach)
+def _end(req: RequestScope, request: HttpRequest) -> None:
+    """A streamed body's end: the request ends with it (the body runs in its context)."""
+    _details(req, request, end=True)
 
 
-def _details(req: RequestScope, request: HttpRequest) -> None:
-    """What Django knows once the view ran: the URL pattern and the authenticated user."""
+def _details(
+    req: RequestScope, request: HttpRequest, *, end: bool = False, detach: bool = True
+) -> None:
+    """What Django knows once the view ran: the URL pattern and the authenticated user.
+
+    Then, with ``end``, the request ends (``req.end(detach=detach)``): one call per request for
+    both, where the request ends.
+    """
     route = getattr(request.resolver_match, "route", None)
     if route is not None:
         req.facts.route = route if route.startswith("/") else "/" + route
-    user_id = _user_id(request)
-    if user_id is not None:
-        context.set_user(user_id)
-
-
-def _user_id(request: HttpRequest) -> str | None:
-    """The user's primary key if the request loaded an authenticated user, else ``None``.
-
-    AuthenticationMiddleware caches what it loads in ``_cached_user`` / ``_acached_user``; Django
-    REST framework sets a plain ``request.user``. A lazy user nobody evaluated is left alone.
-    """
+    # The user's primary key if the request loaded an authenticated user. AuthenticationMiddleware
+    # caches what it loads in _cached_user / _acached_user; Django REST framework sets a plain
+    # request.user. A lazy user nobody evaluated is left alone (evaluating it is a query).
     attrs = request.__dict__
     user = attrs.get("_cached_user") or attrs.get("_acached_user")
     if user is None:
         user = attrs.get("user")
-        if user is None or isinstance(user, LazyObject):
-            return None
-    pk = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
-    return None if pk is None else str(pk)
+        if isinstance(user, LazyObject):
+            user = None
+    if user is not None and getattr(user, "is_authenticated", False):
+        pk = getattr(user, "pk", None)
+        if pk is not None:
+            context.set_user(str(pk))
+    if end:
+        req.end(detach=detach)

@@ -70,14 +70,15 @@ class TraceMiddleware:
             path = cgi.wsgi_path(environ)
         if path in edge.exclude_paths:
             return self.app(environ, start_response)
-        call = _Call(self, environ, start_response)
-        return call.ctx.run(call.run, edge, path)
+        ctx = contextvars.copy_context()  # the request's own context (module docstring)
+        return ctx.run(_Call.start, self, ctx, environ, start_response, edge, path)
 
 
 # next(iterator, _DONE): the end of the body without a StopIteration passing through ctx.run.
 _DONE: Any = object()
 # "200 OK" -> 200 by a dict lookup; int() (whose parser is cold code in a request) for the rest.
 _CODES = {str(code): code for code in range(100, 600)}
+_new = object.__new__
 
 
 class _Call:
@@ -97,39 +98,49 @@ class _Call:
         "mw",
         "req",
     )
+    mw: TraceMiddleware
+    ctx: contextvars.Context
+    environ: dict[str, Any]
     req: RequestScope
+    _start_response: StartResponse
+    _closed: bool
     _close_body: Callable[[], object] | None
     _iterator: Iterator[bytes]
 
-    def __init__(
-        self, mw: TraceMiddleware, environ: dict[str, Any], start_response: StartResponse
-    ) -> None:
-        self.mw = mw
-        self.environ = environ
-        self._start_response = start_response
-        self.ctx = contextvars.copy_context()  # the request's own context (module docstring)
-        self._closed = False
+    @staticmethod
+    def start(
+        mw: TraceMiddleware,
+        ctx: contextvars.Context,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        edge: inbound.Inbound,
+        path: str,
+    ) -> Iterable[bytes]:
+        """Begin the request and call the application, inside ``ctx``.
 
-    def run(self, edge: inbound.Inbound, path: str) -> Iterable[bytes]:
-        """Begin the request and call the application, inside ``ctx``."""
-        environ, app = self.environ, self.mw.app
+        Makes the ``_Call`` without an ``__init__`` (a Python call less per request).
+        """
+        call = _new(_Call)
+        call.mw, call.ctx, call.environ, call._start_response = mw, ctx, environ, start_response
+        call._closed = False
+        app = mw.app
         try:
-            req = self.req = edge.begin(cgi.request_facts(environ, edge, path))
+            req = call.req = edge.begin(cgi.request_facts(environ, edge, path))
         except Exception as exc:
             safety.failed("wsgi.begin", exc)
-            return app(environ, self._start_response)
+            return app(environ, start_response)
         environ[SCOPE_KEY] = req
         try:
-            body = app(environ, self.start_response)
-            self._iterator = iter(body)  # as the server would, but in the request's context
-            self._close_body = getattr(body, "close", None)
+            body = app(environ, call.start_response)
+            call._iterator = iter(body)  # as the server would, but in the request's context
+            call._close_body = getattr(body, "close", None)
         except Exception as exc:
             safety.call("wsgi.fail", req.fail, exc)
-            req.end()  # never raises
+            req.end(detach=False)  # never raises; ctx is the request's own, dropped after it
             raise
         except BaseException as exc:  # the worker is stopping (SystemExit, KeyboardInterrupt)
             safety.call("wsgi.abort", req.abort, exc)
-            req.end()  # never raises
+            req.end(detach=False)  # never raises
             raise
         file_wrapper = environ.get("wsgi.file_wrapper")
         if (
@@ -140,9 +151,9 @@ class _Call:
             # Returned unwrapped, so the server still recognises it and can use sendfile (PEP
             # 3333 "Optional Platform-Specific File Handling"); only its close() is hooked.
             with contextlib.suppress(Exception):  # __slots__: then wrapped like any other body
-                body.close = self.close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
+                body.close = call.close  # type: ignore[attr-defined]  # an instance attribute, as gunicorn's
                 return body
-        return self
+        return call
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -151,7 +162,23 @@ class _Call:
         req = self.req
         try:
             req.status = _CODES.get(status[:3]) or int(status[:3])
-            headers = req.with_response_headers(headers)
+            # Ours added unless the application set one by that name (any case); a new list,
+            # the application's own is left untouched. In line: this is a call less per request
+            # than the RequestScope helper ASGI and Django need for their header forms.
+            p = req.propagation
+            trace_key, rid_key = p.trace_key, p.request_id_key
+            want_trace = want_rid = True
+            for name, _ in headers:
+                lname = name.lower()
+                if lname == trace_key:
+                    want_trace = False
+                elif lname == rid_key:
+                    want_rid = False
+            headers = list(headers)
+            if want_trace:
+                headers.append((p.trace_header, req.trace_id_hex))
+            if want_rid:
+                headers.append((p.request_id_header, req.request_id))
             mw = self.mw
             if mw.route is not None:
                 req.facts.route = mw.route(self.environ) or req.facts.route
@@ -193,4 +220,5 @@ class _Call:
             ctx.run(safety.call, "wsgi.fail", req.fail, exc)
             raise
         finally:
-            ctx.run(req.end)  # never raises
+            # Never raises. The trace is left in ctx (the request's own, dropped with it).
+            ctx.run(req.end, None, detach=False)

@@ -4,8 +4,8 @@ An adapter reads ``inbound.active`` (``None``: not initialised), checks the path
 ``exclude_paths``, collects ``RequestFacts`` (method, path, addresses, the trace headers in a
 ``HeaderBag``) and calls its ``begin(facts)`` for a ``RequestScope``. The scope owns the SERVER
 span, the attached OpenTelemetry context, the bound log fields and the timer; the adapter adds
-its response headers (``with_response_headers``, ``response_header_bytes`` or ``header_items``,
-in the framework's form), calls ``fail(exc)`` if the application raised, and always ``end()``
+its response headers (``response_header_bytes``, or by the names in ``propagation``, in the
+framework's form), calls ``fail(exc)`` if the application raised, and always ``end()``
 where the request ends (it never raises).
 
 Every decision lives here, so the adapters only translate: span name and attributes (OpenTelemetry
@@ -138,11 +138,11 @@ class RequestScope:
         "_fields_token",
         "_ids",
         "_otel_token",
-        "_propagation",
         "_start",
         "access_log",
         "error",
         "facts",
+        "propagation",
         "request_id",
         "span",
         "status",
@@ -150,6 +150,7 @@ class RequestScope:
     )
     span: Span
     request_id: str
+    propagation: Propagation  # its header names, for adapters that add the headers themselves
     error: BaseException | None
     status: int | None
     _end_ns: int | None
@@ -178,44 +179,21 @@ class RequestScope:
         )
         self.facts = facts
         # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
-        # to_bytes().hex() rather than "%032x": see headers.new_request_id.
-        sc = span.get_span_context()
+        # to_bytes().hex() rather than "%032x": see headers.new_request_id. A NonRecordingSpan
+        # (tracing off, not sampled) returns its _context from get_span_context(): read without
+        # the call (tests/unit/test_spans.py holds OpenTelemetry to that).
+        sc = span._context if type(span) is NonRecordingSpan else span.get_span_context()
         self.trace_id_hex = tid = sc[0].to_bytes(16, "big").hex()
         self._ids = (tid, sc[1].to_bytes(8, "big").hex()) if sc[0] else None
         self.access_log = edge.access_log
         self.error = None
         self.status = None
-        self._propagation = edge.propagation
+        self.propagation = edge.propagation
         self._ended = False
         self._end_ns = None
         self._otel_token = _attach(Context({**parent, _SPAN_KEY: span}))  # with_span(), inlined
         own = self._fields = MappingProxyType({"request_id": request_id})
         self._fields_token = _fields_var.set(own)
-
-    def header_items(self) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
-        """``(lowercase name, name, value)`` of ``X-Trace-ID`` and ``X-Request-ID``, as configured.
-
-        For an adapter that checks the application's headers itself, by lowercase name.
-        """
-        p = self._propagation
-        return (
-            (p.trace_key, p.trace_header, self.trace_id_hex),
-            (p.request_id_key, p.request_id_header, self.request_id),
-        )
-
-    def with_response_headers(self, app_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The application's headers (WSGI form) plus ours, never overwriting one it set.
-
-        Returns a new list: the application's own list is left untouched.
-        """
-        p = self._propagation
-        want_trace, want_rid = _absent(app_headers, p.trace_key, p.request_id_key)
-        out = list(app_headers)
-        if want_trace:
-            out.append((p.trace_header, self.trace_id_hex))
-        if want_rid:
-            out.append((p.request_id_header, self.request_id))
-        return out
 
     def response_header_bytes(
         self, app_headers: Iterable[tuple[bytes, bytes]]
@@ -225,7 +203,7 @@ class RequestScope:
         Our names are lowercase, as ASGI asks. Returns a new list: the application's own list is
         left untouched (a response object may be sent more than once).
         """
-        trace_name, rid_name = _header_names(self._propagation)
+        trace_name, rid_name = _header_names(self.propagation)
         out = list(app_headers)
         want_trace, want_rid = _absent(out, trace_name, rid_name)
         if want_trace:

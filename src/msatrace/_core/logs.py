@@ -509,4 +509,12 @@ def write_access_line(
             line = render.json_line(out)
     else:
         line = renderer(out)
-    state.output.write(line, out)
+    output = state.output
+    fast = output.fast  # output.write(line, out)'s usual case, inlined: a call less per request
+    if fast is not None and type(line) is bytes:
+        stream = output.stream
+        if fast[0] is (stream if stream is not None else sys.stdout):
+            fast[1](line)
+            fast[2]()
+            return
+    output.write(line, out)

@@ -32,8 +32,9 @@ class Output:
     captured: list[dict[str, Any]] | None = None
     text: bool = False
     # The stream last written through its binary buffer, with that buffer's write and flush:
-    # while the stream stays the same, a line is two calls.
-    _buffered: tuple[object, Callable[[bytes], object], Callable[[], object]] | None = field(
+    # while the stream stays the same, a line is two calls (logs.write_access_line makes them
+    # itself). Never set while capturing.
+    fast: tuple[object, Callable[[bytes], object], Callable[[], object]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -43,10 +44,10 @@ class Output:
             self.captured.append(event)
             return
         stream = self.stream if self.stream is not None else sys.stdout  # capsys swaps stdout
-        buffered = self._buffered
-        if buffered is not None and buffered[0] is stream and type(line) is bytes:
-            buffered[1](line)
-            buffered[2]()
+        fast = self.fast
+        if fast is not None and fast[0] is stream and type(line) is bytes:
+            fast[1](line)
+            fast[2]()
             return
         if isinstance(line, str):
             line = line.encode("utf-8", "backslashreplace")
@@ -54,7 +55,7 @@ class Output:
         if buffer is not None:
             buffer.write(line)
             buffer.flush()
-            self._buffered = (stream, buffer.write, buffer.flush)
+            self.fast = (stream, buffer.write, buffer.flush)
         elif self.text or "b" not in getattr(stream, "mode", ""):
             stream.write(line.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
             stream.flush()

@@ -36,16 +36,18 @@ from opentelemetry.trace import (
     Link,
     NonRecordingSpan,
     Span,
+    SpanContext,
     SpanKind,
     Status,
     StatusCode,
     TraceFlags,
 )
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
 from msatrace._core.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._core.settings import Settings
-from msatrace._core.spans import LeanTracer, decider, given, own_span_context
+from msatrace._core.spans import LeanTracer, decider, given, span_context_tuple
 from msatrace._version import __version__
 
 _log = logging.getLogger("msatrace")
@@ -309,7 +311,11 @@ def _start_off(
         tid, flags = parent_sc.trace_id, parent_sc.trace_flags
     else:
         tid, flags = trace_id or _getrandbits(128) or 1, _NOT_SAMPLED
-    return NonRecordingSpan(own_span_context(tid, flags))
+    # A fresh random span ID; the context built as spans.span_context_tuple explains.
+    span_id = _getrandbits(64) or 1
+    return NonRecordingSpan(
+        span_context_tuple(SpanContext, (tid, span_id, False, flags, DEFAULT_TRACE_STATE, True))
+    )
 
 
 def error_type(exc: BaseException) -> str:
