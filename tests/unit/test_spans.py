@@ -30,8 +30,9 @@ from opentelemetry.trace import (
     TraceFlags,
     TraceState,
 )
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from msatrace._core.spans import LeanSpan, LeanTracer, decider
+from msatrace._core.spans import LeanSpan, LeanTracer, decider, span_context_tuple
 
 SAMPLERS = [
     "always_on",
@@ -362,3 +363,31 @@ def test_a_described_span_is_described_only_when_sampled(sampler: str) -> None:
         assert calls == []
         assert not span.is_recording()
         assert span.get_span_context().is_valid
+
+
+@given(
+    trace_id=st.integers(1, 2**128 - 1),
+    span_id=st.integers(1, 2**64 - 1),
+    flags=st.integers(0, 255),
+)
+def test_the_span_context_msatrace_builds_equals_the_validated_one(
+    trace_id: int, span_id: int, flags: int
+) -> None:
+    """span_context_tuple skips SpanContext's validation: for valid IDs it must make the same."""
+    fast = span_context_tuple(
+        SpanContext, (trace_id, span_id, False, TraceFlags(flags), DEFAULT_TRACE_STATE, True)
+    )
+    slow = SpanContext(trace_id, span_id, False, TraceFlags(flags), DEFAULT_TRACE_STATE)
+    assert type(fast) is SpanContext
+    assert fast == slow
+    assert (fast.trace_id, fast.span_id, fast.trace_flags, fast.is_valid) == (
+        slow.trace_id, slow.span_id, slow.trace_flags, slow.is_valid,
+    )  # fmt: skip
+
+
+def test_a_non_recording_span_keeps_its_context_where_msatrace_reads_it() -> None:
+    """inbound.RequestScope reads NonRecordingSpan._context instead of get_span_context()."""
+    sc = SpanContext(0xABC, 0xDEF, False, TraceFlags(0))
+    span = NonRecordingSpan(sc)
+    assert span._context is sc
+    assert span.get_span_context() is span._context
