@@ -174,11 +174,18 @@ class _Call:
                     want_trace = False
                 elif lname == rid_key:
                     want_rid = False
-            headers = list(headers)
-            if want_trace:
-                headers.append((p.trace_header, req.trace_id_hex))
-            if want_rid:
-                headers.append((p.request_id_header, req.request_id))
+            if want_trace and want_rid:  # the usual case: one list display
+                headers = [
+                    *headers,
+                    (p.trace_header, req.trace_id_hex),
+                    (p.request_id_header, req.request_id),
+                ]
+            else:
+                headers = list(headers)
+                if want_trace:
+                    headers.append((p.trace_header, req.trace_id_hex))
+                if want_rid:
+                    headers.append((p.request_id_header, req.request_id))
             mw = self.mw
             if mw.route is not None:
                 req.facts.route = mw.route(self.environ) or req.facts.route

@@ -191,7 +191,10 @@ class RequestScope:
         self.propagation = edge.propagation
         self._ended = False
         self._end_ns = None
-        self._otel_token = _attach(Context({**parent, _SPAN_KEY: span}))  # with_span(), inlined
+        # with_span(), inlined; a request from the edge has an empty parent context.
+        self._otel_token = _attach(
+            Context({**parent, _SPAN_KEY: span}) if parent else Context({_SPAN_KEY: span})
+        )
         own = self._fields = MappingProxyType({"request_id": request_id})
         self._fields_token = _fields_var.set(own)
 

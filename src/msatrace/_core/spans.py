@@ -56,6 +56,7 @@ _getrandbits = random.getrandbits
 _UNSET = Status(StatusCode.UNSET)
 # W3C Trace Context Level 2 "random trace ID" flag; absent from older opentelemetry-api.
 _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
+_SAMPLED_BIT = int(TraceFlags.SAMPLED)
 _PLAIN = (str, int, float, bool)
 _FLAGS = tuple(TraceFlags(i) for i in range(256))  # built once: TraceFlags(...) per span is a call
 _ID_MASK = (1 << 64) - 1  # TraceIdRatioBased compares the trace ID's low 64 bits
@@ -174,14 +175,14 @@ class LeanTracer(trace.Tracer):
         # The SDK's rules (see decider): ParentBased defaults, local or remote parent alike
         # (the flag bit, not the property); TraceIdRatioBased on the low 64 bits.
         if parent is not None and self.parent_based:
-            flags |= parent.trace_flags & TraceFlags.SAMPLED
+            flags |= parent.trace_flags & _SAMPLED_BIT
         elif (trace_id & _ID_MASK) < self.threshold:
-            flags |= TraceFlags.SAMPLED
+            flags |= _SAMPLED_BIT
         state = parent.trace_state if parent is not None else DEFAULT_TRACE_STATE
         span_context = span_context_tuple(
             SpanContext, (trace_id, _getrandbits(64) or 1, False, _FLAGS[flags], state, True)
         )
-        if not flags & TraceFlags.SAMPLED:
+        if not flags & _SAMPLED_BIT:
             return NonRecordingSpan(span_context)
         name, attributes = describe(subject)
         span = LeanSpan(self, name, span_context, parent, kind, attributes, links, start_time)
