@@ -11,6 +11,10 @@ each round every variant runs exactly one batch, in an order rotated by one posi
 one worker at a time (the others wait on their pipe). So slow drift of the machine (other
 processes, thermal, the noisy neighbour on a 2-core box) hits every variant alike.
 
+A group may run in several processes (``GROUP#1``, ``GROUP#2``...; its variants then end in
+``#K``): two processes running the same code differ by up to ~1.5 µs per request (memory layout,
+hash seed), so a figure that decides a target is the median over processes.
+
 A worker runs ``python benchmarks/_harness.py MODULE GROUP``: it imports ``MODULE`` (a
 ``bench_*.py`` file next to this one), calls ``MODULE.build(GROUP)`` which returns
 ``{variant: batch}``, where ``batch(n)`` performs the operation ``n`` times and returns the elapsed
@@ -67,9 +71,13 @@ def _worker_main(module_name: str, group: str) -> None:
     def send(obj: dict[str, Any]) -> None:
         reply.write(json.dumps(obj) + "\n")
 
+    # GROUP#K: the K-th process of a group run several times; its variants are named VARIANT#K.
+    group, _, replica = group.partition("#")
     try:
         module = importlib.import_module(module_name)
         variants: dict[str, Batch] = module.build(group)
+        if replica:
+            variants = {f"{name}#{replica}": batch for name, batch in variants.items()}
         unavailable: dict[str, str] = getattr(module, "UNAVAILABLE", {})
     except Exception:
         send({"error": traceback.format_exc()})

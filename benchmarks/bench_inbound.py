@@ -32,6 +32,8 @@ UNAVAILABLE: dict[str, str] = {}
 PATH = "/orders/42"
 HEADERS = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench/1.0"), (b"accept", b"*/*")]
 
+# Groups run in several processes by run.py (the figures that decide targets come from them).
+REPLICATED = frozenset(("peers", "msatrace-full", "msatrace-unsampled", "msatrace-off"))
 GROUPS = {
     "fastapi": ["peers", "msatrace-full", "msatrace-unsampled", "msatrace-off", "sentry"],
     "flask": ["peers", "msatrace-full", "msatrace-unsampled", "msatrace-off", "sentry"],
@@ -52,6 +54,10 @@ def build(group: str) -> dict[str, Batch]:
     if kind.startswith("msatrace"):
         _init_msatrace(kind)
         _add(apps, f"{framework}:{kind}", lambda: _msatrace_app(framework))
+        # The bare app again, beside it in this process: msatrace's added cost is also measured
+        # against a baseline in its own process, as every peer's is (two processes running the
+        # same bare app differ by up to ~1.5 µs per request: memory layout, hash seed).
+        _add(apps, f"{framework}:bare.{kind}", lambda: _bare_beside_msatrace(framework))
     elif kind == "sentry":
         _init_sentry()
         _add(apps, f"{framework}:sentry", lambda: _bare(framework))
@@ -93,6 +99,18 @@ def _bare(framework: str) -> Any:
         return _flask()
     _django_setup()
     return _django_handler([])
+
+
+def _bare_beside_msatrace(framework: str) -> Any:
+    """The bare app in a process where ``msatrace.init()`` ran (and installed a global provider)."""
+    if framework == "fastapi":
+        from fastapi import FastAPI
+
+        if hasattr(FastAPI(), "_native_telemetry"):
+            # FastAPI's own tracing would now trace into msatrace's global provider: off, as
+            # msatrace.fastapi.instrument turns it off (the response is checked to be untraced).
+            return _fastapi(telemetry={"tracing": False})
+    return _bare(framework)
 
 
 # --- tracing backends ---
@@ -400,8 +418,11 @@ def _wsgi(name: str, app: Any) -> Batch:
 
 
 def _check(name: str, status: int, headers: set[str]) -> None:
-    """Each variant must really answer 200, and msatrace's must carry its headers."""
+    """Each variant must really answer 200, msatrace's must carry its headers, a bare app not."""
     if status != 200:
         raise RuntimeError(f"{name}: status {status}")
-    if "msatrace" in name and "x-trace-id" not in headers:
+    variant = name.split(":", 1)[-1]
+    if variant.startswith("msatrace") and "x-trace-id" not in headers:
         raise RuntimeError(f"{name}: no X-Trace-ID in {sorted(headers)}")
+    if variant.startswith("bare") and "x-trace-id" in headers:
+        raise RuntimeError(f"{name}: a bare app answered with X-Trace-ID")

@@ -1,6 +1,6 @@
 """Run every benchmark and write benchmarks/RESULTS.md.
 
-    python benchmarks/run.py            # full run, about 5-9 minutes on a 2-core machine
+    python benchmarks/run.py            # full run, about 8-12 minutes on a 2-core machine
     python benchmarks/run.py --quick    # fewer rounds, about 1-2 minutes
     python benchmarks/run.py --only logging,outbound
 
@@ -17,6 +17,7 @@ import importlib.metadata
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -46,10 +47,11 @@ class Mode:
     logging: tuple[int, float, float]
     inbound: tuple[int, float, float]  # per framework
     outbound: tuple[int, float, float]
+    processes: int  # processes per replicated inbound group (bench_inbound.REPLICATED)
 
 
-FULL = Mode("full", (100, 25, 45), (100, 25, 90), (200, 30, 120))
-QUICK = Mode("quick", (15, 15, 8), (12, 20, 12), (25, 25, 15))
+FULL = Mode("full", (100, 25, 45), (80, 20, 120), (200, 30, 120), 3)
+QUICK = Mode("quick", (15, 15, 8), (12, 20, 12), (25, 25, 15), 1)
 
 
 @dataclass
@@ -244,6 +246,14 @@ METHOD = """\
   (`msatrace.init()` per process), sentry-sdk (patches the frameworks), django-structlog
   (configures structlog globally), and every outbound variant (client patches are global). The
   parent still interleaves their rounds with the others (each worker runs one batch on command).
+- **Several processes per group, same-process baselines (inbound).** Two processes running the
+  same code differ by up to ~1.5 µs per request (memory layout, hash seed), as much as some
+  targets' margins. So the peers' group and each msatrace group run in 3 processes (full mode),
+  each msatrace process also runs the bare app beside msatrace's (FastAPI's own tracing off
+  there, as `msatrace.fastapi` turns it off), every variant's added cost is taken against the
+  bare app in its own process, and the **median over the processes** decides the targets
+  (asgi-correlation-id's too). The first table of each framework shows one process of each
+  group against the peers' bare app, as before.
 - **Sinks.** Every worker's stdout descriptor points at `/dev/null`: log lines are written and
   flushed through the real `sys.stdout`, as on a container's stdout. Spans go to an SDK
   `TracerProvider` with a `BatchSpanProcessor` whose exporter drops every batch (no network),
@@ -355,47 +365,130 @@ def inbound_section(area: Area, targets: list[list[str]], areas: list[Area]) -> 
     res = area.results
     base = f"{fw}:bare"
     out = [f"## Inbound: {fw} (issue 3)", ""]
-    if base not in res:
+    # One process of each group (the first of a replicated one), named without its "#1".
+    first = {_replica(k)[0]: r for k, r in res.items() if _replica(k)[1] in ("", "1")}
+    if base not in first:
         return [*out, "The bare baseline did not run.", *_unavailable(area)]
-    tab, added = added_table(res, base)
-    out += [*tab, ""]
+    beside = {k for k in first if k.startswith(f"{fw}:bare.")}  # bare apps beside msatrace
+    tab, added = added_table({k: r for k, r in first.items() if k not in beside}, base)
+    out += [ONE_PROCESS, "", *tab, ""]
     out += matrix(
         {k: v for k, v in added.items() if v > 0},
         "Ratios of added cost (row's added µs ÷ column's added µs):",
     )
     out.append("")
-    full = added.get(f"{fw}:msatrace-full")
-    if full is not None:
-        targets.append(
-            [
-                f"inbound {fw}: msatrace full ≤ +60 µs/request",
-                f"+{fmt(full)} µs",
-                verdict(full <= 60),
-            ]
-        )
-    cid = _cid_added(areas)
-    for mode in ("unsampled", "off"):
-        v = added.get(f"{fw}:msatrace-{mode}")
-        if v is None:
+    across = _across_processes(res, fw)
+    rows = []
+    for name, per in sorted(across.items(), key=lambda kv: statistics.median(kv[1])):
+        cells = [signed(per[i]) if i in per else "—" for i in range(1, _most(across) + 1)]
+        row = [f"`{short(name)}`", *cells, f"**{signed(statistics.median(per.values()))}**"]
+        shifts = _shifts(res, fw, name)
+        rows.append([*row, signed(statistics.median(shifts)) if shifts else "—"])
+    if rows:
+        head = [
+            "variant", *(f"process {i}" for i in range(1, _most(across) + 1)), "median",
+            "its bare - peers' bare",
+        ]  # fmt: skip
+        out += [ACROSS_PROCESSES, "", *table(rows, head), ""]
+    for mode, label, limit in _inbound_targets(fw, _cid_added(areas)):
+        name = f"{fw}:msatrace-{mode}"
+        per = across.get(name)
+        if per:
+            v = statistics.median(per.values())
+            spread = " / ".join(signed(per[i]) for i in sorted(per))
+            many = f"median of {len(per)} processes: {spread}" if len(per) > 1 else "one process"
+            figure = f"{signed(v)} µs ({many})"
+        elif name in added:
+            v, figure = added[name], f"{signed(added[name])} µs"
+        else:
             continue
-        if cid is None:
-            targets.append(
-                [f"inbound {fw}: msatrace {mode} ≤ 2x asgi-correlation-id", f"+{fmt(v)} µs", "n/a"]
-            )
-            continue
-        targets.append(
-            [
-                f"inbound {fw}: msatrace {'not sampled' if mode == 'unsampled' else 'tracing off'} "
-                "≤ 2x asgi-correlation-id's added cost (measured on FastAPI)",
-                f"+{fmt(v)} µs vs 2 x {fmt(cid)} = {fmt(2 * cid)} µs",
-                verdict(v <= 2 * cid),
-            ]
-        )
+        if limit is None:
+            targets.append([label, figure, "n/a"])
+        else:
+            shown = "" if mode == "full" else f" vs {limit[1]}"
+            targets.append([label, figure + shown, verdict(v <= limit[0])])
     return out + _unavailable(area)
 
 
+ONE_PROCESS = (
+    "One process of each group (the first, where a group ran in several): every variant against "
+    "the bare app of the peers' process."
+)
+ACROSS_PROCESSES = (
+    "Added CPU µs per request against the bare app **in the variant's own process**, per process "
+    "of each group that ran several times, and their median: the figure the targets use (see "
+    "Method). Last column: the bare app beside the variant minus the peers' bare app (median "
+    "over processes), i.e. whether the process the variant runs in is slower or faster as such."
+)
+
+
+def _replica(name: str) -> tuple[str, str]:
+    """``fastapi:bare#2`` -> (``fastapi:bare``, ``2``); ``fastapi:sentry`` -> (same, ``""``)."""
+    base, _, k = name.partition("#")
+    return base, k
+
+
+def _baseline(name: str, fw: str) -> str | None:
+    """The bare app in the same process as variant ``name`` (no replica suffix), if any."""
+    variant = short(name)
+    if variant.startswith("msatrace-"):
+        return f"{fw}:bare.{variant}"
+    if variant.startswith("bare") or variant in ("sentry", "django-structlog"):
+        return None  # a baseline itself, or alone in a process that patches the framework
+    return f"{fw}:bare"
+
+
+def _across_processes(res: dict[str, Result], fw: str) -> dict[str, dict[int, float]]:
+    """Per replicated variant: {process number: added µs over the bare app in that process}."""
+    out: dict[str, dict[int, float]] = {}
+    for key, r in res.items():
+        name, k = _replica(key)
+        baseline = _baseline(name, fw)
+        if not k or baseline is None or f"{baseline}#{k}" not in res:
+            continue
+        out.setdefault(name, {})[int(k)] = paired_added(r, res[f"{baseline}#{k}"])[0]
+    return out
+
+
+def _shifts(res: dict[str, Result], fw: str, name: str) -> list[float]:
+    """Per process of msatrace variant ``name``: its bare app minus the peers' bare app."""
+    if not short(name).startswith("msatrace-"):
+        return []
+    here, peers = f"{fw}:bare.{short(name)}", f"{fw}:bare"
+    return [
+        paired_added(res[f"{here}#{k}"], res[f"{peers}#{k}"])[0]
+        for k in range(1, 100)
+        if f"{here}#{k}" in res and f"{peers}#{k}" in res
+    ]
+
+
+def _most(across: dict[str, dict[int, float]]) -> int:
+    return max((max(per) for per in across.values()), default=0)
+
+
+def _inbound_targets(fw: str, cid: float | None) -> list[tuple[str, str, tuple[float, str] | None]]:
+    """(mode, target text, (limit µs, how it is computed) or None when cid did not run)."""
+    two_cid = None if cid is None else (2 * cid, f"2 x {fmt(cid)} = {fmt(2 * cid)} µs")
+    return [
+        ("full", f"inbound {fw}: msatrace full ≤ +60 µs/request", (60.0, "60 µs")),
+        *(
+            (
+                mode,
+                f"inbound {fw}: msatrace {'not sampled' if mode == 'unsampled' else 'tracing off'}"
+                " ≤ 2x asgi-correlation-id's added cost (measured on FastAPI)",
+                two_cid,
+            )
+            for mode in ("unsampled", "off")
+        ),
+    ]
+
+
 def _cid_added(areas: list[Area]) -> float | None:
+    """asgi-correlation-id's added µs: the median over the peers' processes."""
     for a in areas:
+        per = _across_processes(a.results, "fastapi").get("fastapi:asgi-correlation-id")
+        if per:
+            return statistics.median(per.values())
         r = a.results
         if "fastapi:asgi-correlation-id" in r and "fastapi:bare" in r:
             return paired_added(r["fastapi:asgi-correlation-id"], r["fastapi:bare"])[0]
@@ -505,7 +598,11 @@ def main() -> None:
         areas.append(measure("logging", [("bench_logging", "all")], mode.logging))
     if "inbound" in only:
         for fw, kinds in bench_inbound.GROUPS.items():
-            specs = [("bench_inbound", f"{fw}-{k}") for k in kinds]
+            specs = [
+                ("bench_inbound", f"{fw}-{k}#{i}" if k in bench_inbound.REPLICATED else f"{fw}-{k}")
+                for k in kinds
+                for i in range(1, (mode.processes if k in bench_inbound.REPLICATED else 1) + 1)
+            ]
             areas.append(measure(f"inbound {fw}", specs, mode.inbound))
     if "outbound" in only:
         areas.append(run_outbound(mode.outbound))
