@@ -125,6 +125,9 @@ def test_lists_and_pairs_are_parsed() -> None:
         ({}, {"OTEL_TRACES_SAMPLER_ARG": "2"}, "OTEL_TRACES_SAMPLER_ARG='2': expected a number"),
         ({"environment": "qa"}, {}, "environment='qa': expected 'development'"),
         ({"trace_header": "X Trace"}, {}, "trace_header='X Trace': expected an HTTP header"),
+        # A trailing newline (a value read from a file) would reach the response headers.
+        ({}, {"MSATRACE_TRACE_HEADER": "X-Trace-ID\n"}, "MSATRACE_TRACE_HEADER='X-Trace-ID\\n'"),
+        ({}, {"MSATRACE_REQUEST_ID_HEADER": "X-Req\r\n"}, "MSATRACE_REQUEST_ID_HEADER='X-Req"),
         ({"patch": "urllib"}, {}, "patch='urllib': expected names from httpx"),
         ({"otlp_endpoint": "collector:4318"}, {}, "otlp_endpoint='collector:4318': expected"),
         ({"otlp_timeout": 0}, {}, "otlp_timeout=0: expected a positive number"),

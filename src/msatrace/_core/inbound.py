@@ -206,7 +206,8 @@ class RequestScope:
         Our names are lowercase, as ASGI asks. Returns a new list: the application's own list is
         left untouched (a response object may be sent more than once).
         """
-        trace_name, rid_name = _header_names(self.propagation)
+        p = self.propagation
+        trace_name, rid_name = p.trace_key_bytes, p.request_id_key_bytes
         out = list(app_headers)
         want_trace, want_rid = _absent(out, trace_name, rid_name)
         if want_trace:
@@ -337,19 +338,6 @@ def _absent(
         elif lname == rid_key:
             want_rid = False
     return want_trace, want_rid
-
-
-_names_cache: tuple[Propagation | None, tuple[bytes, bytes]] = (None, (b"", b""))
-
-
-def _header_names(p: Propagation) -> tuple[bytes, bytes]:
-    """The trace and request-ID header names, lowercase bytes (ASGI wants lowercase names)."""
-    global _names_cache
-    cached, names = _names_cache
-    if cached is not p:
-        names = (p.trace_key.encode("ascii"), p.request_id_key.encode("ascii"))
-        _names_cache = (p, names)
-    return names
 
 
 class Inbound:

@@ -118,6 +118,9 @@ class Propagation:
         self.request_id_header = settings.request_id_header
         self.trace_key = settings.trace_header.lower()
         self.request_id_key = settings.request_id_header.lower()
+        # The same lowercase names as bytes, as ASGI sends and wants header names.
+        self.trace_key_bytes = self.trace_key.encode("ascii")
+        self.request_id_key_bytes = self.request_id_key.encode("ascii")
         self.trust_incoming = settings.trust_incoming
         self.tracecontext = "tracecontext" in settings.propagators
         self.others: tuple[TextMapPropagator, ...] = tuple(

@@ -36,7 +36,7 @@ TRACES_EXPORTERS = ("otlp", "console", "none")
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318/v1/traces"
 # Short names people write for the three environments.
 _ENV_ALIASES = {"dev": "development", "prod": "production", "stage": "staging"}
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token, fullmatch
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def _clients(value: str | tuple[str, ...], origin: str) -> tuple[str, ...]:
 
 
 def _header(value: str, origin: str) -> str:
-    if not isinstance(value, str) or not _HEADER_NAME.match(value):
+    if not isinstance(value, str) or not _HEADER_NAME.fullmatch(value):
         raise ConfigError(f"{origin}={value!r}: expected an HTTP header name such as 'X-Trace-ID'")
     return value
 
