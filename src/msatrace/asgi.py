@@ -26,7 +26,7 @@ from msatrace._core import inbound
 from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import RequestFacts, RequestScope
 from msatrace._core.propagation import NO_HEADERS, HeaderBag
-from msatrace._core.safety import call, failed
+from msatrace._core.safety import failed
 
 __all__ = ["TraceMiddleware"]
 
@@ -93,11 +93,8 @@ class TraceMiddleware:
 
         try:
             await self.app(scope, receive, traced_send)
-        except Exception as exc:
-            call("asgi.fail", req.fail, exc)
-            raise
-        except BaseException as exc:  # cancelled: the client went away or the server stops
-            call("asgi.abort", req.abort, exc)
+        except BaseException as exc:  # an error, or cancelled (client gone, server stopping)
+            req.raised(exc)
             raise
         finally:
             try:

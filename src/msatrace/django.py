@@ -79,19 +79,15 @@ class TraceMiddleware:
         streamed = False
         try:
             response = self.get_response(request)
-        except BaseException as exc:
-            _raised(req, exc)
+        except BaseException as exc:  # only with DEBUG_PROPAGATE_EXCEPTIONS, or cancelled
+            req.raised(exc)
             raise
         else:
             streamed = _respond(req, request, response, ctx)
             return response
         finally:
-            if not streamed:
-                try:
-                    # The trace stays in ctx, the request's own context, dropped after it.
-                    _details(req, request, end=True, detach=False)
-                except Exception as exc:
-                    safety.failed("django.end", exc)
+            if not streamed:  # the trace stays in ctx, the request's own, dropped after it
+                _details(req, request, end=True, detach=False)  # never raises
 
     async def _acall(self, request: HttpRequest) -> Any:
         req, outer = _begin(request)
@@ -100,22 +96,18 @@ class TraceMiddleware:
         streamed = False
         try:
             response = await self.get_response(request)
-        except BaseException as exc:
-            _raised(req, exc)
+        except BaseException as exc:  # only with DEBUG_PROPAGATE_EXCEPTIONS, or cancelled
+            req.raised(exc)
             raise
         else:
             streamed = _respond(req, request, response, None)
             return response
         finally:
             if not streamed:
-                try:
-                    # Django's ASGI handler sends the response after this returns, in this
-                    # request's own task: the trace stays current there, so what is logged
-                    # while sending (uvicorn's access line) carries it. The task's context
-                    # ends with the request.
-                    _details(req, request, end=True, detach=False)
-                except Exception as exc:
-                    safety.failed("django.end", exc)
+                # Django's ASGI handler sends the response after this returns, in this request's
+                # own task: the trace stays current there, so what is logged while sending
+                # (uvicorn's access line) carries it. The task's context ends with the request.
+                _details(req, request, end=True, detach=False)  # never raises
 
     # Django calls process_exception (synchronously, in both modes) for an exception raised by
     # the view, before turning it into a 500 and logging it on "django.request".
@@ -160,15 +152,8 @@ def _begin(request: HttpRequest) -> tuple[RequestScope | None, RequestScope | No
 
 def _passed(outer: RequestScope | None, request: HttpRequest, response: Any) -> Any:
     if outer is not None:  # traced by msatrace.wsgi further out: add what Django knows
-        safety.call("django.details", _details, outer, request)
+        _details(outer, request)
     return response
-
-
-def _raised(req: RequestScope, exc: BaseException) -> None:
-    if isinstance(exc, Exception):  # only with DEBUG_PROPAGATE_EXCEPTIONS: Django logged nothing
-        safety.call("django.fail", req.fail, exc)
-    else:  # cancelled: the client went away, or the worker is stopping
-        safety.call("django.abort", req.abort, exc)
 
 
 def _respond(
@@ -230,7 +215,7 @@ def _stream(ctx: Context, req: RequestScope, request: HttpRequest, content: Any)
                 raise
             yield chunk
     finally:
-        ctx.run(safety.call, "django.end", _end, req, request)
+        ctx.run(_end, req, request)
 
 
 # Django's ASGI handler sends the body in the request's task after the middleware returned; the
@@ -251,7 +236,7 @@ async def _astream(
         safety.call("django.fail", req.fail, exc)
         raise
     finally:
-        safety.call("django.end", _end, req, request)
+        _end(req, request)
 
 
 def _consume(content: Any) -> list[Any]:  # sync_to_async(list) confuses mypy's overloads
@@ -269,23 +254,27 @@ def _details(
     """What Django knows once the view ran: the URL pattern and the authenticated user.
 
     Then, with ``end``, the request ends (``req.end(detach=detach)``): one call per request for
-    both, where the request ends.
+    both, where the request ends. Never raises.
     """
-    route = getattr(request.resolver_match, "route", None)
-    if route is not None:
-        req.facts.route = route if route.startswith("/") else "/" + route
-    # The user's primary key if the request loaded an authenticated user. AuthenticationMiddleware
-    # caches what it loads in _cached_user / _acached_user; Django REST framework sets a plain
-    # request.user. A lazy user nobody evaluated is left alone (evaluating it is a query).
-    attrs = request.__dict__
-    user = attrs.get("_cached_user") or attrs.get("_acached_user")
-    if user is None:
-        user = attrs.get("user")
-        if isinstance(user, LazyObject):
-            user = None
-    if user is not None and getattr(user, "is_authenticated", False):
-        pk = getattr(user, "pk", None)
-        if pk is not None:
-            context.set_user(str(pk))
+    try:
+        route = getattr(request.resolver_match, "route", None)
+        if route is not None:
+            req.facts.route = route if route.startswith("/") else "/" + route
+        # The user's primary key if the request loaded an authenticated user:
+        # AuthenticationMiddleware caches what it loads in _cached_user / _acached_user; Django
+        # REST framework sets a plain request.user. A lazy user nobody evaluated is left alone
+        # (evaluating it is a query).
+        attrs = request.__dict__
+        user = attrs.get("_cached_user") or attrs.get("_acached_user")
+        if user is None:
+            user = attrs.get("user")
+            if isinstance(user, LazyObject):
+                user = None
+        if user is not None and getattr(user, "is_authenticated", False):
+            pk = getattr(user, "pk", None)
+            if pk is not None:
+                context.set_user(str(pk))
+    except Exception as exc:
+        safety.failed("django.details", exc)
     if end:
         req.end(detach=detach)

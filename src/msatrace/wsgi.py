@@ -134,13 +134,9 @@ class _Call:
             body = app(environ, call.start_response)
             call._iterator = iter(body)  # as the server would, but in the request's context
             call._close_body = getattr(body, "close", None)
-        except Exception as exc:
-            safety.call("wsgi.fail", req.fail, exc)
+        except BaseException as exc:  # an error, or the worker stopping (SystemExit, ...)
+            req.raised(exc)
             req.end(detach=False)  # never raises; ctx is the request's own, dropped after it
-            raise
-        except BaseException as exc:  # the worker is stopping (SystemExit, KeyboardInterrupt)
-            safety.call("wsgi.abort", req.abort, exc)
-            req.end(detach=False)  # never raises
             raise
         file_wrapper = environ.get("wsgi.file_wrapper")
         if (

@@ -370,7 +370,7 @@ def test_middleware_follows_reinit_and_shutdown(env: pytest.MonkeyPatch) -> None
     body = app(environ("/a"), lambda status, headers, exc_info=None: seen.extend(headers))
     assert b"".join(body) == b""  # no trace ID current in the application either
     assert "x-trace-id" not in {name.lower() for name, _ in seen}
-    assert inbound.current() is None
+    assert inbound.active is None
 
 
 def test_untrusted_incoming_starts_fresh_trace_with_link(env: pytest.MonkeyPatch) -> None:

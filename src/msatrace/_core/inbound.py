@@ -252,6 +252,17 @@ class RequestScope:
         """
         mark_error(self.span, exc, record=False)
 
+    def raised(self, exc: BaseException) -> None:
+        """The application raised ``exc``: :meth:`fail` for an ``Exception``, :meth:`abort` for
+        anything else (cancelled: the client went away, the worker stops). Never raises."""
+        try:
+            if isinstance(exc, Exception):
+                self.fail(exc)
+            else:
+                self.abort(exc)
+        except Exception as err:
+            failed("inbound.raised", err)
+
     def end(self, status: int | None = None, *, detach: bool = True) -> None:
         """Finish the span, write the access line, and detach the request's context.
 
@@ -386,8 +397,3 @@ def _runtime_changed(rt: runtime.Runtime | None) -> None:
 
 
 runtime.watch(_runtime_changed)
-
-
-def current() -> Inbound | None:
-    """The adapters' view of the active runtime, or ``None`` before ``init()``."""
-    return active
