@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import msatrace
-from msatrace._core import context, logs, render
+from msatrace._core import access, context, logs, render
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
@@ -41,7 +41,7 @@ def _write(request_id: str | None, args: tuple[Any, ...]) -> None:
     level, method, route, path, status, duration, client, agent = args
     event = f"{method} {route or path} {status}"
     ids = (TRACE_ID, SPAN_ID)
-    logs.write_access_line(
+    access.write_access_line(
         "msatrace.access", level, event, ids, request_id, method, route, path, status, duration,
         client, agent, ENDED_NS,
     )  # fmt: skip

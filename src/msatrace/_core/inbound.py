@@ -29,7 +29,7 @@ from typing import Any, AnyStr
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
-from msatrace._core import context, logs, runtime
+from msatrace._core import access, context, logs, runtime
 from msatrace._core.propagation import HeaderBag, Propagation
 from msatrace._core.safety import failed
 from msatrace._core.tracing import describer, mark_error
@@ -54,7 +54,7 @@ _SPAN_KEY = context.SPAN_KEY
 _getrandbits = random.getrandbits
 _SERVER = SpanKind.SERVER
 _fields_var = context._fields  # start_scope/end_scope, inlined
-_write_access_line = logs.write_access_line
+_write_access_line = access.write_access_line
 
 
 @dataclass(slots=True)

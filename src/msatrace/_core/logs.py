@@ -1,4 +1,4 @@
-"""Structured logging: structlog configuration, the stdlib bridge, the event and access lines.
+"""Structured logging: structlog configuration, the stdlib bridge, the event line.
 
 Every event, from ``msatrace.get_logger()`` or from the standard library's ``logging`` (uvicorn,
 gunicorn, Django, Celery, urllib3, ...), goes through the same two steps: ``_event`` builds the
@@ -6,12 +6,12 @@ ordered event dict (timestamp, level, logger, event, service fields, trace field
 the call's fields; exceptions as structured fields) and a renderer of ``render`` writes it as one
 line: JSON (orjson) or console. Control characters cannot forge a line in either format.
 
-Over the 400-line budget, and past 500, because the hot paths (a logger cached per ``init()``,
-structlog's chain skipped, trace IDs formatted once; the access line built from known fields)
-sit next to the slow path they shortcut, each measured by ``benchmarks/``; and the bridge also
-gives gunicorn's access line, written outside the request, the trace from its header atoms.
+Over the 400-line budget because the hot paths (a logger cached per ``init()``, structlog's
+chain skipped, trace IDs formatted once) sit next to the slow path they shortcut, each measured by
+``benchmarks/``; and the bridge also gives gunicorn's access line, written outside the request,
+the trace from its header atoms. msatrace's own access line is written by ``access``.
 
-Imports: the standard library, opentelemetry, structlog, orjson and ``msatrace._core``.
+Imports: the standard library, opentelemetry, structlog and ``msatrace._core``.
 """
 
 from __future__ import annotations
@@ -24,10 +24,8 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import IO, TYPE_CHECKING, Any
 
-import orjson
 from opentelemetry import trace
 
 if TYPE_CHECKING:
@@ -39,7 +37,6 @@ from msatrace._core.settings import Settings
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
 _ERROR_LEVELS = frozenset(("error", "critical", "exception", "fatal"))
 _LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
-_ACCESS_LEVELS = {**_LEVEL_NUM, **{name.lower(): num for name, num in _LEVEL_NUM.items()}}
 # Server loggers whose own stream handlers would print a second, unstructured copy of each line.
 FRAMEWORK_LOGGERS = (
     "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
@@ -425,96 +422,3 @@ def set_output(output: render.Output) -> render.Output:
     """Swap where lines go (``msatrace.testing``); returns the previous output."""
     previous, _state.output = _state.output, output
     return previous
-
-
-def write_access_line(
-    name: str,
-    level: str,
-    event: str,
-    ids: tuple[str, str] | None,
-    request_id: str | None,
-    method: str,
-    route: str | None,
-    path: str,
-    status: int | None,
-    duration_ms: float,
-    client_address: str | None,
-    user_agent: str | None,
-    time_ns: int,
-) -> None:
-    """One access-log line, for the inbound hot path: no field dict from the caller.
-
-    The same line, field for field and in the same order, as ``_event`` builds from the
-    equivalent fields dict; ``ids`` are the request span's trace and span IDs as hex (``None``
-    for an invalid span), so the current span need not be looked up again. ``request_id`` is the
-    request's own ID while the bound fields are still the ones the request started with: the
-    line is then one dict display (its keys known, its size fixed). ``None`` when the
-    application bound fields of its own, which then go into the line as into any other.
-    ``time_ns`` is when the request ended (the line's timestamp), from ``time.time_ns()``.
-    """
-    state = _state
-    if state.bridge is None or _ACCESS_LEVELS.get(level, 20) < logging.root.level:
-        return
-    if state.levels and _below_logger_level(name, level):
-        return
-    ms = time_ns // 1_000_000  # render.timestamp(), from the integer clock and inlined
-    cached = render.last_timestamp
-    timestamp = cached[1] if cached[0] == ms else render.timestamp_ms(ms)
-    if request_id is not None and ids is not None:
-        static = state.static
-        out: dict[str, Any] = {
-            "timestamp": timestamp,
-            "level": level,
-            "logger": name,
-            "event": event,
-            "service": static["service"],
-            "environment": static["environment"],
-            "version": static["version"],
-            "trace_id": ids[0],
-            "span_id": ids[1],
-            "request_id": request_id,
-            "method": method,
-            "route": route,
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-            "client_address": client_address,
-            "user_agent": user_agent,
-        }
-    else:
-        out = {"timestamp": timestamp, "level": level, "logger": name, "event": event}
-        out.update(state.static)
-        if ids is not None:
-            out["trace_id"], out["span_id"] = ids
-        else:
-            out["trace_id"] = out["span_id"] = None
-        out["request_id"] = None
-        bound = _fields_var.get()
-        if bound:
-            # The bound fields are a read-only proxy of a dict: its copy() is that dict's, and
-            # update() from a dict takes the fast path (from the proxy, the generic mapping one).
-            out.update(bound.copy() if type(bound) is MappingProxyType else bound)
-        out["method"] = method
-        out["route"] = route
-        out["path"] = path
-        out["status"] = status
-        out["duration_ms"] = duration_ms
-        out["client_address"] = client_address
-        out["user_agent"] = user_agent
-    renderer = state.renderer
-    if renderer is render.json_line:  # the default: orjson called here, json_line as fallback
-        try:
-            line: bytes | str = orjson.dumps(out, option=render.NEWLINE)
-        except Exception:
-            line = render.json_line(out)
-    else:
-        line = renderer(out)
-    output = state.output
-    fast = output.fast  # output.write(line, out)'s usual case, inlined: a call less per request
-    if fast is not None and type(line) is bytes:
-        stream = output.stream
-        if fast[0] is (stream if stream is not None else sys.stdout):
-            fast[1](line)
-            fast[2]()
-            return
-    output.write(line, out)

@@ -32,7 +32,7 @@ class Output:
     captured: list[dict[str, Any]] | None = None
     text: bool = False
     # The stream last written through its binary buffer, with that buffer's write and flush:
-    # while the stream stays the same, a line is two calls (logs.write_access_line makes them
+    # while the stream stays the same, a line is two calls (access.write_access_line makes them
     # itself). Never set while capturing.
     fast: tuple[object, Callable[[bytes], object], Callable[[], object]] | None = field(
         default=None, init=False, repr=False, compare=False
