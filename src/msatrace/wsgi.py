@@ -27,7 +27,7 @@ from typing import Any
 
 from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
-from msatrace._core.inbound import RequestScope
+from msatrace._core.inbound import RequestScope, absent
 
 __all__ = ["SCOPE_KEY", "TraceMiddleware"]
 
@@ -159,17 +159,9 @@ class _Call:
         try:
             req.status = _CODES.get(status[:3]) or int(status[:3])
             # Ours added unless the application set one by that name (any case); a new list,
-            # the application's own is left untouched. In line: this is a call less per request
-            # than the RequestScope helper ASGI and Django need for their header forms.
+            # the application's own is left untouched.
             p = req.propagation
-            trace_key, rid_key = p.trace_key, p.request_id_key
-            want_trace = want_rid = True
-            for name, _ in headers:
-                lname = name.lower()
-                if lname == trace_key:
-                    want_trace = False
-                elif lname == rid_key:
-                    want_rid = False
+            want_trace, want_rid = absent(headers, p.trace_key, p.request_id_key)
             if want_trace and want_rid:  # the usual case: one list display
                 headers = [
                     *headers,

@@ -51,3 +51,16 @@ def test_a_ratio_is_accepted_exactly_between_0_and_1(value: float | str) -> None
 def test_a_comma_list_gives_its_stripped_non_empty_items(items: list[str]) -> None:
     expected = tuple(i.strip() for i in items if i.strip())
     assert parsers.comma_list(",".join(items), "MSATRACE_EXCLUDE_PATHS") == expected
+
+
+@given(st.one_of(st.floats(), st.text(), st.integers().map(str)))
+def test_seconds_are_accepted_exactly_when_positive_and_finite(value: float | str) -> None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if 0 < number < math.inf:
+        assert parsers.seconds(value, "MSATRACE_OTLP_TIMEOUT") == number
+    else:
+        with pytest.raises(ConfigError, match=r"^MSATRACE_OTLP_TIMEOUT=.*positive number"):
+            parsers.seconds(value, "MSATRACE_OTLP_TIMEOUT")

@@ -209,7 +209,7 @@ class RequestScope:
         p = self.propagation
         trace_name, rid_name = p.trace_key_bytes, p.request_id_key_bytes
         out = list(app_headers)
-        want_trace, want_rid = _absent(out, trace_name, rid_name)
+        want_trace, want_rid = absent(out, trace_name, rid_name)
         if want_trace:
             out.append((trace_name, self.trace_id_hex.encode("ascii")))
         if want_rid:
@@ -337,7 +337,7 @@ class RequestScope:
                     failed("inbound.end", exc)
 
 
-def _absent(
+def absent(
     headers: Iterable[tuple[AnyStr, AnyStr]], trace_key: AnyStr, rid_key: AnyStr
 ) -> tuple[bool, bool]:
     """Whether the trace / request-ID header (lowercase names) is absent from ``headers``."""

@@ -10,6 +10,7 @@ Imports: the standard library only.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Callable, Mapping
 
@@ -99,22 +100,24 @@ def header(value: str, origin: str) -> str:
     return value
 
 
-def ratio(value: str | float, origin: str) -> float:
+def _number(value: str | float) -> float:
+    """``float(value)``, or NaN (which no range check accepts) for what is not a number."""
     try:
-        f = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        f = -1.0
+        return math.nan
+
+
+def ratio(value: str | float, origin: str) -> float:
+    f = _number(value)
     if not 0.0 <= f <= 1.0:
         raise ConfigError(f"{origin}={value!r}: expected a number from 0 to 1")
     return f
 
 
 def seconds(value: str | float, origin: str) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        f = -1.0
-    if f <= 0:
+    f = _number(value)
+    if not 0 < f < math.inf:  # NaN and infinity too
         raise ConfigError(f"{origin}={value!r}: expected a positive number of seconds")
     return f
 
