@@ -33,6 +33,7 @@ from typing import Any
 try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+    from django.core.handlers.asgi import ASGIRequest
     from django.http import Http404, HttpRequest, HttpResponseBase
     from django.http.response import ResponseHeaders
     from django.utils.functional import LazyObject
@@ -69,10 +70,16 @@ class TraceMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)
+        if isinstance(request, ASGIRequest):
+            # Sync under ASGI (a sync-only middleware follows ours): Django runs the chain in a
+            # thread through asgiref, in a copy of the request task's context that asgiref copies
+            # back when the thread returns. Run in it, as _acall does in the task: the trace stays
+            # current until Django has sent the response (uvicorn's access line).
+            return self._call(None, request)
         ctx = contextvars.copy_context()  # the request's own context, entered again by _stream
         return ctx.run(self._call, ctx, request)
 
-    def _call(self, ctx: contextvars.Context, request: HttpRequest) -> Any:
+    def _call(self, ctx: contextvars.Context | None, request: HttpRequest) -> Any:
         req, outer = _begin(request)
         if req is None:
             return _passed(outer, request, self.get_response(request))
@@ -86,7 +93,7 @@ class TraceMiddleware:
             streamed = _respond(req, request, response, ctx)
             return response
         finally:
-            if not streamed:  # the trace stays in ctx, the request's own, dropped after it
+            if not streamed:  # the trace stays in the request's own context (see __call__)
                 _details(req, request, end=True, detach=False)  # never raises
 
     async def _acall(self, request: HttpRequest) -> Any:

@@ -10,6 +10,7 @@ gunicorn's line logs (its ``{x-trace-id}o`` atoms).
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from collections.abc import Iterator
 
@@ -51,3 +52,40 @@ def test_server_access_line_carries_the_trace(quiet: tuple[Kind, Server]) -> Non
     mine = [ln for ln in access if "/items/42" in str(ln.get("event"))]
     assert [(ln["logger"], ln["trace_id"]) for ln in mine] == [(server_logger, trace_id)]
     assert mine[0]["request_id"] == response.headers["x-request-id"]
+
+
+def test_django_asgi_with_a_sync_only_middleware_after_ours(servers: ServerPool) -> None:
+    """Django then runs the whole chain, ours included, in asgiref's thread: the trace must still
+    reach uvicorn's access line, and each of 100 concurrent requests its own."""
+    kind = next(k for k in KINDS if k.id == "django-uvicorn")
+    for module in kind.modules:
+        require(module, importlib.util.find_spec(module) is not None)
+    env = {"MSATRACE_ACCESS_LOG": "false", "DJPROJECT_SYNC_MIDDLEWARE": "1"}
+    srv = kind.start(servers, "it-django-uvicorn-sync-mw", env)
+    sent = {i: new_trace_id() for i in range(1, 101)}
+    try:
+        mark = srv.mark()
+
+        async def one(client: httpx.AsyncClient, i: int) -> httpx.Response:
+            return await client.get(f"/items/{i}", headers={"X-Trace-ID": sent[i]})
+
+        async def all_of_them() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=srv.url, timeout=60) as client:
+                return await asyncio.gather(*(one(client, i) for i in sent))
+
+        responses = asyncio.run(all_of_them())
+        lines = srv.wait_for(
+            lambda ls: sum(ln.get("logger") == "uvicorn.access" for ln in ls) >= len(sent),
+            since=mark,
+        )
+    finally:
+        srv.stop()
+
+    assert {r.headers["x-sync-middleware"] for r in responses} == {"1"}  # it ran
+    assert [r.headers["x-trace-id"] for r in responses] == list(sent.values())
+    access = [ln for ln in lines if ln.get("logger") in SERVER_ACCESS | {"msatrace.access"}]
+    assert {ln["logger"] for ln in access} == {"uvicorn.access"}
+    by_path = {int(str(ln["event"]).split("/items/")[1].split()[0]): ln for ln in access}
+    assert {i: ln["trace_id"] for i, ln in by_path.items()} == sent
+    request_ids = {int(r.url.path.rsplit("/", 1)[1]): r.headers["x-request-id"] for r in responses}
+    assert {i: ln["request_id"] for i, ln in by_path.items()} == request_ids

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import msatrace
 
 msatrace.init()
@@ -15,5 +17,7 @@ MIDDLEWARE = [
     "msatrace.django.TraceMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
+if os.environ.get("DJPROJECT_SYNC_MIDDLEWARE") == "1":  # a sync-only middleware after ours
+    MIDDLEWARE.insert(1, "djproject.middleware.SyncOnly")
 DATABASES: dict[str, object] = {}
 USE_TZ = True
