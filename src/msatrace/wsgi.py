@@ -27,7 +27,7 @@ from typing import Any
 
 from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
-from msatrace._core.inbound import RequestScope, absent
+from msatrace._core.inbound import RequestScope
 
 __all__ = ["SCOPE_KEY", "TraceMiddleware"]
 
@@ -158,22 +158,7 @@ class _Call:
         req = self.req
         try:
             req.status = _CODES.get(status[:3]) or int(status[:3])
-            # Ours added unless the application set one by that name (any case); a new list,
-            # the application's own is left untouched.
-            p = req.propagation
-            want_trace, want_rid = absent(headers, p.trace_key, p.request_id_key)
-            if want_trace and want_rid:  # the usual case: one list display
-                headers = [
-                    *headers,
-                    (p.trace_header, req.trace_id_hex),
-                    (p.request_id_header, req.request_id),
-                ]
-            else:
-                headers = list(headers)
-                if want_trace:
-                    headers.append((p.trace_header, req.trace_id_hex))
-                if want_rid:
-                    headers.append((p.request_id_header, req.request_id))
+            headers = req.with_response_headers(headers)
             mw = self.mw
             if mw.route is not None:
                 req.facts.route = mw.route(self.environ) or req.facts.route

@@ -68,11 +68,6 @@ def parent_span_context(ctx: Context) -> SpanContext | None:
     return None
 
 
-def with_span(ctx: Context, span: Span) -> Context:
-    """``trace.set_span_in_context(span, ctx)``, as one dict display."""
-    return Context({**ctx, SPAN_KEY: span})
-
-
 def current_trace_id() -> str | None:
     """The current trace ID as 32 lowercase hex digits, or ``None`` outside any trace."""
     ctx = _get_current_span().get_span_context()

@@ -1,7 +1,8 @@
 """Pure parsers and formatters for trace headers: traceparent, tracestate, X-Trace-ID, X-Request-ID.
 
-No OpenTelemetry, no I/O: every function takes a string and returns a normalised value or ``None``
-(rejected). Nothing here raises on any input; the hypothesis suite checks that.
+No OpenTelemetry, no I/O: every parser takes a string and returns a normalised value or ``None``
+(rejected). Nothing here raises on any input; the hypothesis suite checks that. ``with_missing``
+is the one rule for adding ours to a response's headers, in either protocol's form.
 
 Imports: the standard library only.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import random
 import re
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import AnyStr, NamedTuple
 
 # W3C Trace Context Level 1, section 3.2.2: lowercase hex only.
 _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -165,3 +167,26 @@ def parse_port(text: str) -> int | None:
         return None
     number = int(text)
     return number if number <= 65535 else None
+
+
+def with_missing(
+    headers: Iterable[tuple[AnyStr, AnyStr]],
+    trace: tuple[AnyStr, AnyStr, AnyStr],
+    request_id: tuple[AnyStr, AnyStr, AnyStr],
+) -> list[tuple[AnyStr, AnyStr]]:
+    """Response ``headers`` as a new list, plus the trace and request-ID headers, each given as
+    ``(lowercase name, name, value)``, whose name (any case) is not among them: a header the
+    application set wins. Names and values as the caller's protocol has them (str or bytes)."""
+    out = list(headers)
+    want_trace = want_rid = True
+    for name, _ in out:
+        lname = name.lower()
+        if lname == trace[0]:
+            want_trace = False
+        elif lname == request_id[0]:
+            want_rid = False
+    if want_trace:
+        out.append((trace[1], trace[2]))
+    if want_rid:
+        out.append((request_id[1], request_id[2]))
+    return out

@@ -4,9 +4,9 @@ An adapter reads ``inbound.active`` (``None``: not initialised), checks the path
 ``exclude_paths``, collects ``RequestFacts`` (method, path, addresses, the trace headers in a
 ``HeaderBag``) and calls its ``begin(facts)`` for a ``RequestScope``. The scope owns the SERVER
 span, the attached OpenTelemetry context, the bound log fields and the timer; the adapter adds
-its response headers (``response_header_bytes``, or by the names in ``propagation``, in the
-framework's form), calls ``fail(exc)`` if the application raised, and always ``end()``
-where the request ends (it never raises).
+its response headers (``with_response_headers`` or ``response_header_bytes``, in the
+framework's form, or by the names in ``propagation``), calls ``fail(exc)`` if the application
+raised, and always ``end()`` where the request ends (it never raises).
 
 Every decision lives here, so the adapters only translate: span name and attributes (OpenTelemetry
 HTTP server semantic conventions, stable names), response headers, access-log fields and levels,
@@ -24,12 +24,13 @@ from contextvars import Token
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
-from typing import Any, AnyStr
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
 from msatrace._core import access, context, logs, runtime
+from msatrace._core.headers import with_missing
 from msatrace._core.propagation import HeaderBag, Propagation
 from msatrace._core.safety import failed
 from msatrace._core.tracing import describer, mark_error
@@ -45,7 +46,7 @@ ACCESS_LOGGER = "msatrace.access"
 ERROR_LOGGER = "msatrace.error"
 # Called on every request: bound once here rather than looked up through their modules. A
 # Python call costs ~0.3 µs in a real request (its code is cold in the CPU's caches by then), so
-# the one-line helpers new_request_id() and context.with_span() are inlined where marked.
+# the one-line helper new_request_id() is inlined where marked.
 _time_ns = time.time_ns
 _attach = context.otel_attach
 _get_current = context.otel_current
@@ -191,12 +192,27 @@ class RequestScope:
         self.propagation = edge.propagation
         self._ended = False
         self._end_ns = None
-        # with_span(), inlined; a request from the edge has an empty parent context.
+        # trace.set_span_in_context(span, parent) as one dict display; a request from the edge
+        # has an empty parent context.
         self._otel_token = _attach(
             Context({**parent, _SPAN_KEY: span}) if parent else Context({_SPAN_KEY: span})
         )
         own = self._fields = MappingProxyType({"request_id": request_id})
         self._fields_token = _fields_var.set(own)
+
+    def with_response_headers(
+        self, app_headers: Iterable[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """The application's headers (WSGI form) plus ours, never overwriting one it set.
+
+        Returns a new list: the application's own list is left untouched.
+        """
+        p = self.propagation
+        return with_missing(
+            app_headers,
+            (p.trace_key, p.trace_header, self.trace_id_hex),
+            (p.request_id_key, p.request_id_header, self.request_id),
+        )
 
     def response_header_bytes(
         self, app_headers: Iterable[tuple[bytes, bytes]]
@@ -207,14 +223,12 @@ class RequestScope:
         left untouched (a response object may be sent more than once).
         """
         p = self.propagation
-        trace_name, rid_name = p.trace_key_bytes, p.request_id_key_bytes
-        out = list(app_headers)
-        want_trace, want_rid = absent(out, trace_name, rid_name)
-        if want_trace:
-            out.append((trace_name, self.trace_id_hex.encode("ascii")))
-        if want_rid:
-            out.append((rid_name, self.request_id.encode("ascii")))
-        return out
+        trace_key, rid_key = p.trace_key_bytes, p.request_id_key_bytes
+        return with_missing(
+            app_headers,
+            (trace_key, trace_key, self.trace_id_hex.encode("ascii")),
+            (rid_key, rid_key, self.request_id.encode("ascii")),
+        )
 
     def response_finished(self, status: int | None = None) -> None:
         """The last byte of the response was handed to the server: stop the clock.
@@ -337,20 +351,6 @@ class RequestScope:
                     failed("inbound.end", exc)
 
 
-def absent(
-    headers: Iterable[tuple[AnyStr, AnyStr]], trace_key: AnyStr, rid_key: AnyStr
-) -> tuple[bool, bool]:
-    """Whether the trace / request-ID header (lowercase names) is absent from ``headers``."""
-    want_trace = want_rid = True
-    for name, _ in headers:
-        lname = name.lower()
-        if lname == trace_key:
-            want_trace = False
-        elif lname == rid_key:
-            want_rid = False
-    return want_trace, want_rid
-
-
 class Inbound:
     """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
 
@@ -361,13 +361,11 @@ class Inbound:
         "exclude_paths",
         "propagation",
         "recording",
-        "runtime",
         "start_span",
         "wanted",
     )
 
     def __init__(self, rt: runtime.Runtime) -> None:
-        self.runtime = rt
         self.exclude_paths = rt.exclude_paths
         self.propagation = rt.propagation
         self.access_log = rt.settings.access_log

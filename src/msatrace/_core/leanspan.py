@@ -178,12 +178,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         self, name: str, attributes: types.Attributes = None, timestamp: int | None = None
     ) -> None:
         limits = self._tracer.limits
-        bounded = BoundedAttributes(
-            limits.max_event_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        )
+        bounded = self._bounded(limits.max_event_attributes, attributes)
         with self._lock:
             if self._end_time is not None:
                 _log.warning("Calling add_event() on an ended span.")
@@ -191,6 +186,15 @@ class LeanSpan(trace.Span, ReadableSpan):
             if not isinstance(self._events, BoundedList):
                 self._events = BoundedList(limits.max_events)
             self._events.append(Event(name, bounded, timestamp))
+
+    def _bounded(self, max_attributes: int | None, attributes: types.Attributes) -> Any:
+        """An event's or link's attributes, limited and cleaned as the SDK does."""
+        return BoundedAttributes(
+            max_attributes,
+            attributes,
+            immutable=True,
+            max_value_len=self._tracer.limits.max_attribute_length,
+        )
 
     def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
         with self._lock:
@@ -204,12 +208,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         if not (context and (context.is_valid or attributes or context.trace_state)):
             return
         limits = self._tracer.limits
-        bounded = BoundedAttributes(
-            limits.max_link_attributes,
-            attributes,
-            immutable=True,
-            max_value_len=limits.max_attribute_length,
-        )
+        bounded = self._bounded(limits.max_link_attributes, attributes)
         if not isinstance(self._links, BoundedList):
             self._links = BoundedList(limits.max_links)
         self._links.append(Link(context, bounded))
