@@ -42,6 +42,7 @@ TRACESTATE = "tracestate"
 _BUILTIN = ("tracecontext", "xtraceid")
 _default_getter: Getter[Any] = DefaultGetter()
 _default_setter: Setter[Any] = DefaultSetter()
+_EMPTY = Context()
 
 
 def _baggage_key() -> str | None:
@@ -143,27 +144,35 @@ class Propagation:
         ``trusted`` overrides the ``trust_incoming`` setting (task messages from the service's
         own broker are always continued).
         """
-        ctx: Context | None = None
+        # Only the headers decide the parent, so extraction starts from an empty context, never
+        # the current one: an in-process transport (httpx.ASGITransport, Starlette's TestClient)
+        # runs the application inside the caller's context, whose current span is the caller's
+        # CLIENT span, of a trace that may differ from the X-Trace-ID the caller set.
+        ctx = _EMPTY
         if self.tracecontext:
             tp = headers.parse_traceparent(bag.get(TRACEPARENT))
             if tp is not None:
-                ts = headers.parse_tracestate(bag.get(TRACESTATE))
-                state = TraceState(ts) if ts else None
+                state = _tracestate(bag.get(TRACESTATE))
                 sc = SpanContext(tp.trace_id, tp.span_id, True, TraceFlags(tp.flags), state)
-                ctx = trace.set_span_in_context(NonRecordingSpan(sc))
+                ctx = trace.set_span_in_context(NonRecordingSpan(sc), ctx)
         for prop in self.others:
             ctx = prop.extract(bag.values, ctx, _default_getter)
         request_id = headers.parse_request_id(bag.get(self.request_id_key))
         request_id = request_id or headers.new_request_id()
-        parent_sc = trace.get_current_span(ctx).get_span_context() if ctx is not None else None
+        parent_sc = trace.get_current_span(ctx).get_span_context()
         trace_id = 0
-        if parent_sc is None or not parent_sc.is_valid:
+        if not parent_sc.is_valid:
             legacy = headers.parse_trace_id(bag.get(self.trace_key))
             trace_id = int(legacy, 16) if legacy else 0
         if self.trust_incoming if trusted is None else trusted:
+            if not (parent_sc.is_valid or trace_id):
+                # No trace named by the headers: the server span continues whatever context the
+                # server runs it in (an outer OpenTelemetry middleware's span), plus any baggage.
+                parent = Context({**otel_context.get_current(), **ctx}) if ctx else None
+                return Incoming(parent, 0, (), request_id)
             return Incoming(ctx, trace_id, (), request_id)
         links: tuple[Link, ...] = ()
-        if parent_sc is not None and parent_sc.is_valid:
+        if parent_sc.is_valid:
             links = (Link(parent_sc, {"msatrace.link": "untrusted_parent"}),)
         elif trace_id:
             sc = SpanContext(trace_id, random.getrandbits(64) or 1, True, TraceFlags(0))
@@ -203,6 +212,11 @@ class Propagation:
     def all_fields(self) -> frozenset[str]:
         """Lowercase names of every header ``inject`` may write."""
         return self.wanted
+
+
+def _tracestate(value: str | None) -> TraceState | None:
+    members = headers.parse_tracestate(value)
+    return TraceState(members) if members else None
 
 
 def _load(name: str) -> TextMapPropagator:
