@@ -82,3 +82,40 @@ def test_request_id_received_is_forwarded(
         client.get(service + "/call", headers={"traceparent": INCOMING, "X-Request-ID": "rq-7"})
 
     assert [r.get("x-request-id") for r in echo.received] == ["rq-7", "rq-7"]
+
+
+TENANT_KEY = "t" * 200 + "@" + "s" * 55  # 256 characters, split as the old grammar forbade
+
+
+@pytest.mark.parametrize(
+    ("received", "forwarded"),
+    [
+        # keys by the current W3C grammar: a digit first, any tenant@system split, several "@"
+        (f"1vendor=a,{TENANT_KEY}=b,x@y@z=c", f"1vendor=a,{TENANT_KEY}=b,x@y@z=c"),
+        # empty members and optional whitespace
+        (",rojo=1 ,\t, congo=2,", "rojo=1,congo=2"),
+        # a duplicated key: the first member is kept, the others are discarded
+        ("rojo=1,congo=2,rojo=3", "rojo=1,congo=2"),
+        # an invalid tracestate is dropped; the traceparent it came with is still continued
+        ("Rojo=1", None),
+        (",".join(f"k{i}=v" for i in range(33)), None),
+    ],
+    ids=["current-grammar", "empty-members", "duplicate-key", "invalid", "33-members"],
+)
+def test_tracestate_by_the_current_w3c_grammar_is_forwarded(
+    env: pytest.MonkeyPatch,
+    echo: EchoServer,
+    service: str,
+    received: str,
+    forwarded: str | None,
+) -> None:
+    """A service forwards the tracestate it received, parsed by the current W3C grammar."""
+    msatrace.init(log_format="json", access_log=False)
+
+    with httpx.Client() as client:
+        client.get(service + "/call", headers={"traceparent": INCOMING, "tracestate": received})
+
+    assert len(echo.received) == 2
+    for request in echo.received:
+        assert traceparent_ids(request.get("traceparent"))[0] == INCOMING_TRACE
+        assert request.get("tracestate") == forwarded

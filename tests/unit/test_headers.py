@@ -78,16 +78,55 @@ def test_tracestate_members_keep_their_order() -> None:
     [
         "Rojo=1",  # uppercase key
         "rojo",  # no equals sign
-        "rojo=1,rojo=2",  # duplicated key
         "rojo=a=b=",  # "=" cannot end a value
         "rojo=a,b",  # member without "="
         ",".join(f"k{i}=v" for i in range(33)),  # more than 32 members
     ],
 )
 def test_invalid_tracestate_is_dropped(value: str) -> None:
-    """A tracestate with any invalid member, a duplicate key or 33+ members is dropped whole."""
+    """A tracestate with any invalid member or 33+ members is dropped whole."""
 
     assert headers.parse_tracestate(value) is None
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "1vendor",  # a digit first
+        "a" * 256,  # the longest key
+        "t" * 200 + "@" + "s" * 55,  # tenant@system, split as the older grammar forbade
+        "0@" + "s" * 254,
+        "x@y@z",  # "@" is a plain key character now
+        "a_-*/@9",
+    ],
+)
+def test_tracestate_keys_of_the_current_w3c_grammar(key: str) -> None:
+    """Keys follow the current W3C text: (lcalpha / DIGIT) 0*255(keychar), "@" a keychar."""
+
+    assert headers.parse_tracestate(f"{key}=v") == [(key, "v")]
+
+
+@pytest.mark.parametrize("key", ["a" * 257, "@a", "_a", "a.b", "aB", "a b", ""])
+def test_tracestate_keys_outside_the_grammar(key: str) -> None:
+    """Keys longer than 256, with a bad first character or a character outside keychar fail."""
+
+    assert headers.parse_tracestate(f"{key}=v") is None
+
+
+def test_tracestate_duplicate_key_keeps_the_first() -> None:
+    """A duplicated key does not drop the header: the first member stays, later ones go."""
+
+    members = headers.parse_tracestate("rojo=1,congo=2,rojo=3,congo=4")
+
+    assert members == [("rojo", "1"), ("congo", "2")]
+
+
+def test_tracestate_empty_members_and_whitespace() -> None:
+    """OWS-only list members are allowed; spaces and tabs around members are ignored."""
+
+    assert headers.parse_tracestate("") == []
+    assert headers.parse_tracestate(" \t, ,") == []
+    assert headers.parse_tracestate("\trojo=a b ,, congo= x") == [("rojo", "a b"), ("congo", " x")]
 
 
 def test_thirty_two_tracestate_members_are_allowed() -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 import pytest
-from opentelemetry import baggage, trace
+from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
 
-from msatrace._core.propagation import NO_HEADERS, HeaderBag, Propagation
+import msatrace
+from msatrace._core.propagation import NO_HEADERS, HeaderBag, Propagation, W3CTraceState
 from msatrace._core.settings import resolve
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -171,3 +173,73 @@ def test_the_shared_empty_header_bag_takes_no_header() -> None:
     with pytest.raises(TypeError):
         NO_HEADERS.add("traceparent", "00-" + "1" * 32 + "-" + "2" * 16 + "-01")
     assert NO_HEADERS.values == {}
+
+
+TENANT_KEY = "t" * 200 + "@" + "s" * 55  # valid now; the older grammar allowed at most 14 after "@"
+CURRENT_GRAMMAR = f"1vendor=a,{TENANT_KEY}=b,x@y@z=c"
+
+
+def test_tracestate_of_the_current_grammar_reaches_the_parent(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Members valid by the current W3C grammar are all kept, in order, with no warning."""
+
+    incoming = propagation().extract(
+        bag(("traceparent", TRACEPARENT), ("tracestate", CURRENT_GRAMMAR))
+    )
+
+    assert parent_of(incoming).trace_state.to_header() == CURRENT_GRAMMAR
+    assert list(parent_of(incoming).trace_state.items())[1] == (TENANT_KEY, "b")
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_invalid_tracestate_keeps_the_traceparent() -> None:
+    """An invalid tracestate is dropped; the valid traceparent it came with is still the parent."""
+
+    incoming = propagation().extract(bag(("traceparent", TRACEPARENT), ("tracestate", "A=1")))
+
+    sc = parent_of(incoming)
+    assert (sc.trace_id, sc.is_valid) == (TRACE_ID, True)
+    assert len(sc.trace_state) == 0
+
+
+def test_trace_state_mutations_follow_the_current_grammar() -> None:
+    """add, update and delete accept current-grammar keys and refuse invalid ones unchanged."""
+    state = W3CTraceState([("rojo", "1")])
+
+    added = state.add(TENANT_KEY, "2")
+    updated = added.update("rojo", "3")
+    deleted = updated.delete(TENANT_KEY)
+
+    assert added.to_header() == f"{TENANT_KEY}=2,rojo=1"
+    assert updated.to_header() == f"rojo=3,{TENANT_KEY}=2"
+    assert deleted.to_header() == "rojo=3"
+    assert state.add("Bad", "1") is state
+    assert state.add("rojo", "9") is state
+    assert state.update("k", "bad,value") is state
+    assert isinstance(added, W3CTraceState)
+
+
+def test_trace_state_holds_at_most_32_members() -> None:
+    """A 33rd member is refused by add and update; a list of 33 gives an empty state."""
+    full = W3CTraceState([(f"k{i}", "v") for i in range(32)])
+
+    assert len(full.add("new", "v")) == 32
+    assert len(full.update("new", "v")) == 32
+    assert len(full.update("k5", "w")) == 32
+    assert len(W3CTraceState([(f"k{i}", "v") for i in range(33)])) == 0
+
+
+def test_global_tracecontext_propagator_reads_the_current_grammar(
+    env: pytest.MonkeyPatch,
+) -> None:
+    """OpenTelemetry code using the global propagator init() installs gets the same tracestate."""
+    msatrace.init(log_format="json")
+
+    ctx = propagate.extract({"traceparent": TRACEPARENT, "tracestate": CURRENT_GRAMMAR})
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, ctx)
+
+    assert trace.get_current_span(ctx).get_span_context().trace_id == TRACE_ID
+    assert carrier["tracestate"] == CURRENT_GRAMMAR
+    assert carrier["traceparent"] == TRACEPARENT

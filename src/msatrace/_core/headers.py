@@ -17,15 +17,14 @@ from typing import AnyStr, NamedTuple
 # W3C Trace Context Level 1, section 3.2.2: lowercase hex only.
 _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _TRACEPARENT_ANY = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-# Section 3.3.1.3: key = simple-key / multi-tenant-key.
-_TS_KEY = re.compile(
-    r"[a-z][a-z0-9_\-*/]{0,255}"
-    r"|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13}"
-)
-# Section 3.3.1.3.2: value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
+# W3C Trace Context, current text (https://www.w3.org/TR/trace-context-2/#key; it dropped the
+# older tenant@system split that OpenTelemetry's TraceState still enforces):
+# key = (lcalpha / DIGIT) 0*255(keychar); keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@".
+_TS_KEY = re.compile(r"[a-z0-9][a-z0-9_\-*/@]{0,255}")
+# .../trace-context-2/#value: value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
 # nblk-chr = %x21-2B / %x2D-3C / %x3E-7E.
 _TS_VALUE = re.compile(r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]")
-_TRACESTATE_MAX_MEMBERS = 32  # section 3.3.1.1
+TRACESTATE_MAX_MEMBERS = 32  # .../#list: list = list-member 0*31(OWS "," OWS list-member)
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 _UUID = re.compile(
     r"([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})"
@@ -81,10 +80,13 @@ def format_traceparent(trace_id: int, span_id: int, flags: int) -> str:
 
 
 def parse_tracestate(value: str | None) -> list[tuple[str, str]] | None:
-    """Parse ``tracestate`` into ordered (key, value) pairs; ``None`` when any member is invalid.
+    """Parse ``tracestate`` into ordered (key, value) pairs; ``None`` when it is invalid.
 
-    Empty list members are allowed and skipped (section 3.3.1.1); more than 32 members or a
-    duplicated key makes the whole header invalid, as the W3C test suite expects.
+    By the current W3C grammar (Trace Context Level 2, ``#list``): list members separated by
+    ``,`` with optional spaces or tabs around them; an empty member is allowed and skipped. A
+    member that breaks the key or value grammar, or more than 32 members, makes the whole header
+    invalid. A duplicated key keeps its first member and the later ones are discarded (a vendor
+    may discard them), rather than losing every vendor's entry.
     """
     if value is None:
         return None
@@ -98,12 +100,22 @@ def parse_tracestate(value: str | None) -> list[tuple[str, str]] | None:
         if not sep or not _TS_KEY.fullmatch(key) or not _TS_VALUE.fullmatch(val):
             return None
         if key in seen:
-            return None
+            continue
         seen.add(key)
         members.append((key, val))
-    if len(members) > _TRACESTATE_MAX_MEMBERS:
+    if len(members) > TRACESTATE_MAX_MEMBERS:
         return None
     return members
+
+
+def valid_tracestate_member(key: object, value: object) -> bool:
+    """Whether ``key`` and ``value`` make one ``tracestate`` list member (W3C grammar above)."""
+    return (
+        isinstance(key, str)
+        and isinstance(value, str)
+        and _TS_KEY.fullmatch(key) is not None
+        and _TS_VALUE.fullmatch(value) is not None
+    )
 
 
 def format_tracestate(members: list[tuple[str, str]]) -> str:

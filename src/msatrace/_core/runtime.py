@@ -28,7 +28,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import logs, patching, tracing
-from msatrace._core.propagation import Propagation, XTraceIdPropagator
+from msatrace._core.propagation import Propagation, TraceContextPropagator, XTraceIdPropagator
 from msatrace._core.settings import Settings, resolve
 from msatrace.exceptions import ConfigError
 
@@ -140,11 +140,7 @@ def _install_textmap(settings: Settings, propagation: Propagation) -> None:
     props: list[TextMapPropagator] = []
     for name in settings.propagators:
         if name == "tracecontext":
-            from opentelemetry.trace.propagation.tracecontext import (
-                TraceContextTextMapPropagator,
-            )
-
-            props.append(TraceContextTextMapPropagator())
+            props.append(TraceContextPropagator())
         elif name == "xtraceid":
             props.append(XTraceIdPropagator())
     props.extend(propagation.others)
