@@ -4,7 +4,8 @@
 
 Sync and async capable, so Django adds no thread hop for it. Per request: the incoming trace is
 continued (or started) and current for everything inside (middleware, view, Django's logging); the
-response gets ``X-Trace-ID`` and ``X-Request-ID`` (never replacing the view's); a SERVER span named
+response gets ``X-Trace-ID`` and ``X-Request-ID`` (never replacing the view's; with
+``expose_headers``, listed in ``Access-Control-Expose-Headers`` too); a SERVER span named
 by the URL pattern (``GET /orders/<int:order_id>``) and one access line end the request when the
 response leaves the middleware or, for a ``StreamingHttpResponse``, when its body (run in the
 request's context) is exhausted or closed. A ``FileResponse`` sent with ``wsgi.file_wrapper``
@@ -43,6 +44,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
+from msatrace._core.headers import exposed_value
 from msatrace._core.inbound import RequestFacts, RequestScope
 
 __all__ = ["TraceMiddleware"]
@@ -185,6 +187,11 @@ def _respond(
                     headers[name] = value
             elif key not in store:
                 store[key] = (name, value)
+        expose = p.expose
+        if expose is not None:  # expose_headers: merged with the view's own list, if any
+            exposed = exposed_value(headers.get(expose.name), expose)
+            if exposed is not None:
+                headers[expose.name] = exposed
         if response.status_code >= 400:
             # Django writes its "Not Found: /path" line (BaseHandler.get_response) after the
             # response has left every middleware, outside the request's trace. Write that same

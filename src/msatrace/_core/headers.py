@@ -12,7 +12,8 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable
-from typing import AnyStr, NamedTuple
+from dataclasses import dataclass
+from typing import AnyStr, Generic, NamedTuple
 
 # W3C Trace Context Level 1, section 3.2.2: lowercase hex only.
 _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -181,14 +182,28 @@ def parse_port(text: str) -> int | None:
     return number if number <= 65535 else None
 
 
+@dataclass(frozen=True)
+class Expose(Generic[AnyStr]):
+    """``Access-Control-Expose-Headers`` in one protocol's form (str or bytes)."""
+
+    key: AnyStr  # the header's name in lowercase
+    name: AnyStr  # the header's name as written when msatrace adds it
+    names: tuple[AnyStr, ...]  # the header names it must list
+    separator: AnyStr  # ", "
+
+
 def with_missing(
     headers: Iterable[tuple[AnyStr, AnyStr]],
     trace: tuple[AnyStr, AnyStr, AnyStr],
     request_id: tuple[AnyStr, AnyStr, AnyStr],
+    expose: Expose[AnyStr] | None = None,
 ) -> list[tuple[AnyStr, AnyStr]]:
     """Response ``headers`` as a new list, plus the trace and request-ID headers, each given as
     ``(lowercase name, name, value)``, whose name (any case) is not among them: a header the
-    application set wins. Names and values as the caller's protocol has them (str or bytes)."""
+    application set wins. Names and values as the caller's protocol has them (str or bytes).
+
+    With ``expose``, ``Access-Control-Expose-Headers`` lists its names too (see ``exposing``).
+    """
     out = list(headers)
     want_trace = want_rid = True
     for name, _ in out:
@@ -201,4 +216,42 @@ def with_missing(
         out.append((trace[1], trace[2]))
     if want_rid:
         out.append((request_id[1], request_id[2]))
+    if expose is not None:
+        exposing(out, expose)
     return out
+
+
+def exposing(out: list[tuple[AnyStr, AnyStr]], expose: Expose[AnyStr]) -> None:
+    """Make ``out`` (response headers) list ``expose.names`` in ``Access-Control-Expose-Headers``.
+
+    The Fetch standard reads the header as one comma-separated list of names, case-insensitive,
+    over all its lines. Names the application listed already are not repeated; the others are
+    appended to its first line, or to a line of msatrace's when it set none.
+    """
+    first = -1
+    listed: set[AnyStr] = set()
+    comma = expose.separator.strip()
+    for i, (name, value) in enumerate(out):
+        if name.lower() == expose.key:
+            if first < 0:
+                first = i
+            listed.update(part.strip().lower() for part in value.split(comma))
+    missing = [n for n in expose.names if n.lower() not in listed]
+    if not missing:
+        return
+    added = expose.separator.join(missing)
+    if first < 0:
+        out.append((expose.name, added))
+        return
+    name, value = out[first]
+    value = value.strip()
+    out[first] = (name, value + expose.separator + added if value else added)
+
+
+def exposed_value(value: str | None, expose: Expose[str]) -> str | None:
+    """The ``Access-Control-Expose-Headers`` value for a response whose application set ``value``
+    (``None``: not set), for frameworks that keep one value per header name; ``None`` when it
+    already lists every name of ``expose``."""
+    out = [] if value is None else [(expose.key, value)]
+    exposing(out, expose)
+    return out[0][1] if out and out[0][1] != value else None

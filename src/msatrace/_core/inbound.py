@@ -203,7 +203,7 @@ class RequestScope:
     def with_response_headers(
         self, app_headers: Iterable[tuple[str, str]]
     ) -> list[tuple[str, str]]:
-        """The application's headers (WSGI form) plus ours, never overwriting one it set.
+        """The application's headers (WSGI form) plus ours (``headers.with_missing``).
 
         Returns a new list: the application's own list is left untouched.
         """
@@ -212,6 +212,7 @@ class RequestScope:
             app_headers,
             (p.trace_key, p.trace_header, self.trace_id_hex),
             (p.request_id_key, p.request_id_header, self.request_id),
+            p.expose,
         )
 
     def response_header_bytes(
@@ -228,6 +229,7 @@ class RequestScope:
             app_headers,
             (trace_key, trace_key, self.trace_id_hex.encode("ascii")),
             (rid_key, rid_key, self.request_id.encode("ascii")),
+            p.expose_bytes,
         )
 
     def response_finished(self, status: int | None = None) -> None:

@@ -28,8 +28,9 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import logs, patching, tracing
-from msatrace._core.propagation import Propagation, TraceContextPropagator, XTraceIdPropagator
+from msatrace._core.propagation import Propagation, XTraceIdPropagator
 from msatrace._core.settings import Settings, resolve
+from msatrace._core.tracecontext import TraceContextPropagator
 from msatrace.exceptions import ConfigError
 
 _log = logging.getLogger("msatrace")

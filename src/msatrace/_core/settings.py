@@ -55,6 +55,7 @@ class Settings:
     exclude_paths: tuple[str, ...]
     access_log: bool
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    expose_headers: bool = False
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,15 @@ OPTIONS: tuple[Option, ...] = (
         _const(True),
         "One access-log line per request (replaces uvicorn's and gunicorn's).",
         "`true`",
+    ),
+    Option(
+        "expose_headers",
+        ("MSATRACE_EXPOSE_HEADERS",),
+        parse.boolean,
+        _const(False),
+        "Add `Access-Control-Expose-Headers` naming the trace and request-ID headers to every "
+        "response (merged with the application's own), so a browser front end may read them.",
+        "`false`",
     ),
 )
 
