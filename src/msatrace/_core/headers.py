@@ -2,7 +2,8 @@
 
 No OpenTelemetry, no I/O: every parser takes a string and returns a normalised value or ``None``
 (rejected). Nothing here raises on any input; the hypothesis suite checks that. ``with_missing``
-is the one rule for adding ours to a response's headers, in either protocol's form.
+is the one rule for adding ours to a response's headers, in either protocol's form (with
+``exposing`` for ``Access-Control-Expose-Headers``).
 
 Imports: the standard library only.
 """
