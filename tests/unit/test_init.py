@@ -34,7 +34,10 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_one_liner_prints_exactly_one_json_line() -> None:
-    """The README's one-liner prints one JSON line with every documented field."""
+    """The README's one-liner prints one JSON line with every documented field.
+
+    (After init()'s one start-up line, which says where spans go.)
+    """
 
     proc = run_python(
         "import msatrace; msatrace.init(service_name='svc'); "
@@ -43,8 +46,9 @@ def test_one_liner_prints_exactly_one_json_line() -> None:
 
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stderr
-    assert len(lines) == 1
-    event = json.loads(lines[0])
+    assert len(lines) == 2
+    assert json.loads(lines[0])["logger"] == "msatrace"
+    event = json.loads(lines[1])
     assert list(event) == [
         "timestamp", "level", "logger", "event", "service", "environment", "version",
         "trace_id", "span_id", "request_id", "a",
@@ -64,7 +68,7 @@ def test_stdlib_logging_prints_the_same_json_line() -> None:
         "logging.getLogger('x').warning('careful %s', 'now')"
     )
 
-    lines = proc.stdout.splitlines()
+    lines = proc.stdout.splitlines()[1:]  # after init()'s start-up line
     assert len(lines) == 1, proc.stdout + proc.stderr
     event = json.loads(lines[0])
     assert (event["level"], event["logger"], event["event"]) == ("warning", "x", "careful now")
