@@ -125,3 +125,13 @@ def test_junk_in_a_variable_gives_success_or_a_config_error_naming_it(
     outcome = attempt(variable, value)
 
     assert outcome is None, f"{variable}={value!r}: {outcome}"
+
+
+def test_the_fuzz_covers_every_documented_variable() -> None:
+    """Every variable of the settings table and of the SDK's table is in VARIABLES."""
+    from msatrace._core.settings import OPTIONS, SDK_VARIABLES
+
+    documented = {v for o in OPTIONS for v in o.env} | {v.name for v in SDK_VARIABLES}
+    documented |= {"OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED"}
+
+    assert documented <= set(VARIABLES), documented - set(VARIABLES)

@@ -396,12 +396,14 @@ def check_sdk_variables(env: Mapping[str, str]) -> None:
 
 def unknown_variables(env: Mapping[str, str]) -> list[str]:
     """``MSATRACE_*`` variables that are set but mean nothing, each with the nearest known name."""
-    known = {var for opt in OPTIONS for var in opt.env if var.startswith("MSATRACE_")}
+    prefix = "MSATRACE_"
+    known = sorted(v[len(prefix) :] for o in OPTIONS for v in o.env if v.startswith(prefix))
     out = []
     for name in sorted(env):
-        if name.startswith("MSATRACE_") and name not in known:
-            near = difflib.get_close_matches(name, sorted(known), n=1)
-            out.append(f"{name} (did you mean {near[0]}?)" if near else name)
+        if name.startswith(prefix) and name[len(prefix) :] not in known:
+            # compared without the prefix they all share, which would make every name "close"
+            near = difflib.get_close_matches(name[len(prefix) :], known, n=1)
+            out.append(f"{name} (did you mean {prefix}{near[0]}?)" if near else name)
     return out
 
 
