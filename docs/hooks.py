@@ -51,7 +51,7 @@ def settings_table() -> str:
 
 def sdk_variables_table() -> str:
     """The Markdown table of the SDK's own variables that ``init()`` checks."""
-    from msatrace._core.settings import SDK_VARIABLES
+    from msatrace._core.sdkvars import SDK_VARIABLES
 
     rows = ["| Variable | What it sets |", "| --- | --- |"]
     rows += [f"| `{var.name}` | {_cell(var.doc)} |" for var in SDK_VARIABLES]

@@ -387,14 +387,13 @@ class Inbound:
 
 # The adapters' view of the active runtime (None before init() and after shutdown()), kept
 # current by runtime.watch: adapters read ``inbound.active`` on every request, without a call.
-# Until the first init() the name is left unset, so that the first read (a middleware serving a
-# request in a process that never called init()) goes through __getattr__ below, which warns once
-# and sets it; from then on every read is a plain module attribute, as after init().
+# Left unset until the first init(), so that a middleware's first read in a process that never
+# called it goes through __getattr__: one warning, then a plain attribute, as after init().
 active: Inbound | None
 _log = logging.getLogger("msatrace")
 
 
-def __getattr__(name: str) -> Inbound | None:
+def __getattr__(name: str) -> None:
     global active
     if name != "active":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -403,7 +402,6 @@ def __getattr__(name: str) -> Inbound | None:
         "requests are not traced and log lines carry no trace ID until init() runs"
     )
     active = None
-    return active
 
 
 def _runtime_changed(rt: runtime.Runtime | None) -> None:

@@ -5,7 +5,7 @@ Precedence for each option: keyword argument > ``MSATRACE_*`` > the standard ``O
 a frozen :class:`Settings`; nothing reads ``os.environ`` per request. The docs' configuration
 reference is generated from ``OPTIONS``.
 
-Imports: the standard library and ``msatrace._core.parsers``.
+Imports: the standard library, ``msatrace._core.parsers`` and ``msatrace._core.sdkvars``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from msatrace._core.parsers import (
     TRACES_EXPORTERS,
     TRACES_PATH,
 )
+from msatrace._core.sdkvars import check_sdk_variables
 from msatrace.exceptions import ConfigError
 
 
@@ -330,68 +331,6 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
-
-
-@dataclass(frozen=True)
-class SdkVariable:
-    """An OpenTelemetry SDK variable the SDK reads itself; msatrace checks its value in init()."""
-
-    name: str
-    parse: Callable[[str, str], Any]
-    doc: str
-
-
-# Read by the SDK's SpanLimits and BatchSpanProcessor when msatrace builds them; a value the SDK
-# cannot use would otherwise surface as its ValueError (or OverflowError at the first span).
-SDK_VARIABLES: tuple[SdkVariable, ...] = (
-    SdkVariable("OTEL_BSP_SCHEDULE_DELAY", parse.positive, "Milliseconds between two exports."),
-    SdkVariable(
-        "OTEL_BSP_EXPORT_TIMEOUT", parse.count, "Milliseconds one export may take (`0`: none)."
-    ),
-    SdkVariable("OTEL_BSP_MAX_QUEUE_SIZE", parse.positive, "Spans kept waiting for export."),
-    SdkVariable(
-        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-        parse.positive,
-        "Spans per export; at most `OTEL_BSP_MAX_QUEUE_SIZE`.",
-    ),
-    SdkVariable("OTEL_ATTRIBUTE_COUNT_LIMIT", parse.limit, "Attributes per span, event and link."),
-    SdkVariable(
-        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", parse.limit, "Characters per attribute value."
-    ),
-    SdkVariable("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", parse.limit, "Attributes per span."),
-    SdkVariable(
-        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-        parse.limit,
-        "Characters per span attribute value.",
-    ),
-    SdkVariable("OTEL_SPAN_EVENT_COUNT_LIMIT", parse.limit, "Events per span."),
-    SdkVariable("OTEL_SPAN_LINK_COUNT_LIMIT", parse.limit, "Links per span."),
-    SdkVariable("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", parse.limit, "Attributes per span event."),
-    SdkVariable("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", parse.limit, "Attributes per span link."),
-)
-# The SDK's defaults, for the one check between two of them.
-_BSP_DEFAULTS = {"OTEL_BSP_MAX_QUEUE_SIZE": 2048, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": 512}
-
-
-def check_sdk_variables(env: Mapping[str, str]) -> None:
-    """Refuse a value of an SDK variable that the SDK would fail on, naming the variable.
-
-    Raises:
-        ConfigError: naming the variable, the value seen and what is accepted.
-    """
-    seen: dict[str, Any] = {}
-    for var in SDK_VARIABLES:
-        if var.name in env:
-            seen[var.name] = var.parse(env[var.name], var.name)
-    queue, batch = (
-        seen.get(name, default) for name, default in _BSP_DEFAULTS.items()
-    )  # BatchSpanProcessor: max_export_batch_size <= max_queue_size
-    if batch > queue:
-        name = next(n for n in _BSP_DEFAULTS if n in seen)
-        raise ConfigError(
-            f"{name}={env[name]!r}: OTEL_BSP_MAX_EXPORT_BATCH_SIZE ({batch}) must not be larger "
-            f"than OTEL_BSP_MAX_QUEUE_SIZE ({queue})"
-        )
 
 
 def unknown_variables(env: Mapping[str, str]) -> list[str]:
