@@ -264,6 +264,10 @@ def test_init_that_fails_after_installing_tracing_leaves_no_provider(
         ),
         ({"OTEL_TRACES_EXPORTER": "console"}, "msatrace: spans are printed to stdout"),
         ({"OTEL_SDK_DISABLED": "true"}, "msatrace: tracing is off"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"},
+            "msatrace: spans are not exported (traces_exporter=none)",
+        ),
     ],
 )
 def test_init_says_once_where_spans_go(environment: dict[str, str], says: str) -> None:

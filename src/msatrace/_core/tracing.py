@@ -191,6 +191,8 @@ def destination(settings: Settings, installed: Tracing) -> str:
     if settings.traces_exporter == "otlp":
         how = "OTLP/gRPC" if settings.otlp_protocol == "grpc" else "OTLP/HTTP"
         return f"msatrace: exporting spans over {how} to {_shown(settings.otlp_traces_endpoint)}"
+    if settings.otlp_traces_endpoint:
+        return "msatrace: spans are not exported (traces_exporter=none)"
     return (
         "msatrace: spans are not exported (no OTEL_EXPORTER_OTLP_ENDPOINT, "
         "MSATRACE_OTLP_ENDPOINT or traces_exporter set)"
