@@ -352,16 +352,25 @@ def test_b3_works_when_its_package_is_installed(env: pytest.MonkeyPatch) -> None
     assert carrier["b3"].startswith(carrier["traceparent"][3:35])
 
 
-def test_grpc_without_its_exporter_names_what_to_install(env: pytest.MonkeyPatch) -> None:
+def test_grpc_without_its_exporter_names_what_to_install() -> None:
     """OTEL_EXPORTER_OTLP_PROTOCOL=grpc is never silently ignored: missing exporter, ConfigError."""
-    if importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is not None:
-        pytest.skip("opentelemetry-exporter-otlp-proto-grpc is installed")
-    env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-    env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
 
-    with pytest.raises(ConfigError, match=r"otlp_protocol='grpc'.*msatrace\[otlp-grpc\]"):
-        msatrace.init(service_name="svc", patch="none")
-    assert runtime.current() is None
+    proc = run_python(
+        """
+        import sys
+        sys.modules["opentelemetry.exporter.otlp.proto.grpc"] = None  # as if not installed
+        import msatrace
+        try:
+            msatrace.init(service_name="svc", patch="none")
+        except msatrace.ConfigError as exc:
+            print("ConfigError:", exc)
+        """,
+        OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4317",
+    )
+
+    assert proc.stdout.startswith("ConfigError: otlp_protocol='grpc'"), proc.stdout + proc.stderr
+    assert "msatrace[otlp-grpc]" in proc.stdout
 
 
 def test_grpc_is_honoured_when_its_exporter_is_installed(env: pytest.MonkeyPatch) -> None:
