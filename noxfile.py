@@ -43,6 +43,10 @@ TEST_DEPS = [
     # tests that msatrace and OpenTelemetry's own client instrumentation never double up
     "opentelemetry-instrumentation-requests",
     "opentelemetry-instrumentation-httpx",
+    # OTEL_PROPAGATORS=b3 works once its package is installed (tests/unit/test_init.py)
+    "opentelemetry-propagator-b3",
+    # OTEL_EXPORTER_OTLP_PROTOCOL=grpc builds the gRPC exporter when installed (msatrace[otlp-grpc])
+    "opentelemetry-exporter-otlp-proto-grpc",
 ]
 BENCH_PEERS = [
     "asgi-correlation-id",

@@ -317,7 +317,7 @@ def report(areas: list[Area], mode: Mode, started: str, total: float) -> str:
 def logging_section(area: Area, targets: list[list[str]]) -> list[str]:
     res = area.results
     out = [
-        "## Logging (issue 2)",
+        "## Logging",
         "",
         'One `info("user logged in", user="alice", attempt=3)` event, one JSON line. '
         "`msatrace` runs inside an active sampled span with a request ID bound, so its line also "
@@ -364,7 +364,7 @@ def inbound_section(area: Area, targets: list[list[str]], areas: list[Area]) -> 
     fw = area.title.split()[-1]
     res = area.results
     base = f"{fw}:bare"
-    out = [f"## Inbound: {fw} (issue 3)", ""]
+    out = [f"## Inbound: {fw}", ""]
     # One process of each group (the first of a replicated one), named without its "#1".
     first = {_replica(k)[0]: r for k, r in res.items() if _replica(k)[1] in ("", "1")}
     if base not in first:
@@ -497,7 +497,7 @@ def _cid_added(areas: list[Area]) -> float | None:
 
 def outbound_section(area: Area, targets: list[list[str]]) -> list[str]:
     out = [
-        "## Outbound (issue 4)",
+        "## Outbound",
         "",
         "Every variant runs with the `httpx` logger at WARNING, so no variant writes httpx's own "
         "`HTTP Request: GET ...` INFO line (with `msatrace.init()`'s default root level INFO, "

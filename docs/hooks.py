@@ -5,7 +5,8 @@ A page containing the marker ``<!-- msatrace:settings-table -->`` gets the table
 its place, so the reference cannot drift from the code. The build fails when ``msatrace.init()``
 and the settings table disagree about which settings exist. Likewise
 ``<!-- msatrace:versions-table -->`` becomes the supported-versions table from
-``msatrace._core.versions.MINIMUMS``.
+``msatrace._core.versions.MINIMUMS``, and ``<!-- msatrace:sdk-variables-table -->`` the table of
+OpenTelemetry SDK variables msatrace checks (``msatrace._core.settings.SDK_VARIABLES``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 MARKER = "<!-- msatrace:settings-table -->"
 RESULTS_MARKER = "<!-- msatrace:benchmark-results -->"
 VERSIONS_MARKER = "<!-- msatrace:versions-table -->"
+SDK_MARKER = "<!-- msatrace:sdk-variables-table -->"
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "RESULTS.md"
 
 
@@ -44,6 +46,15 @@ def settings_table() -> str:
     for opt in OPTIONS:
         env = "<br>".join(f"`{var}`" for var in opt.env)
         rows.append(f"| `{opt.name}` | {env} | {_cell(opt.default_doc)} | {_cell(opt.doc)} |")
+    return "\n".join(rows)
+
+
+def sdk_variables_table() -> str:
+    """The Markdown table of the SDK's own variables that ``init()`` checks."""
+    from msatrace._core.sdkvars import SDK_VARIABLES
+
+    rows = ["| Variable | What it sets |", "| --- | --- |"]
+    rows += [f"| `{var.name}` | {_cell(var.doc)} |" for var in SDK_VARIABLES]
     return "\n".join(rows)
 
 
@@ -83,6 +94,8 @@ def on_page_markdown(markdown: str, **kwargs: Any) -> str:
     """Replace the markers with the generated tables and the benchmark report."""
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, settings_table())
+    if SDK_MARKER in markdown:
+        markdown = markdown.replace(SDK_MARKER, sdk_variables_table())
     if VERSIONS_MARKER in markdown:
         markdown = markdown.replace(VERSIONS_MARKER, versions_table())
     if RESULTS_MARKER in markdown:

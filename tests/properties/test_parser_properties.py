@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import string
+import urllib.parse
 
 import pytest
 from hypothesis import given
@@ -64,3 +65,71 @@ def test_seconds_are_accepted_exactly_when_positive_and_finite(value: float | st
     else:
         with pytest.raises(ConfigError, match=r"^MSATRACE_OTLP_TIMEOUT=.*positive number"):
             parsers.seconds(value, "MSATRACE_OTLP_TIMEOUT")
+
+
+URL_PARTS = st.builds(
+    "{}://{}{}{}".format,
+    st.sampled_from(["http", "https", "HTTP", "ftp", "", "http:"]),
+    st.one_of(
+        st.sampled_from(["collector", "10.0.0.1", "[::1]", "[::1", "[zz]", "", "a b", "é"]),
+        st.text(max_size=8),
+    ),
+    st.one_of(st.just(""), st.integers(min_value=-1, max_value=70000).map(":{}".format)),
+    st.sampled_from(["", "/", "/v1/traces", "/a b"]),
+)
+
+
+@given(st.one_of(URL_PARTS, st.text()))
+def test_an_endpoint_is_accepted_only_with_a_scheme_a_host_and_a_valid_port(value: str) -> None:
+    """Accepted URLs have http(s), a host and a port in 1-65535 (or none); the rest is refused."""
+    try:
+        accepted = parsers.url(value, "OTEL_EXPORTER_OTLP_ENDPOINT")
+    except ConfigError as exc:
+        message = str(exc)
+        assert message.startswith("OTEL_EXPORTER_OTLP_ENDPOINT=")
+        return
+    parts = urllib.parse.urlsplit(accepted)
+    assert parts.scheme.lower() in ("http", "https")
+    assert parts.hostname
+    assert parts.port is None or 1 <= parts.port <= 65535
+    assert " " not in accepted
+    assert accepted.isprintable()
+
+
+ENV_CHARS = string.ascii_letters + string.digits + "._:/@+-"
+
+
+@given(st.one_of(st.text(alphabet=st.sampled_from([*ENV_CHARS, " ", ",", "=", "é"])), st.text()))
+def test_an_environment_name_is_accepted_exactly_when_it_is_a_short_token(value: str) -> None:
+    """1-64 of letters, digits and ._:/@+-, the first a letter or digit (after stripping)."""
+    v = value.strip()
+    ok = 1 <= len(v) <= 64 and v[0].isascii() and v[0].isalnum() and all(c in ENV_CHARS for c in v)
+    if ok:
+        assert parsers.environment(value, "MSATRACE_ENVIRONMENT") == v
+    else:
+        with pytest.raises(ConfigError, match=r"^MSATRACE_ENVIRONMENT="):
+            parsers.environment(value, "MSATRACE_ENVIRONMENT")
+
+
+@given(st.one_of(st.integers(), st.text(), st.sampled_from(["warn", "Warn", "fatal", "debug"])))
+def test_a_level_is_a_standard_name_or_number(value: int | str) -> None:
+    """Standard numbers and names (any case, plus WARN and FATAL); nothing else."""
+    numbers = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
+    names = {n: n for n in numbers.values()} | {"WARN": "WARNING", "FATAL": "CRITICAL"}
+    expected = numbers.get(value) if isinstance(value, int) else names.get(value.strip().upper())
+    if expected is not None:
+        assert parsers.level(value, "MSATRACE_LOG_LEVEL") == expected
+    else:
+        with pytest.raises(ConfigError, match=r"^MSATRACE_LOG_LEVEL="):
+            parsers.level(value, "MSATRACE_LOG_LEVEL")
+
+
+@given(st.one_of(st.integers(min_value=-5, max_value=2**40).map(str), st.text()))
+def test_a_count_is_ascii_digits_up_to_max_int(value: str) -> None:
+    """Whole numbers in ASCII digits from 0 to 2**31-1 (blanks around allowed); else refused."""
+    v = value.strip()
+    if v and all(c in string.digits for c in v) and int(v) <= parsers.MAX_INT:
+        assert parsers.count(value, "OTEL_SPAN_EVENT_COUNT_LIMIT") == int(v)
+    else:
+        with pytest.raises(ConfigError, match=r"^OTEL_SPAN_EVENT_COUNT_LIMIT="):
+            parsers.count(value, "OTEL_SPAN_EVENT_COUNT_LIMIT")

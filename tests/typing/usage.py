@@ -18,7 +18,9 @@ def configure() -> msatrace.Settings:
         propagators=("tracecontext", "baggage"),
         sampler="parentbased_traceidratio",
         sampler_arg=0.25,
-        otlp_endpoint="http://collector:4318/v1/traces",
+        otlp_endpoint="http://collector:4318",
+        otlp_traces_endpoint="http://collector:4318/v1/traces",
+        otlp_protocol="http/protobuf",
         otlp_headers={"api-key": "secret"},
         otlp_timeout=5.0,
         patch=["httpx", "requests"],
@@ -30,6 +32,13 @@ def configure() -> msatrace.Settings:
     name: str = settings.service_name
     assert name
     return settings
+
+
+def configure_with_stdlib_levels() -> None:
+    """Levels may be the standard library's numbers, per logger too."""
+    import logging
+
+    msatrace.init(log_level=logging.DEBUG, log_levels={"uvicorn": logging.WARNING, "db": "WARN"})
 
 
 def log_with_context() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -34,7 +35,10 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_one_liner_prints_exactly_one_json_line() -> None:
-    """The README's one-liner prints one JSON line with every documented field."""
+    """The README's one-liner prints one JSON line with every documented field.
+
+    (After init()'s one start-up line, which says where spans go.)
+    """
 
     proc = run_python(
         "import msatrace; msatrace.init(service_name='svc'); "
@@ -43,8 +47,9 @@ def test_one_liner_prints_exactly_one_json_line() -> None:
 
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stderr
-    assert len(lines) == 1
-    event = json.loads(lines[0])
+    assert len(lines) == 2
+    assert json.loads(lines[0])["logger"] == "msatrace"
+    event = json.loads(lines[1])
     assert list(event) == [
         "timestamp", "level", "logger", "event", "service", "environment", "version",
         "trace_id", "span_id", "request_id", "a",
@@ -64,7 +69,7 @@ def test_stdlib_logging_prints_the_same_json_line() -> None:
         "logging.getLogger('x').warning('careful %s', 'now')"
     )
 
-    lines = proc.stdout.splitlines()
+    lines = proc.stdout.splitlines()[1:]  # after init()'s start-up line
     assert len(lines) == 1, proc.stdout + proc.stderr
     event = json.loads(lines[0])
     assert (event["level"], event["logger"], event["event"]) == ("warning", "x", "careful now")
@@ -247,3 +252,168 @@ def test_init_that_fails_after_installing_tracing_leaves_no_provider(
     assert rt.tracing.owned  # installed afresh, not the first attempt's provider adopted
     assert rt.tracing.tracer is not None
     assert not rt.tracing.tracer.start_span("request").is_recording()
+
+
+@pytest.mark.parametrize(
+    ("environment", "says"),
+    [
+        ({}, "msatrace: spans are not exported (no OTEL_EXPORTER_OTLP_ENDPOINT"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:secret@127.0.0.1:4318"},
+            "msatrace: exporting spans over OTLP/HTTP to http://127.0.0.1:4318/v1/traces",
+        ),
+        ({"OTEL_TRACES_EXPORTER": "console"}, "msatrace: spans are printed to stdout"),
+        ({"OTEL_SDK_DISABLED": "true"}, "msatrace: tracing is off"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_EXPORTER": "none"},
+            "msatrace: spans are not exported (traces_exporter=none)",
+        ),
+    ],
+)
+def test_init_says_once_where_spans_go(environment: dict[str, str], says: str) -> None:
+    """One INFO line on the msatrace logger names the destination (never a password)."""
+
+    proc = run_python("import msatrace; msatrace.init(); msatrace.init()", **environment)
+
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0, proc.stderr
+    assert [(e["level"], e["logger"]) for e in lines] == [("info", "msatrace")]
+    assert lines[0]["event"].startswith(says)
+    assert "secret" not in proc.stdout
+
+
+def test_an_unknown_msatrace_variable_is_reported_once_with_the_nearest_name() -> None:
+    """MSATRACE_SERVICENAME gives one warning line suggesting MSATRACE_SERVICE_NAME."""
+
+    proc = run_python("import msatrace; msatrace.init()", MSATRACE_SERVICENAME="cart")
+
+    warnings = [e for e in map(json.loads, proc.stdout.splitlines()) if e["level"] == "warning"]
+    assert proc.returncode == 0, proc.stderr
+    assert len(warnings) == 1
+    assert "MSATRACE_SERVICENAME (did you mean MSATRACE_SERVICE_NAME?)" in warnings[0]["event"]
+
+
+@pytest.mark.parametrize("value", ["bogus", "tracecontext,b3x"])
+def test_a_bad_otel_propagators_is_a_config_error_even_at_import(value: str) -> None:
+    """OpenTelemetry reads OTEL_PROPAGATORS when imported; msatrace's adapters import fine and
+    init() explains the value with a ConfigError naming the variable."""
+
+    proc = run_python(
+        """
+        import msatrace, msatrace.asgi, msatrace.wsgi
+        try:
+            msatrace.init()
+        except msatrace.ConfigError as exc:
+            print("ConfigError:", exc)
+        """,
+        OTEL_PROPAGATORS=value,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"ConfigError: OTEL_PROPAGATORS={value!r}"), proc.stdout
+
+
+def test_otel_propagators_that_opentelemetry_reads_more_strictly_still_work() -> None:
+    """TraceContext (any case) and an empty item, which OpenTelemetry's import refuses, work."""
+
+    proc = run_python(
+        """
+        import msatrace
+        msatrace.init()
+        from opentelemetry import propagate  # imported by init(), as msatrace imports it
+        carrier = {}
+        ctx = propagate.extract({"traceparent": "00-%s-00f067aa0ba902b7-01" % ("ab" * 16)})
+        propagate.inject(carrier, ctx)
+        print(carrier["traceparent"])
+        """,
+        OTEL_PROPAGATORS="TraceContext,,baggage",
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "00-" + "ab" * 16 + "-00f067aa0ba902b7-01"
+
+
+def test_b3_works_when_its_package_is_installed(env: pytest.MonkeyPatch) -> None:
+    """OTEL_PROPAGATORS=b3 with opentelemetry-propagator-b3 installed sends B3 headers."""
+    from tests.conftest import require
+
+    require(
+        "opentelemetry-propagator-b3",
+        importlib.util.find_spec("opentelemetry.propagators.b3") is not None,
+    )
+    env.setenv("OTEL_PROPAGATORS", "tracecontext,b3")
+    msatrace.init(service_name="svc", patch="none")
+    carrier: dict[str, str] = {}
+
+    with trace.get_tracer("t").start_as_current_span("work"):
+        propagate.inject(carrier)
+
+    assert "b3" in carrier
+    assert carrier["b3"].startswith(carrier["traceparent"][3:35])
+
+
+def test_grpc_without_its_exporter_names_what_to_install() -> None:
+    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc is never silently ignored: missing exporter, ConfigError."""
+
+    proc = run_python(
+        """
+        import sys
+        sys.modules["opentelemetry.exporter.otlp.proto.grpc"] = None  # as if not installed
+        import msatrace
+        try:
+            msatrace.init(service_name="svc", patch="none")
+        except msatrace.ConfigError as exc:
+            print("ConfigError:", exc)
+        """,
+        OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4317",
+    )
+
+    assert proc.stdout.startswith("ConfigError: otlp_protocol='grpc'"), proc.stdout + proc.stderr
+    assert "msatrace[otlp-grpc]" in proc.stdout
+
+
+def test_grpc_is_honoured_when_its_exporter_is_installed(env: pytest.MonkeyPatch) -> None:
+    """With opentelemetry-exporter-otlp-proto-grpc installed, grpc builds the gRPC exporter."""
+    from tests.conftest import require
+
+    require(
+        "opentelemetry-exporter-otlp-proto-grpc",
+        importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is not None,
+    )
+    env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+
+    msatrace.init(service_name="svc", patch="none")
+
+    provider = trace.get_tracer_provider()
+    processors = provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+    exporter = processors[0]._batch_processor._exporter
+    assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.grpc")
+
+
+def test_a_middleware_used_before_init_warns_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ASGI and WSGI middlewares serving requests before init() give one warning, then none."""
+    import asyncio
+
+    from msatrace import asgi, wsgi
+    from msatrace._core import inbound
+
+    monkeypatch.delattr(inbound, "active")  # as in a process where init() never ran
+
+    async def asgi_app(scope: object, receive: object, send: object) -> None:
+        return None
+
+    def wsgi_app(environ: object, start_response: object) -> list[bytes]:
+        return [b""]
+
+    with caplog.at_level(logging.WARNING, logger="msatrace"):
+        for _ in range(3):
+            asyncio.run(asgi.TraceMiddleware(asgi_app)({"type": "http", "path": "/"}, None, None))  # type: ignore[arg-type]
+            wsgi.TraceMiddleware(wsgi_app)({"PATH_INFO": "/"}, lambda *a: None)  # type: ignore[arg-type]
+
+    warnings = [r for r in caplog.records if r.name == "msatrace"]
+    assert len(warnings) == 1
+    assert "before msatrace.init()" in warnings[0].getMessage()

@@ -37,6 +37,7 @@ def in_trace() -> Iterator[None]:
 def json_logs(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
     """msatrace initialised for JSON; call the fixture to get the lines printed so far."""
     msatrace.init(service_name="svc", service_version="1.0.0", patch="none")
+    capsys.readouterr()  # init()'s start-up line (where spans go)
 
     def lines() -> list[dict[str, Any]]:
         out = capsys.readouterr().out.splitlines()
@@ -207,6 +208,7 @@ def test_console_format_escapes_control_characters(
     """The console format prints one line per event with control characters escaped."""
 
     msatrace.init(service_name="svc", log_format="console", patch="none")
+    capsys.readouterr()  # init()'s start-up line (where spans go)
 
     msatrace.get_logger("a").warning("two\nlines\r\x1b[31m", who="x\ny")
     logging.getLogger("b").error("std\nlib")
@@ -242,6 +244,7 @@ def test_level_strategy_and_per_logger_levels(
     """Production logs INFO and up; a per-logger level overrides for that logger and below."""
 
     msatrace.init(service_name="svc", patch="none", log_levels={"noisy": "ERROR", "db": "DEBUG"})
+    capsys.readouterr()  # init()'s start-up line (where spans go)
 
     msatrace.get_logger("app").debug("dropped: below INFO")
     msatrace.get_logger("app").info("kept")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import logging
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from msatrace import ConfigError
-from msatrace._core.settings import OPTIONS, resolve
+from msatrace._core.settings import OPTIONS, resolve, unknown_variables
 
 
 def test_argument_beats_msatrace_beats_otel() -> None:
@@ -42,12 +45,45 @@ def test_resource_attributes_fill_service_and_environment() -> None:
     assert (s.service_name, s.service_version, s.environment) == ("cart", "2.1", "staging")
 
 
-def test_development_means_debug_and_console() -> None:
-    """In development the level defaults to DEBUG and the format to console."""
+@pytest.mark.parametrize("name", ["development", "dev", "local", "Dev"])
+def test_development_names_mean_debug_and_console(name: str) -> None:
+    """development, dev and local (any case) default to DEBUG and console; the name is kept."""
 
-    s = resolve({"environment": "dev"}, {})
+    s = resolve({"environment": name}, {})
 
-    assert (s.environment, s.log_level, s.log_format) == ("development", "DEBUG", "console")
+    assert (s.environment, s.log_level, s.log_format) == (name, "DEBUG", "console")
+
+
+@pytest.mark.parametrize("name", ["qa", "preprod", "dev-eu", "staging", "prod", "eu-west-1.blue"])
+def test_any_other_environment_name_gets_the_production_defaults(name: str) -> None:
+    """A team's own environment name is accepted as written and logs JSON at INFO."""
+
+    s = resolve({}, {"MSATRACE_ENVIRONMENT": name})
+
+    assert (s.environment, s.log_level, s.log_format) == (name, "INFO", "json")
+
+
+@pytest.mark.parametrize("name", ["pre prod", "x" * 65, "-dev", "qa,prod", "a=b", "é", "q\x9bx"])
+def test_an_environment_name_must_be_a_short_printable_token(name: str) -> None:
+    """Spaces, separators, non-ASCII, names over 64 characters: refused, naming the variable."""
+
+    with pytest.raises(ConfigError, match=r"^MSATRACE_ENVIRONMENT=.*expected a name"):
+        resolve({}, {"MSATRACE_ENVIRONMENT": name})
+
+
+def test_a_blank_environment_argument_is_refused() -> None:
+    """environment=" " is a mistake (a blank variable means unset, as in OpenTelemetry)."""
+
+    with pytest.raises(ConfigError, match=r"^environment=' ': expected a name"):
+        resolve({"environment": " "}, {})
+
+
+def test_environment_from_resource_attributes_keeps_its_name() -> None:
+    """deployment.environment.name=qa in OTEL_RESOURCE_ATTRIBUTES is accepted as qa."""
+
+    s = resolve({}, {"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=qa"})
+
+    assert s.environment == "qa"
 
 
 def test_production_means_info_and_json() -> None:
@@ -63,8 +99,34 @@ def test_otlp_endpoint_gets_the_signal_path() -> None:
 
     s = resolve({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"})
 
-    assert s.otlp_endpoint == "http://collector:4318/v1/traces"
+    assert s.otlp_traces_endpoint == "http://collector:4318/v1/traces"
     assert s.traces_exporter == "otlp"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env"),
+    [
+        ({"otlp_endpoint": "http://collector:4318"}, {}),
+        ({}, {"MSATRACE_OTLP_ENDPOINT": "http://collector:4318/"}),
+        ({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}),
+    ],
+)
+def test_otlp_endpoint_means_the_same_everywhere(
+    arguments: dict[str, str], env: dict[str, str]
+) -> None:
+    """otlp_endpoint=, MSATRACE_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_ENDPOINT are a base URL."""
+
+    s = resolve(arguments, env)
+
+    assert s.otlp_traces_endpoint == "http://collector:4318/v1/traces"
+
+
+def test_an_otlp_endpoint_ending_in_the_signal_path_is_used_as_is() -> None:
+    """A full traces URL in otlp_endpoint (what it meant before) does not get a second path."""
+
+    s = resolve({"otlp_endpoint": "http://collector:4318/v1/traces"}, {})
+
+    assert s.otlp_traces_endpoint == "http://collector:4318/v1/traces"
 
 
 def test_traces_endpoint_is_used_as_is() -> None:
@@ -75,7 +137,79 @@ def test_traces_endpoint_is_used_as_is() -> None:
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://traces:4318/custom",
     }
 
-    assert resolve({}, env).otlp_endpoint == "http://traces:4318/custom"
+    assert resolve({}, env).otlp_traces_endpoint == "http://traces:4318/custom"
+
+
+def test_an_argument_wins_over_a_signal_specific_variable() -> None:
+    """otlp_endpoint= in code beats OTEL_EXPORTER_OTLP_TRACES_ENDPOINT in the environment."""
+
+    env = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://traces:4318/custom"}
+
+    s = resolve({"otlp_endpoint": "http://mine:4318"}, env)
+
+    assert s.otlp_traces_endpoint == "http://mine:4318/v1/traces"
+
+
+def test_msatrace_traces_endpoint_is_used_as_is() -> None:
+    """MSATRACE_OTLP_TRACES_ENDPOINT is a full URL, like its OpenTelemetry counterpart."""
+
+    s = resolve({}, {"MSATRACE_OTLP_TRACES_ENDPOINT": "https://gw.example/otlp/spans"})
+
+    assert s.otlp_traces_endpoint == "https://gw.example/otlp/spans"
+
+
+def test_grpc_uses_the_base_url_as_is() -> None:
+    """With the grpc protocol no path is appended and the default port is 4317."""
+
+    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+
+    assert (
+        resolve({}, {**grpc, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}).otlp_traces_endpoint
+        == "http://c:4317"
+    )
+    assert (
+        resolve({"traces_exporter": "otlp"}, grpc).otlp_traces_endpoint == "http://localhost:4317"
+    )
+
+
+@pytest.mark.parametrize("value", ["http/json", "HTTP/JSON"])
+def test_http_json_is_refused_naming_the_variable(value: str) -> None:
+    """OTLP/HTTP JSON has no exporter in the Python SDK: a ConfigError, never silently protobuf."""
+
+    with pytest.raises(ConfigError, match=r"^OTEL_EXPORTER_OTLP_PROTOCOL=.*no OTLP/HTTP JSON"):
+        resolve({}, {"OTEL_EXPORTER_OTLP_PROTOCOL": value})
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://", "https://", "http://127.0.0.1:99999", "http://[::1", "http://h:0",
+     "http://h:", "ftp://h", "http://a b", "http://[zz]:1", "collector:4318", "http://h:x"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    "variable",
+    ["MSATRACE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"],
+)
+def test_a_malformed_endpoint_is_refused_naming_the_variable(variable: str, value: str) -> None:
+    """Host required, port 1-65535, well-formed IPv6, http or https: else a ConfigError."""
+
+    with pytest.raises(ConfigError, match=rf"^{variable}=.*expected an http:// or https:// URL"):
+        resolve({}, {variable: value})
+
+
+def test_a_blank_endpoint_argument_is_refused() -> None:
+    """otlp_endpoint=" " is refused (a blank variable means unset, as in OpenTelemetry)."""
+
+    with pytest.raises(ConfigError, match=r"^otlp_endpoint=' ': expected an http"):
+        resolve({"otlp_endpoint": " "}, {})
+
+
+@pytest.mark.parametrize(
+    "value", ["http://[::1]:4318", "https://collector.example:443/otlp/", "http://10.0.0.1:4318"]
+)
+def test_a_well_formed_endpoint_is_accepted(value: str) -> None:
+    """IPv6 literals, paths and IPv4 addresses are fine."""
+
+    assert resolve({"otlp_endpoint": value}, {}).otlp_endpoint == value.rstrip("/")
 
 
 def test_no_endpoint_means_no_export() -> None:
@@ -89,7 +223,7 @@ def test_otlp_asked_without_endpoint_uses_the_spec_default() -> None:
 
     s = resolve({}, {"OTEL_TRACES_EXPORTER": "otlp"})
 
-    assert s.otlp_endpoint == "http://localhost:4318/v1/traces"
+    assert s.otlp_traces_endpoint == "http://localhost:4318/v1/traces"
 
 
 def test_sdk_disabled_turns_tracing_off() -> None:
@@ -123,7 +257,7 @@ def test_lists_and_pairs_are_parsed() -> None:
         ({}, {"MSATRACE_LOG_FORMAT": "jsno"}, "MSATRACE_LOG_FORMAT='jsno': expected 'json'"),
         ({}, {"OTEL_TRACES_SAMPLER": "sometimes"}, "OTEL_TRACES_SAMPLER='sometimes': expected"),
         ({}, {"OTEL_TRACES_SAMPLER_ARG": "2"}, "OTEL_TRACES_SAMPLER_ARG='2': expected a number"),
-        ({"environment": "qa"}, {}, "environment='qa': expected 'development'"),
+        ({"environment": "q a"}, {}, "environment='q a': expected a name"),
         ({"trace_header": "X Trace"}, {}, "trace_header='X Trace': expected an HTTP header"),
         # A trailing newline (a value read from a file) would reach the response headers.
         ({}, {"MSATRACE_TRACE_HEADER": "X-Trace-ID\n"}, "MSATRACE_TRACE_HEADER='X-Trace-ID\\n'"),
@@ -175,3 +309,112 @@ def test_any_environment_resolves_or_fails_with_config_error(env: dict[str, str]
         message = "expected" if s.service_name else ""
 
     assert "expected" in message or "bad regex" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(logging.DEBUG, "DEBUG"), (logging.WARNING, "WARNING"), ("WARN", "WARNING"),
+     ("warn", "WARNING"), (" info ", "INFO"), ("FATAL", "CRITICAL")],
+)  # fmt: skip
+def test_log_level_takes_stdlib_numbers_and_warn(value: str | int, expected: str) -> None:
+    """log_level=logging.DEBUG (an int) and WARN (the stdlib's alias of WARNING) are accepted."""
+
+    assert resolve({"log_level": value}, {}).log_level == expected
+
+
+def test_per_logger_levels_take_stdlib_numbers_and_warn() -> None:
+    """log_levels={"db": logging.DEBUG} and "uvicorn=WARN" both work."""
+
+    from_code = resolve({"log_levels": {"db": logging.DEBUG, "app": "warn"}}, {})
+    from_env = resolve({}, {"MSATRACE_LOG_LEVELS": "uvicorn=WARN"})
+
+    assert dict(from_code.log_levels) == {"db": "DEBUG", "app": "WARNING"}
+    assert dict(from_env.log_levels) == {"uvicorn": "WARNING"}
+
+
+@pytest.mark.parametrize("value", [15, True, "VERBOSE", 1.5])
+def test_other_levels_are_refused_naming_the_setting(value: object) -> None:
+    """A number that is not one of the stdlib's levels, or an unknown name, is a ConfigError."""
+
+    with pytest.raises(ConfigError, match=r"^log_level=.*expected a level name"):
+        resolve({"log_level": value}, {})
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("opentelemetry.propagators.b3") is not None,
+    reason="opentelemetry-propagator-b3 is installed",
+)
+@pytest.mark.parametrize("name", ["b3", "b3multi"])
+def test_b3_without_its_package_names_what_to_install(name: str) -> None:
+    """OTEL_PROPAGATORS=b3 without the B3 package: a ConfigError naming the package."""
+
+    with pytest.raises(ConfigError) as info:
+        resolve({}, {"OTEL_PROPAGATORS": f"tracecontext,{name}"})
+
+    assert str(info.value).startswith(f"OTEL_PROPAGATORS='tracecontext,{name}'")
+    assert "opentelemetry-propagator-b3" in str(info.value)
+
+
+def test_an_unknown_propagator_names_the_variable() -> None:
+    """A propagator that does not exist is refused by the variable's name, listing the known."""
+
+    with pytest.raises(ConfigError, match=r"^MSATRACE_PROPAGATORS='nosuch': .*tracecontext"):
+        resolve({}, {"MSATRACE_PROPAGATORS": "nosuch"})
+
+
+def test_propagator_names_are_case_insensitive_and_none_means_none() -> None:
+    """TraceContext is tracecontext; none anywhere in the list means no propagator."""
+
+    assert resolve({}, {"OTEL_PROPAGATORS": "TraceContext,"}).propagators == ("tracecontext",)
+    assert resolve({}, {"OTEL_PROPAGATORS": "tracecontext,none"}).propagators == ()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "-1"), ("OTEL_SPAN_EVENT_COUNT_LIMIT", "1e3"),
+     ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "99999999999999999999"),
+     ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "lots"), ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "1.5"),
+     ("OTEL_BSP_SCHEDULE_DELAY", "0"), ("OTEL_BSP_MAX_QUEUE_SIZE", "-5"),
+     ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", ""), ("OTEL_BSP_EXPORT_TIMEOUT", "soon"),
+     ("OTEL_BSP_MAX_QUEUE_SIZE", "100"), ("OTEL_SDK_DISABLED", "maybe")],
+)  # fmt: skip
+def test_sdk_variables_are_checked_naming_the_variable(variable: str, value: str) -> None:
+    """Values the SDK would fail on (or overflow with) are a ConfigError naming the variable."""
+
+    with pytest.raises(ConfigError, match=rf"^{variable}={value!r}: "):
+        resolve({}, {variable: value})
+
+
+def test_sdk_variables_the_sdk_accepts_are_accepted() -> None:
+    """Whole numbers within range, an empty limit (no limit) and a smaller batch pass."""
+
+    env = {
+        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": " 64 ",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "",
+        "OTEL_BSP_MAX_QUEUE_SIZE": "100",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "50",
+        "OTEL_BSP_SCHEDULE_DELAY": "60000",
+    }
+
+    assert resolve({}, env).service_name
+
+
+def test_otlp_headers_are_percent_decoded_and_checked() -> None:
+    """OTLP header values are percent-decoded (OTLP exporter spec); control characters refused."""
+
+    s = resolve({}, {"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Basic%20abc"})
+
+    assert dict(s.otlp_headers) == {"authorization": "Basic abc"}
+    with pytest.raises(ConfigError, match=r"^OTEL_EXPORTER_OTLP_HEADERS="):
+        resolve({}, {"OTEL_EXPORTER_OTLP_HEADERS": "x-a=1%0d%0aX-Evil: 1"})
+
+
+def test_unknown_msatrace_variables_get_the_nearest_known_name() -> None:
+    """MSATRACE_SERVICENAME is reported with 'did you mean MSATRACE_SERVICE_NAME?'."""
+
+    env = {"MSATRACE_SERVICENAME": "cart", "MSATRACE_LOG_LEVEL": "INFO", "MSATRACE_ZZZ": "1"}
+
+    assert unknown_variables(env) == [
+        "MSATRACE_SERVICENAME (did you mean MSATRACE_SERVICE_NAME?)",
+        "MSATRACE_ZZZ",
+    ]

@@ -17,6 +17,7 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -388,12 +389,29 @@ class Inbound:
 
 # The adapters' view of the active runtime (None before init() and after shutdown()), kept
 # current by runtime.watch: adapters read ``inbound.active`` on every request, without a call.
-active: Inbound | None = None
+# Left unset until the first init(), so that a middleware's first read in a process that never
+# called it goes through __getattr__: one warning, then a plain attribute, as after init().
+active: Inbound | None
+_log = logging.getLogger("msatrace")
+
+
+def __getattr__(name: str) -> None:
+    global active
+    if name != "active":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _log.warning(
+        "msatrace: a request reached msatrace's middleware before msatrace.init() was called: "
+        "requests are not traced and log lines carry no trace ID until init() runs"
+    )
+    active = None
 
 
 def _runtime_changed(rt: runtime.Runtime | None) -> None:
     global active
-    active = Inbound(rt) if rt is not None else None
+    if rt is not None:
+        active = Inbound(rt)
+    elif "active" in globals():  # shutdown(): not the state before the first init()
+        active = None
 
 
 runtime.watch(_runtime_changed)

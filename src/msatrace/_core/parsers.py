@@ -10,15 +10,23 @@ Imports: the standard library only.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import math
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
+from importlib.metadata import entry_points
 
 from msatrace.exceptions import ConfigError
 
-ENVIRONMENTS = ("development", "staging", "production")
+# Environment names that get the development defaults (console logs, DEBUG); any other name gets
+# the production defaults.
+DEVELOPMENT_NAMES = frozenset(("development", "dev", "local"))
 LOG_FORMATS = ("json", "console")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The stdlib's other spellings and numbers of those levels (logging.WARN, logging.FATAL, ...).
+_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+_LEVEL_NUMBERS = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
 SAMPLERS = (
     "always_on",
     "always_off",
@@ -29,27 +37,72 @@ SAMPLERS = (
 )
 CLIENTS = ("httpx", "requests", "celery")
 TRACES_EXPORTERS = ("otlp", "console", "none")
+OTLP_PROTOCOLS = ("http/protobuf", "grpc")
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318/v1/traces"
-# Short names people write for the three environments.
-_ENV_ALIASES = {"dev": "development", "prod": "production", "stage": "staging"}
+DEFAULT_OTLP_GRPC_ENDPOINT = "http://localhost:4317"
+# OTLP exporter spec: the signal path appended to OTEL_EXPORTER_OTLP_ENDPOINT for OTLP/HTTP.
+TRACES_PATH = "/v1/traces"
+# Propagators OpenTelemetry knows by name, shipped in packages of their own.
+PROPAGATOR_PACKAGES = {
+    "b3": "opentelemetry-propagator-b3",
+    "b3multi": "opentelemetry-propagator-b3",
+    "jaeger": "opentelemetry-propagator-jaeger",
+    "ottrace": "opentelemetry-propagator-ot-trace",
+    "xray": "opentelemetry-propagator-aws-xray",
+}
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token, fullmatch
+# A printable name without spaces, quotes, commas or "=" (which OTEL_RESOURCE_ATTRIBUTES and
+# log pipelines split on): what deployment.environment.name values look like in practice.
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,63}")
+_HOST_NAME = re.compile(r"[A-Za-z0-9_~-]+(\.[A-Za-z0-9_~-]+)*\.?")  # RFC 3986 reg-name, unencoded
+_DIGITS = re.compile(r"[0-9]+")
+# The largest count or number of milliseconds accepted for the SDK's own variables: large enough
+# for any real limit (24.8 days in ms) and small enough for the C integers the SDK hands them to.
+MAX_INT = 2**31 - 1
 
 
 def choice(options: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(value: str, origin: str) -> str:
         if not isinstance(value, str):
             raise ConfigError(f"{origin}={value!r}: expected a string")
-        v = value.strip().lower() if options != LEVELS else value.strip().upper()
-        if options == ENVIRONMENTS:
-            v = _ENV_ALIASES.get(v, v)
-        if v == "warn" and options == LEVELS:
-            v = "WARNING"
+        v = value.strip().lower()
         if v not in options:
             accepted = " or ".join(repr(o) for o in options)
             raise ConfigError(f"{origin}={value!r}: expected {accepted}")
         return v
 
     return parse
+
+
+def level(value: str | int, origin: str) -> str:
+    """A logging level by name (any case; also ``WARN``, ``FATAL``) or number (logging.DEBUG)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in _LEVEL_NUMBERS:
+        return _LEVEL_NUMBERS[value]
+    if isinstance(value, str):
+        v = value.strip().upper()
+        v = _LEVEL_ALIASES.get(v, v)
+        if v in LEVELS:
+            return v
+    raise ConfigError(
+        f"{origin}={value!r}: expected a level name ({', '.join(LEVELS)}, or WARN) or one of "
+        "logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL"
+    )
+
+
+def environment(value: str, origin: str) -> str:
+    """Any environment name a team uses (``qa``, ``preprod``, ``dev-eu``), as written."""
+    v = value.strip() if isinstance(value, str) else value
+    if not isinstance(v, str) or not _ENVIRONMENT_NAME.fullmatch(v):
+        raise ConfigError(
+            f"{origin}={value!r}: expected a name of 1 to 64 letters, digits and . _ - : / @ +, "
+            "starting with a letter or digit, such as 'production', 'staging' or 'qa'"
+        )
+    return v
+
+
+def is_development(environment: str) -> bool:
+    """Whether an environment name gets the development defaults (console logs, DEBUG)."""
+    return environment.lower() in DEVELOPMENT_NAMES
 
 
 def text(value: str, origin: str) -> str:
@@ -78,8 +131,25 @@ def comma_list(value: str | tuple[str, ...] | list[str], origin: str) -> tuple[s
 
 
 def propagators(value: str | tuple[str, ...], origin: str) -> tuple[str, ...]:
+    """Propagator names, each installed as an ``opentelemetry_propagator`` entry point."""
     names = tuple(n.lower() for n in comma_list(value, origin))
-    return () if names == ("none",) else names
+    if "none" in names:
+        # OpenTelemetry's loader: "none" anywhere in the list means no propagator at all.
+        return ()
+    installed = {ep.name for ep in entry_points(group="opentelemetry_propagator")}
+    for name in names:
+        if name in installed:
+            continue
+        if name in PROPAGATOR_PACKAGES:
+            raise ConfigError(
+                f"{origin}={value!r}: the {name!r} propagator is not installed; "
+                f"install {PROPAGATOR_PACKAGES[name]!r} (pip install {PROPAGATOR_PACKAGES[name]})"
+            )
+        raise ConfigError(
+            f"{origin}={value!r}: no OpenTelemetry propagator named {name!r} is installed; "
+            f"expected names from {', '.join(sorted(installed | {'none'}))}"
+        )
+    return names
 
 
 def clients(value: str | tuple[str, ...], origin: str) -> tuple[str, ...]:
@@ -122,6 +192,40 @@ def seconds(value: str | float, origin: str) -> float:
     return f
 
 
+def count(value: str, origin: str) -> int:
+    """A whole number from 0 to ``MAX_INT`` written in ASCII digits, as the SDK's limits take."""
+    v = value.strip()
+    if not _DIGITS.fullmatch(v) or int(v) > MAX_INT:
+        raise ConfigError(f"{origin}={value!r}: expected a whole number from 0 to {MAX_INT}")
+    return int(v)
+
+
+def limit(value: str, origin: str) -> int | None:
+    """A span limit: a whole number, or empty for no limit (the SDK reads an empty value so)."""
+    return None if not value.strip() else count(value, origin)
+
+
+def positive(value: str, origin: str) -> int:
+    """A whole number from 1 to ``MAX_INT`` (sizes and delays of the batch span processor)."""
+    n = count(value, origin) if value.strip() else 0
+    if n < 1:
+        raise ConfigError(f"{origin}={value!r}: expected a whole number from 1 to {MAX_INT}")
+    return n
+
+
+def protocol(value: str, origin: str) -> str:
+    """An OTLP protocol this exporter speaks: ``http/protobuf`` or ``grpc``."""
+    v = value.strip().lower() if isinstance(value, str) else value
+    if v == "http/json":
+        raise ConfigError(
+            f"{origin}={value!r}: OpenTelemetry's Python SDK has no OTLP/HTTP JSON exporter; "
+            "expected 'http/protobuf' or 'grpc'"
+        )
+    if v not in OTLP_PROTOCOLS:
+        raise ConfigError(f"{origin}={value!r}: expected 'http/protobuf' or 'grpc'")
+    return str(v)
+
+
 def pairs(value: str | Mapping[str, str], origin: str) -> dict[str, str]:
     if isinstance(value, Mapping):
         return {str(k): str(v) for k, v in value.items()}
@@ -136,9 +240,29 @@ def pairs(value: str | Mapping[str, str], origin: str) -> dict[str, str]:
     return out
 
 
-def log_levels(value: str | Mapping[str, str], origin: str) -> dict[str, str]:
+def headers(value: str | Mapping[str, str], origin: str) -> dict[str, str]:
+    """OTLP export headers: ``key=value,...`` with percent-encoded values (OTLP exporter spec)."""
+    out: dict[str, str] = {}
+    for key, val in pairs(value, origin).items():
+        if not isinstance(value, Mapping):
+            val = urllib.parse.unquote(val)
+        if not _HEADER_NAME.fullmatch(key) or any(_control(c) for c in val):
+            raise ConfigError(
+                f"{origin}={value!r}: expected header names (HTTP tokens) and values without "
+                "control characters, as key=value pairs separated by commas"
+            )
+        out[key] = val
+    return out
+
+
+def _control(c: str) -> bool:
+    return (c < " " and c != "\t") or c == "\x7f"
+
+
+def log_levels(value: str | Mapping[str, str | int], origin: str) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {str(name): level(lvl, f"{origin}[{name}]") for name, lvl in value.items()}
     named = pairs(value, origin)
-    level = choice(LEVELS)
     return {name: level(lvl, f"{origin}[{name}]") for name, lvl in named.items()}
 
 
@@ -156,7 +280,26 @@ def patterns(value: str | tuple[str, ...], origin: str) -> tuple[str, ...]:
 
 
 def url(value: str, origin: str) -> str:
-    v = text(value, origin)
-    if not v.startswith(("http://", "https://")):
-        raise ConfigError(f"{origin}={value!r}: expected an http:// or https:// URL")
+    """An ``http://`` or ``https://`` URL with a host and, if given, a port from 1 to 65535."""
+    expected = f"{origin}={value!r}: expected an http:// or https:// URL with a host"
+    v = value.strip() if isinstance(value, str) else None
+    if not v or not v.isprintable() or " " in v:
+        raise ConfigError(expected + ", such as 'http://collector:4318'")
+    try:
+        parts = urllib.parse.urlsplit(v)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        raise ConfigError(f"{expected} and a port from 1 to 65535 ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(expected + ", such as 'http://collector:4318'")
+    host = parts.netloc.rpartition("@")[2]
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(parts.hostname)
+        except ValueError:
+            raise ConfigError(f"{expected} (a well-formed IPv6 address in [])") from None
+    elif not _HOST_NAME.fullmatch(parts.hostname):
+        raise ConfigError(f"{expected} (a host name or IP address)")
+    if port == 0 or (port is None and host.endswith(":")):
+        raise ConfigError(f"{expected} and a port from 1 to 65535")
     return v.rstrip("/")

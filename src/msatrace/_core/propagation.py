@@ -12,10 +12,13 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from types import ModuleType
 from typing import Any
 
 from opentelemetry import baggage, trace
@@ -228,16 +231,43 @@ class Propagation:
 
 
 def _load(name: str) -> TextMapPropagator:
-    found = entry_points(group="opentelemetry_propagator", name=name)
-    for ep in found:
-        return ep.load()()  # type: ignore[no-any-return]  # entry points are untyped
-    available = sorted(
-        {ep.name for ep in entry_points(group="opentelemetry_propagator")} | {"none"}
-    )
+    # The settings checked that every name is installed; loading it can still fail.
+    for ep in entry_points(group="opentelemetry_propagator", name=name):
+        try:
+            return ep.load()()  # type: ignore[no-any-return]  # entry points are untyped
+        except Exception as exc:
+            raise ConfigError(
+                f"propagators / OTEL_PROPAGATORS: the {name!r} propagator ({ep.value}) failed "
+                f"to load: {type(exc).__name__}: {exc}"
+            ) from None
     raise ConfigError(
-        f"propagators={name!r}: no OpenTelemetry propagator of that name is installed; "
-        f"available: {', '.join(available)}"
+        f"propagators / OTEL_PROPAGATORS: no OpenTelemetry propagator named {name!r} is installed"
     )
+
+
+def otel_propagate() -> ModuleType:
+    """``opentelemetry.propagate``, whose import cannot fail on ``OTEL_PROPAGATORS``.
+
+    OpenTelemetry reads ``OTEL_PROPAGATORS`` when that module is first imported and raises
+    ``ValueError`` for a name it cannot load, more strictly than the variable's specification
+    (names are matched case-sensitively; an empty item fails). ``init()`` has checked the names
+    and sets the global propagator itself, so the import-time default does not matter: if the
+    import fails, it is done again without the variable.
+    """
+    module = sys.modules.get("opentelemetry.propagate")
+    if module is not None:
+        return module
+    try:
+        from opentelemetry import propagate
+    except Exception:
+        configured = os.environ.pop("OTEL_PROPAGATORS", None)
+        if configured is None:
+            raise
+        try:
+            from opentelemetry import propagate
+        finally:
+            os.environ["OTEL_PROPAGATORS"] = configured
+    return propagate
 
 
 class XTraceIdPropagator(TextMapPropagator):

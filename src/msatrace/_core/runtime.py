@@ -17,19 +17,19 @@ import contextlib
 import importlib
 import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from opentelemetry import propagate
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import logs, patching, tracing
-from msatrace._core.propagation import Propagation, XTraceIdPropagator
-from msatrace._core.settings import Settings, resolve
+from msatrace._core.propagation import Propagation, XTraceIdPropagator, otel_propagate
+from msatrace._core.settings import Settings, resolve, unknown_variables
 from msatrace._core.tracecontext import TraceContextPropagator
 from msatrace.exceptions import ConfigError
 
@@ -114,7 +114,8 @@ def init(arguments: dict[str, Any]) -> Runtime:
         except BaseException:
             tracer.shutdown(0)  # no half-initialised provider left global for the next init()
             raise
-        previous = propagate.get_global_textmap()
+        previous = otel_propagate().get_global_textmap()
+        _announce(settings, tracer)
         rt = Runtime(settings, tracer, propagation, frozenset(settings.exclude_paths), previous)
         _set(rt)
         _install_textmap(settings, propagation)
@@ -123,6 +124,14 @@ def init(arguments: dict[str, Any]) -> Runtime:
             atexit.register(_at_exit)
             _atexit_registered = True
         return rt
+
+
+def _announce(settings: Settings, installed: tracing.Tracing) -> None:
+    """Once per init(), after logging is set up: where spans go, and misspelt variables."""
+    _log.info(tracing.destination(settings, installed))
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        _log.warning("msatrace: unknown environment variable(s) ignored: %s", ", ".join(unknown))
 
 
 def _check_clients(settings: Settings, explicit: bool) -> None:
@@ -145,7 +154,7 @@ def _install_textmap(settings: Settings, propagation: Propagation) -> None:
         elif name == "xtraceid":
             props.append(XTraceIdPropagator())
     props.extend(propagation.others)
-    propagate.set_global_textmap(CompositePropagator(props))
+    otel_propagate().set_global_textmap(CompositePropagator(props))
 
 
 def _patch_clients(settings: Settings, explicit: bool) -> None:
@@ -178,7 +187,7 @@ def shutdown(timeout: float = 5.0) -> None:
             runtime.tracing.shutdown(timeout)
         finally:
             if runtime.previous_textmap is not None:
-                propagate.set_global_textmap(runtime.previous_textmap)
+                otel_propagate().set_global_textmap(runtime.previous_textmap)
             logs.unconfigure()
 
 

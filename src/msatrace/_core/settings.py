@@ -5,11 +5,12 @@ Precedence for each option: keyword argument > ``MSATRACE_*`` > the standard ``O
 a frozen :class:`Settings`; nothing reads ``os.environ`` per request. The docs' configuration
 reference is generated from ``OPTIONS``.
 
-Imports: the standard library and ``msatrace._core.parsers``.
+Imports: the standard library, ``msatrace._core.parsers`` and ``msatrace._core.sdkvars``.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -20,12 +21,13 @@ from msatrace._core import parsers as parse
 from msatrace._core.parsers import (
     CLIENTS,
     DEFAULT_OTLP_ENDPOINT,
-    ENVIRONMENTS,
-    LEVELS,
+    DEFAULT_OTLP_GRPC_ENDPOINT,
     LOG_FORMATS,
     SAMPLERS,
     TRACES_EXPORTERS,
+    TRACES_PATH,
 )
+from msatrace._core.sdkvars import check_sdk_variables
 from msatrace.exceptions import ConfigError
 
 
@@ -45,6 +47,10 @@ class Settings:
     tracing: bool
     traces_exporter: str
     otlp_endpoint: str | None
+    # The URL spans are sent to: the signal-specific endpoint as given, or otlp_endpoint with
+    # /v1/traces appended (OTLP/HTTP), or the default when only the exporter was asked for.
+    otlp_traces_endpoint: str | None
+    otlp_protocol: str
     otlp_headers: Mapping[str, str]
     otlp_timeout: float
     trace_header: str
@@ -88,11 +94,9 @@ def _program_name(env: Mapping[str, str]) -> str:
 
 def _environment_default(env: Mapping[str, str]) -> str:
     attrs = _resource_attrs(env)
-    raw = attrs.get("deployment.environment.name") or attrs.get("deployment.environment")
-    if raw:
-        return parse.choice(ENVIRONMENTS)(
-            raw, "OTEL_RESOURCE_ATTRIBUTES[deployment.environment.name]"
-        )
+    for key in ("deployment.environment.name", "deployment.environment"):
+        if attrs.get(key):
+            return parse.environment(attrs[key], f"OTEL_RESOURCE_ATTRIBUTES[{key}]")
     return "production"
 
 
@@ -107,7 +111,8 @@ def _const(value: Any) -> Callable[[Mapping[str, str]], Any]:
 
 def _tracing_default(env: Mapping[str, str]) -> bool:
     # OpenTelemetry's general switch: OTEL_SDK_DISABLED=true turns the SDK (our spans) off.
-    return env.get("OTEL_SDK_DISABLED", "").strip().lower() != "true"
+    raw = env.get("OTEL_SDK_DISABLED", "")
+    return not raw.strip() or not parse.boolean(raw, "OTEL_SDK_DISABLED")
 
 
 def _service_default(env: Mapping[str, str]) -> str:
@@ -116,17 +121,6 @@ def _service_default(env: Mapping[str, str]) -> str:
 
 def _version_default(env: Mapping[str, str]) -> str:
     return _resource_attrs(env).get("service.version") or "0.0.0"
-
-
-def _endpoint_default(env: Mapping[str, str]) -> str | None:
-    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
-        return parse.url(
-            env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"], "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-        )
-    if env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        base = parse.url(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "OTEL_EXPORTER_OTLP_ENDPOINT")
-        return base + "/v1/traces"  # OTLP exporter spec: signal path appended to the base URL
-    return None
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -149,17 +143,21 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "environment",
         ("MSATRACE_ENVIRONMENT",),
-        parse.choice(ENVIRONMENTS),
+        parse.environment,
         _environment_default,
-        "Deployment environment: `development`, `staging` or `production`.",
+        "Deployment environment (`deployment.environment.name`), any name your team uses: "
+        "`production`, `staging`, `qa`, `dev-eu`, ... `development`, `dev` and `local` get the "
+        "development defaults (console logs, `DEBUG`); every other name the production ones "
+        "(JSON logs, `INFO`).",
         "`deployment.environment.name` from `OTEL_RESOURCE_ATTRIBUTES`, else `production`",
     ),
     Option(
         "log_level",
         ("MSATRACE_LOG_LEVEL",),
-        parse.choice(LEVELS),
+        parse.level,
         _const(None),
-        "Lowest level logged.",
+        "Lowest level logged: a name (`DEBUG`, `INFO`, `WARNING` or `WARN`, `ERROR`, "
+        "`CRITICAL`, any case) or a number (`logging.DEBUG`).",
         "`DEBUG` in development, `INFO` otherwise",
     ),
     Option(
@@ -167,7 +165,8 @@ OPTIONS: tuple[Option, ...] = (
         ("MSATRACE_LOG_LEVELS",),
         parse.log_levels,
         _const({}),
-        "Per-logger levels, e.g. `uvicorn=WARNING,myapp.db=DEBUG`.",
+        "Per-logger levels, e.g. `uvicorn=WARNING,myapp.db=DEBUG` (or a dict, whose values may "
+        "be `logging.DEBUG` and the like).",
         "none",
     ),
     Option(
@@ -220,12 +219,35 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "otlp_endpoint",
-        ("MSATRACE_OTLP_ENDPOINT",),
+        ("MSATRACE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
         parse.url,
-        _endpoint_default,
-        "OTLP/HTTP traces URL (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or "
-        "`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`).",
+        _const(None),
+        "Base URL of the OTLP receiver, e.g. `http://collector:4318`: spans go to this URL + "
+        "`/v1/traces` (a URL that already ends in `/v1/traces` is used as it is). With `grpc`, "
+        "the URL as it is.",
         "none: spans are not exported",
+    ),
+    Option(
+        "otlp_traces_endpoint",
+        ("MSATRACE_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        parse.url,
+        _const(None),
+        "Full URL spans are sent to, used as it is; wins over `otlp_endpoint` set at the same "
+        "level (argument, `MSATRACE_*` or `OTEL_*`).",
+        "none",
+    ),
+    Option(
+        "otlp_protocol",
+        (
+            "MSATRACE_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        parse.protocol,
+        _const("http/protobuf"),
+        "`http/protobuf`, or `grpc` (needs `msatrace[otlp-grpc]`). `http/json` is refused: "
+        "OpenTelemetry's Python SDK has no exporter for it.",
+        "`http/protobuf`",
     ),
     Option(
         "otlp_headers",
@@ -234,9 +256,9 @@ OPTIONS: tuple[Option, ...] = (
             "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
             "OTEL_EXPORTER_OTLP_HEADERS",
         ),
-        parse.pairs,
+        parse.headers,
         _const({}),
-        "Headers sent with every OTLP export, `key=value,...`.",
+        "Headers sent with every OTLP export, `key=value,...` (values percent-encoded).",
         "none",
     ),
     Option(
@@ -321,6 +343,19 @@ OPTIONS: tuple[Option, ...] = (
 _BY_NAME = {o.name: o for o in OPTIONS}
 
 
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """``MSATRACE_*`` variables that are set but mean nothing, each with the nearest known name."""
+    prefix = "MSATRACE_"
+    known = sorted(v[len(prefix) :] for o in OPTIONS for v in o.env if v.startswith(prefix))
+    out = []
+    for name in sorted(env):
+        if name.startswith(prefix) and name[len(prefix) :] not in known:
+            # compared without the prefix they all share, which would make every name "close"
+            near = difflib.get_close_matches(name[len(prefix) :], known, n=1)
+            out.append(f"{name} (did you mean {prefix}{near[0]}?)" if near else name)
+    return out
+
+
 def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
     """Resolve keyword arguments and environment variables into frozen settings.
 
@@ -328,27 +363,57 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         ConfigError: naming the argument or variable, the value seen and what is accepted.
     """
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    for opt in OPTIONS:
-        if arguments.get(opt.name) is not None:
-            values[opt.name] = opt.parse(arguments[opt.name], opt.name)
-            continue
-        for var in opt.env:
-            if env.get(var, "").strip():
-                values[opt.name] = opt.parse(env[var], var)
-                break
-        else:
-            values[opt.name] = opt.default(env)
     unknown = set(arguments) - set(_BY_NAME)
     if unknown:
         raise ConfigError(f"unknown setting(s) {sorted(unknown)}: expected {sorted(_BY_NAME)}")
+    values: dict[str, Any] = {}
+    # Where each value came from: 0 the argument, 1.. the option's variables in order, else the
+    # default. The two OTLP endpoints compare these (see _traces_endpoint).
+    rank: dict[str, int] = {}
+    for opt in OPTIONS:
+        if arguments.get(opt.name) is not None:
+            values[opt.name] = opt.parse(arguments[opt.name], opt.name)
+            rank[opt.name] = 0
+            continue
+        for i, var in enumerate(opt.env, start=1):
+            if env.get(var, "").strip():
+                values[opt.name] = opt.parse(env[var], var)
+                rank[opt.name] = i
+                break
+        else:
+            values[opt.name] = opt.default(env)
+            rank[opt.name] = len(opt.env) + 1
+    check_sdk_variables(env)
+    development = parse.is_development(values["environment"])
     if values["log_level"] is None:
-        values["log_level"] = "DEBUG" if values["environment"] == "development" else "INFO"
+        values["log_level"] = "DEBUG" if development else "INFO"
     if values["log_format"] is None:
-        values["log_format"] = "console" if values["environment"] == "development" else "json"
+        values["log_format"] = "console" if development else "json"
+    traces_endpoint = _traces_endpoint(values, rank)
     if values["traces_exporter"] is None:
-        values["traces_exporter"] = "otlp" if values["otlp_endpoint"] else "none"
-    if values["traces_exporter"] == "otlp" and not values["otlp_endpoint"]:
-        values["otlp_endpoint"] = DEFAULT_OTLP_ENDPOINT  # the OTLP exporter spec's default
+        values["traces_exporter"] = "otlp" if traces_endpoint else "none"
+    if values["traces_exporter"] == "otlp" and not traces_endpoint:
+        # the OTLP exporter spec's defaults
+        grpc = values["otlp_protocol"] == "grpc"
+        traces_endpoint = DEFAULT_OTLP_GRPC_ENDPOINT if grpc else DEFAULT_OTLP_ENDPOINT
+    values["otlp_traces_endpoint"] = traces_endpoint
     values["resource_attributes"] = _resource_attrs(env)
     return Settings(**values)
+
+
+def _traces_endpoint(values: Mapping[str, Any], rank: Mapping[str, int]) -> str | None:
+    """The URL spans go to, per the OTLP exporter spec.
+
+    The signal-specific endpoint is used as it is and wins over the base URL set at the same
+    level (argument, MSATRACE_*, OTEL_*); an argument or MSATRACE_* variable still wins over an
+    OTEL_* one. The base URL gets /v1/traces for OTLP/HTTP, unless it already ends so (what
+    ``otlp_endpoint`` meant in earlier versions); gRPC takes the base URL as it is.
+    """
+    full, base = values["otlp_traces_endpoint"], values["otlp_endpoint"]
+    if full and (not base or rank["otlp_traces_endpoint"] <= rank["otlp_endpoint"]):
+        return str(full)
+    if not base:
+        return None
+    if values["otlp_protocol"] == "grpc" or base.endswith(TRACES_PATH):
+        return str(base)
+    return f"{base}{TRACES_PATH}"

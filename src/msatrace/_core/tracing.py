@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import urllib.parse
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -144,20 +145,64 @@ def _exporter(settings: Settings) -> SpanExporter | None:
         return ConsoleSpanExporter()
     if settings.traces_exporter != "otlp":
         return None
+    from msatrace.exceptions import ConfigError
+
+    if settings.otlp_protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]  # optional: msatrace[otlp-grpc]
+                OTLPSpanExporter as GrpcSpanExporter,
+            )
+        except ImportError:
+            raise ConfigError(
+                "otlp_protocol='grpc' (or OTEL_EXPORTER_OTLP_PROTOCOL / "
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL): the OTLP/gRPC exporter is not installed; "
+                "install 'msatrace[otlp-grpc]' (opentelemetry-exporter-otlp-proto-grpc), or use "
+                "'http/protobuf'"
+            ) from None
+        endpoint = settings.otlp_traces_endpoint or ""
+        return GrpcSpanExporter(  # type: ignore[no-any-return,unused-ignore]  # optional, maybe untyped
+            endpoint=endpoint,
+            insecure=endpoint.startswith("http://"),
+            headers=dict(settings.otlp_headers),
+            timeout=settings.otlp_timeout,
+        )
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError:
-        from msatrace.exceptions import ConfigError
-
         raise ConfigError(
-            f"otlp_endpoint={settings.otlp_endpoint!r}: the OTLP exporter is not installed; "
-            "install 'msatrace[otlp]'"
+            f"otlp_endpoint={settings.otlp_traces_endpoint!r}: the OTLP exporter is not "
+            "installed; install 'msatrace[otlp]'"
         ) from None
     return OTLPSpanExporter(
-        endpoint=settings.otlp_endpoint,
+        endpoint=settings.otlp_traces_endpoint,
         headers=dict(settings.otlp_headers),
         timeout=settings.otlp_timeout,
     )
+
+
+def destination(settings: Settings, installed: Tracing) -> str:
+    """One line saying where spans go, logged once by ``init()``."""
+    if not settings.tracing:
+        return "msatrace: tracing is off (tracing=false or OTEL_SDK_DISABLED=true): no spans"
+    if not installed.owned:
+        return "msatrace: spans go where the TracerProvider already installed sends them"
+    if settings.traces_exporter == "console":
+        return "msatrace: spans are printed to stdout (traces_exporter=console)"
+    if settings.traces_exporter == "otlp":
+        how = "OTLP/gRPC" if settings.otlp_protocol == "grpc" else "OTLP/HTTP"
+        return f"msatrace: exporting spans over {how} to {_shown(settings.otlp_traces_endpoint)}"
+    if settings.otlp_traces_endpoint:
+        return "msatrace: spans are not exported (traces_exporter=none)"
+    return (
+        "msatrace: spans are not exported (no OTEL_EXPORTER_OTLP_ENDPOINT, "
+        "MSATRACE_OTLP_ENDPOINT or traces_exporter set)"
+    )
+
+
+def _shown(url: str | None) -> str:
+    """``url`` without a user name or password, which have no place in a log line."""
+    parts = urllib.parse.urlsplit(url or "")
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def resource(settings: Settings) -> Resource:
