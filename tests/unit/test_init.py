@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 from opentelemetry import propagate, trace
@@ -373,7 +374,9 @@ def test_grpc_without_its_exporter_names_what_to_install() -> None:
     assert "msatrace[otlp-grpc]" in proc.stdout
 
 
-def test_grpc_is_honoured_when_its_exporter_is_installed(env: pytest.MonkeyPatch) -> None:
+def test_grpc_is_honoured_when_its_exporter_is_installed(
+    env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With opentelemetry-exporter-otlp-proto-grpc installed, grpc builds the gRPC exporter."""
     from tests.conftest import require
 
@@ -381,15 +384,22 @@ def test_grpc_is_honoured_when_its_exporter_is_installed(env: pytest.MonkeyPatch
         "opentelemetry-exporter-otlp-proto-grpc",
         importlib.util.find_spec("opentelemetry.exporter.otlp.proto.grpc") is not None,
     )
+    from opentelemetry.exporter.otlp.proto.grpc import trace_exporter
+
+    endpoints: list[object] = []
+    real_init = trace_exporter.OTLPSpanExporter.__init__
+
+    def recording_init(self: object, *args: Any, **kwargs: Any) -> None:
+        endpoints.append(kwargs.get("endpoint"))
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trace_exporter.OTLPSpanExporter, "__init__", recording_init)
     env.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
 
     msatrace.init(service_name="svc", patch="none")
 
-    provider = trace.get_tracer_provider()
-    processors = provider._active_span_processor._span_processors  # type: ignore[attr-defined]
-    exporter = processors[0]._batch_processor._exporter
-    assert type(exporter).__module__.startswith("opentelemetry.exporter.otlp.proto.grpc")
+    assert endpoints == ["http://127.0.0.1:4317"]
 
 
 def test_a_middleware_used_before_init_warns_once(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from msatrace import ConfigError
+from msatrace._core import parsers
 from msatrace._core.settings import OPTIONS, resolve, unknown_variables
 
 
@@ -340,13 +341,17 @@ def test_other_levels_are_refused_naming_the_setting(value: object) -> None:
         resolve({"log_level": value}, {})
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("opentelemetry.propagators.b3") is not None,
-    reason="opentelemetry-propagator-b3 is installed",
-)
 @pytest.mark.parametrize("name", ["b3", "b3multi"])
-def test_b3_without_its_package_names_what_to_install(name: str) -> None:
+def test_b3_without_its_package_names_what_to_install(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """OTEL_PROPAGATORS=b3 without the B3 package: a ConfigError naming the package."""
+    installed = parsers.entry_points
+
+    def without_b3(*, group: str) -> list[Any]:  # as if opentelemetry-propagator-b3 were absent
+        return [ep for ep in installed(group=group) if not ep.name.startswith("b3")]
+
+    monkeypatch.setattr(parsers, "entry_points", without_b3)
 
     with pytest.raises(ConfigError) as info:
         resolve({}, {"OTEL_PROPAGATORS": f"tracecontext,{name}"})
