@@ -186,3 +186,7 @@ _RECEIVERS = (
     (signals.task_postrun, _on_postrun),
     (signals.setup_logging, _on_setup_logging),
 )
+
+# Last: when init() ran first, importing celery above fired its import hook before patch()
+# existed; the hook left the call to this line.
+patching.loaded(__name__)

@@ -235,3 +235,7 @@ _PATCHES = (
     (httpx.Client, "send", _send),
     (httpx.AsyncClient, "send", _send_async),
 )
+
+# Last: when init() ran first, importing httpx above fired its import hook before patch()
+# existed; the hook left the call to this line.
+patching.loaded(__name__)

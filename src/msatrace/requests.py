@@ -193,3 +193,7 @@ _PATCHES = (
     (requests.Response, "close", _close),
     (requests.Response, "iter_content", _iter_content),
 )
+
+# Last: when init() ran first, importing requests above fired its import hook before patch()
+# existed; the hook left the call to this line.
+patching.loaded(__name__)

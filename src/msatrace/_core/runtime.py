@@ -159,7 +159,7 @@ def _patch_clients(settings: Settings, explicit: bool) -> None:
             continue
 
         def hook(_: ModuleType, adapter: str = adapter, entry: str = entry) -> None:
-            getattr(importlib.import_module(adapter), entry)()
+            patching.call_when_loaded(adapter, entry)
 
         patching.when_imported(library, hook)
 
