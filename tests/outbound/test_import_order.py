@@ -59,3 +59,25 @@ def test_every_import_order_patches_the_library(echo: EchoServer, library: str, 
     assert "internal error" not in done.stdout
     spans = [tuple(ids) for ids in json.loads(done.stdout.splitlines()[-1])]
     assert spans == [traceparent_ids(echo.only().get("traceparent"))]
+
+
+def test_celery_adapter_imported_after_init_is_patched() -> None:
+    """init(), then import msatrace.celery (which imports Celery): Celery is patched."""
+    script = textwrap.dedent(
+        """
+        import msatrace
+        msatrace.init(service_name="order", log_format="json", access_log=False)
+        import msatrace.celery
+        from celery import Celery
+        from msatrace._core import patching
+        print(patching.is_patched(Celery, "send_task"))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MSATRACE_"))}
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["True"]
