@@ -9,7 +9,10 @@ headers of that span (``traceparent``, ``tracestate``, baggage, ``X-Trace-ID``, 
 unless the caller set one of them or the host is not in ``propagate_to``. The span ends when the
 response is closed, so a streamed response is covered until then. A failed request (refused,
 timeout, TLS) sets the span's error status and ``error.type``; the exception reaches the caller
-as it was. Clients with custom transports or mounts are covered: the patch sits above them.
+as it was. Clients with custom transports or mounts are covered: the patch sits above them. A
+response that a transport returns already read and closed (``MockTransport``, caching and retry
+transports) ends its span at once: no close is coming. A streamed response must be closed (or
+read to the end), as httpx requires; its span ends then.
 
 ``patch()`` is idempotent and ``unpatch()`` (or ``msatrace.unpatch()``) restores httpx.
 Needs the ``httpx`` extra (``pip install 'msatrace[httpx]'``).
@@ -101,11 +104,7 @@ def _send_single(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: An
     finally:
         hop.detach()
     if not hop.ended:  # a span to end when the body closes
-        try:
-            response.stream = _Body(response.stream, hop)  # first: the span must end
-            hop.respond(response.status_code, _version(response))
-        except Exception as exc:
-            failed("httpx.response", exc)
+        _end_with(response, hop, _Body)
     return response
 
 
@@ -135,12 +134,30 @@ async def _send_single_async(
     finally:
         hop.detach()
     if not hop.ended:
-        try:
-            response.stream = _AsyncBody(response.stream, hop)  # first: the span must end
-            hop.respond(response.status_code, _version(response))
-        except Exception as exc:
-            failed("httpx.response", exc)
+        _end_with(response, hop, _AsyncBody)
     return response
+
+
+def _end_with(
+    response: httpx.Response,
+    hop: Hop,
+    body: Callable[[Any, Hop], httpx.SyncByteStream | httpx.AsyncByteStream],
+) -> None:
+    """End the hop's span when ``response`` closes, or now if it is closed already.
+
+    A transport that builds its response from bytes (``MockTransport``, a cache, a retry
+    transport that read the body to decide) returns it read and closed: httpx will not close it
+    again, so a body wrapper would never see ``close()``.
+    """
+    try:
+        if response.is_closed:
+            hop.respond(response.status_code, _version(response))
+            hop.end()
+            return
+        response.stream = body(response.stream, hop)  # first: the span must end
+        hop.respond(response.status_code, _version(response))
+    except Exception as exc:
+        failed("httpx.response", exc)
 
 
 def _target(url: httpx.URL) -> tuple[str, str, int | None]:
