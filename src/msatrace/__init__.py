@@ -111,6 +111,7 @@ def init(
     trust_incoming: bool | None = None,
     exclude_paths: str | tuple[str, ...] | list[str] | None = None,
     access_log: bool | None = None,
+    propagate_threads: bool | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

@@ -27,7 +27,7 @@ from opentelemetry import propagate
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
-from msatrace._core import logs, patching, tracing
+from msatrace._core import logs, patching, threads, tracing
 from msatrace._core.propagation import Propagation, XTraceIdPropagator
 from msatrace._core.settings import Settings, resolve
 from msatrace.exceptions import ConfigError
@@ -153,6 +153,8 @@ def _install_textmap(settings: Settings, propagation: Propagation) -> None:
 
 def _patch_clients(settings: Settings, explicit: bool) -> None:
     patching.enable()
+    if settings.propagate_threads:
+        threads.patch()
     for name in settings.patch:
         library, adapter, entry = CLIENT_ADAPTERS[name]
         if importlib.util.find_spec(library) is None:

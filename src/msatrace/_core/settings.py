@@ -55,6 +55,7 @@ class Settings:
     exclude_paths: tuple[str, ...]
     access_log: bool
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    propagate_threads: bool = True
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,15 @@ OPTIONS: tuple[Option, ...] = (
         parse.boolean,
         _const(True),
         "One access-log line per request (replaces uvicorn's and gunicorn's).",
+        "`true`",
+    ),
+    Option(
+        "propagate_threads",
+        ("MSATRACE_PROPAGATE_THREADS",),
+        parse.boolean,
+        _const(True),
+        "Work started in a `threading.Thread` or submitted to a `ThreadPoolExecutor` (and "
+        "`loop.run_in_executor`) keeps the trace and bound fields of the code that started it.",
         "`true`",
     ),
 )

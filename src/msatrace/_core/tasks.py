@@ -32,7 +32,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
-from msatrace._core import context, logs, runtime, safety, tracing
+from msatrace._core import context, logs, runtime, safety, threads, tracing
 from msatrace._core.propagation import HeaderBag
 
 P = ParamSpec("P")
@@ -60,6 +60,7 @@ def wrap(fn: Callable[P, R]) -> Callable[P, R]:
         # copy(): a Context cannot be entered twice at once; concurrent calls get their own.
         return captured.copy().run(fn, *args, **kwargs)
 
+    vars(run_in_captured)[threads.CARRIES_CONTEXT] = True  # a thread pool need not capture again
     return run_in_captured
 
 
