@@ -187,6 +187,5 @@ _RECEIVERS = (
     (signals.setup_logging, _on_setup_logging),
 )
 
-# Last: when init() ran first, importing celery above fired its import hook before patch()
-# existed; the hook left the call to this line.
+# init() first: importing celery above fired its hook before patch() existed; it runs here.
 patching.loaded(__name__)

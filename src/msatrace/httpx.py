@@ -10,9 +10,8 @@ unless the caller set one of them or the host is not in ``propagate_to``. The sp
 response is closed, so a streamed response is covered until then. A failed request (refused,
 timeout, TLS) sets the span's error status and ``error.type``; the exception reaches the caller
 as it was. Clients with custom transports or mounts are covered: the patch sits above them. A
-response that a transport returns already read and closed (``MockTransport``, caching and retry
-transports) ends its span at once: no close is coming. A streamed response must be closed (or
-read to the end), as httpx requires; its span ends then.
+response a transport returns already read (``MockTransport``, caching and retry transports)
+ends its span at once; a streamed one must be closed (or read to the end), as httpx requires.
 
 ``patch()`` is idempotent and ``unpatch()`` (or ``msatrace.unpatch()``) restores httpx.
 Needs the ``httpx`` extra (``pip install 'msatrace[httpx]'``).
@@ -138,17 +137,9 @@ async def _send_single_async(
     return response
 
 
-def _end_with(
-    response: httpx.Response,
-    hop: Hop,
-    body: Callable[[Any, Hop], httpx.SyncByteStream | httpx.AsyncByteStream],
-) -> None:
-    """End the hop's span when ``response`` closes, or now if it is closed already.
-
-    A transport that builds its response from bytes (``MockTransport``, a cache, a retry
-    transport that read the body to decide) returns it read and closed: httpx will not close it
-    again, so a body wrapper would never see ``close()``.
-    """
+def _end_with(response: httpx.Response, hop: Hop, body: Callable[[Any, Hop], Any]) -> None:
+    """End the hop's span when ``response`` closes, or now: no close() follows a closed one."""
+    # MockTransport, caches and retry transports build or read the body before httpx sees it.
     try:
         if response.is_closed:
             hop.respond(response.status_code, _version(response))
@@ -253,6 +244,5 @@ _PATCHES = (
     (httpx.AsyncClient, "send", _send_async),
 )
 
-# Last: when init() ran first, importing httpx above fired its import hook before patch()
-# existed; the hook left the call to this line.
+# init() first: importing httpx above fired its hook before patch() existed; it runs here.
 patching.loaded(__name__)

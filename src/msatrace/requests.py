@@ -194,6 +194,5 @@ _PATCHES = (
     (requests.Response, "iter_content", _iter_content),
 )
 
-# Last: when init() ran first, importing requests above fired its import hook before patch()
-# existed; the hook left the call to this line.
+# init() first: importing requests above fired its hook before patch() existed; it runs here.
 patching.loaded(__name__)

@@ -1,7 +1,8 @@
 """``init()``, ``shutdown()`` and ``unpatch()``: the single record of what msatrace installed.
 
 ``init()`` resolves settings, installs the tracer provider, structured logging and the global
-propagator, and patches client libraries (now if imported, else on import). A second call with
+propagator, and patches client libraries (now if imported, else on import) and, with
+``propagate_threads``, ``threading`` and thread pools (``_core.threads``). A second call with
 the same settings is a no-op; with different settings it reconfigures logging and patches but
 keeps the first tracer provider (OpenTelemetry allows one per process). ``shutdown()`` flushes
 buffered spans and undoes everything; it also runs at interpreter exit.

@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from msatrace._core import patching
-from msatrace._core.safety import failed
+from msatrace._core.safety import failed, guard
 
 # Set on a function by msatrace.wrap(): it runs in a context it captured itself.
 CARRIES_CONTEXT = "_msatrace_carries_context"
@@ -39,7 +39,8 @@ _pool_starting: ContextVar[bool] = ContextVar("msatrace_pool_starting", default=
 
 def patch() -> None:
     """Carry the context into threads and thread pools; once; ``unpatch_all()`` undoes it."""
-    patching.wrap(threading.Thread, "start", _start)
+    with guard("patch.threading"):
+        patching.wrap(threading.Thread, "start", _start)
     patching.when_imported("concurrent.futures.thread", _patch_pool)
 
 
