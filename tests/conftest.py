@@ -6,11 +6,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 import msatrace
 from msatrace import testing
 
 IN_CI = os.environ.get("CI") == "true"
+
+# No per-example deadline: these machines are shared and noisy, and a slow example is not a
+# failure (speed lives in benchmarks/). The properties' example counts stay hypothesis' defaults.
+settings.register_profile("msatrace", deadline=None)
+settings.load_profile("msatrace")
 
 
 @pytest.fixture(autouse=True)

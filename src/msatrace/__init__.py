@@ -114,6 +114,7 @@ def init(
     exclude_paths: str | tuple[str, ...] | list[str] | None = None,
     access_log: bool | None = None,
     expose_headers: bool | None = None,
+    propagate_threads: bool | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

@@ -186,3 +186,6 @@ _RECEIVERS = (
     (signals.task_postrun, _on_postrun),
     (signals.setup_logging, _on_setup_logging),
 )
+
+# init() first: importing celery above fired its hook before patch() existed; it runs here.
+patching.loaded(__name__)

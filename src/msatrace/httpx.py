@@ -9,7 +9,9 @@ headers of that span (``traceparent``, ``tracestate``, baggage, ``X-Trace-ID``, 
 unless the caller set one of them or the host is not in ``propagate_to``. The span ends when the
 response is closed, so a streamed response is covered until then. A failed request (refused,
 timeout, TLS) sets the span's error status and ``error.type``; the exception reaches the caller
-as it was. Clients with custom transports or mounts are covered: the patch sits above them.
+as it was. Clients with custom transports or mounts are covered: the patch sits above them. A
+response a transport returns already read (``MockTransport``, caching and retry transports)
+ends its span at once; a streamed one must be closed (or read to the end), as httpx requires.
 
 ``patch()`` is idempotent and ``unpatch()`` (or ``msatrace.unpatch()``) restores httpx.
 Needs the ``httpx`` extra (``pip install 'msatrace[httpx]'``).
@@ -101,11 +103,7 @@ def _send_single(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: An
     finally:
         hop.detach()
     if not hop.ended:  # a span to end when the body closes
-        try:
-            response.stream = _Body(response.stream, hop)  # first: the span must end
-            hop.respond(response.status_code, _version(response))
-        except Exception as exc:
-            failed("httpx.response", exc)
+        _end_with(response, hop, _Body)
     return response
 
 
@@ -135,12 +133,22 @@ async def _send_single_async(
     finally:
         hop.detach()
     if not hop.ended:
-        try:
-            response.stream = _AsyncBody(response.stream, hop)  # first: the span must end
-            hop.respond(response.status_code, _version(response))
-        except Exception as exc:
-            failed("httpx.response", exc)
+        _end_with(response, hop, _AsyncBody)
     return response
+
+
+def _end_with(response: httpx.Response, hop: Hop, body: Callable[[Any, Hop], Any]) -> None:
+    """End the hop's span when ``response`` closes, or now: no close() follows a closed one."""
+    # MockTransport, caches and retry transports build or read the body before httpx sees it.
+    try:
+        if response.is_closed:
+            hop.respond(response.status_code, _version(response))
+            hop.end()
+            return
+        response.stream = body(response.stream, hop)  # first: the span must end
+        hop.respond(response.status_code, _version(response))
+    except Exception as exc:
+        failed("httpx.response", exc)
 
 
 def _target(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -235,3 +243,6 @@ _PATCHES = (
     (httpx.Client, "send", _send),
     (httpx.AsyncClient, "send", _send_async),
 )
+
+# init() first: importing httpx above fired its hook before patch() existed; it runs here.
+patching.loaded(__name__)

@@ -193,3 +193,6 @@ _PATCHES = (
     (requests.Response, "close", _close),
     (requests.Response, "iter_content", _iter_content),
 )
+
+# init() first: importing requests above fired its hook before patch() existed; it runs here.
+patching.loaded(__name__)

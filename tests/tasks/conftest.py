@@ -40,3 +40,13 @@ def captured(env: pytest.MonkeyPatch) -> Iterator[Captured]:
     msatrace.init(service_name="worker", environment="production", patch="none")
     with msatrace.testing.capture_spans() as spans, msatrace.testing.capture_logs() as events:
         yield Captured(spans, events)
+
+
+@pytest.fixture
+def threads_off(env: pytest.MonkeyPatch) -> Iterator[Captured]:
+    """As ``captured``, with ``propagate_threads=False``: threads and pools as Python made them."""
+    msatrace.init(
+        service_name="worker", environment="production", patch="none", propagate_threads=False
+    )
+    with msatrace.testing.capture_spans() as spans, msatrace.testing.capture_logs() as events:
+        yield Captured(spans, events)

@@ -31,8 +31,8 @@ def work(label: str) -> str | None:
     return msatrace.current_trace_id()
 
 
-def test_plain_thread_starts_with_an_empty_context(captured: Captured) -> None:
-    """A plain threading.Thread does not inherit the trace (the reason wrap exists)."""
+def test_plain_thread_starts_with_an_empty_context(threads_off: Captured) -> None:
+    """With propagate_threads off, a plain threading.Thread does not inherit the trace."""
     seen: list[str | None] = []
 
     with request():
@@ -100,8 +100,8 @@ def test_traced_executor_map_carries_the_trace(captured: Captured) -> None:
     assert results == [trace_id] * 3
 
 
-def test_run_in_executor_does_not_copy_the_context(captured: Captured) -> None:
-    """loop.run_in_executor alone loses the trace; with msatrace.wrap it keeps it."""
+def test_run_in_executor_does_not_copy_the_context(threads_off: Captured) -> None:
+    """With propagate_threads off, run_in_executor alone loses the trace; wrap keeps it."""
 
     async def main() -> tuple[str | None, str | None, str]:
         loop = asyncio.get_running_loop()

@@ -28,6 +28,7 @@ def configure() -> msatrace.Settings:
         trust_incoming=False,
         exclude_paths=["/health"],
         access_log=True,
+        propagate_threads=True,
     )
     name: str = settings.service_name
     assert name

@@ -4,12 +4,17 @@
 restores exactly the attribute that was there. ``when_imported("httpx", hook)`` runs the hook now
 if the module is already imported, otherwise from a post-import hook; hooks cannot be removed, so
 each one first checks that patching is still enabled and runs under ``guard()``.
+``call_when_loaded("msatrace.httpx", "patch")`` is what such a hook runs: it also works when the
+adapter is the one importing the library (``init()`` then ``import msatrace.httpx``), by waiting
+for the adapter to call ``loaded(__name__)`` at its end.
 
 Imports: the standard library, wrapt and ``msatrace._core``.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -26,6 +31,7 @@ _undo: dict[str, Callable[[], None]] = {}
 _enabled = False
 _hooked: set[str] = set()
 _pending: dict[str, list[Callable[[ModuleType], None]]] = {}
+_deferred: dict[str, list[str]] = {}  # adapter still being imported -> entry points to call
 
 
 def enable() -> None:
@@ -97,6 +103,7 @@ def unpatch_all() -> None:
             setattr(owner, attr, original)
         _patches.clear()
         _pending.clear()
+        _deferred.clear()
         for undo in reversed(list(_undo.values())):
             with guard("patch.undo"):
                 undo()
@@ -128,3 +135,31 @@ def _run(name: str, hook: Callable[[ModuleType], None], mod: ModuleType) -> None
         return
     with guard(f"patch.{name}"):
         hook(mod)
+
+
+def call_when_loaded(adapter: str, entry: str) -> None:
+    """Call ``adapter.entry()`` (importing the adapter), or when the adapter has finished loading.
+
+    A library's import hook runs this. When the adapter itself is what imported the library
+    (``init()``, then ``import msatrace.httpx``, whose first line is ``import httpx``), the hook
+    runs inside the adapter's import: the module is in ``sys.modules`` but its body has not
+    defined ``entry`` yet. The call then waits for the adapter's closing ``loaded(__name__)``.
+    """
+    module = sys.modules.get(adapter)
+    if module is not None and not hasattr(module, entry):
+        with _lock:
+            _deferred.setdefault(adapter, []).append(entry)
+        return
+    getattr(importlib.import_module(adapter), entry)()
+
+
+def loaded(adapter: str) -> None:
+    """The last line of a client adapter: run what ``call_when_loaded`` deferred for it."""
+    with _lock:
+        entries = _deferred.pop(adapter, [])
+    for entry in entries:
+        _run(adapter, functools.partial(_call, entry=entry), sys.modules[adapter])
+
+
+def _call(module: ModuleType, entry: str) -> None:
+    getattr(module, entry)()

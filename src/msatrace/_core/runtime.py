@@ -1,7 +1,8 @@
 """``init()``, ``shutdown()`` and ``unpatch()``: the single record of what msatrace installed.
 
 ``init()`` resolves settings, installs the tracer provider, structured logging and the global
-propagator, and patches client libraries (now if imported, else on import). A second call with
+propagator, and patches client libraries (now if imported, else on import) and, with
+``propagate_threads``, ``threading`` and thread pools (``_core.threads``). A second call with
 the same settings is a no-op; with different settings it reconfigures logging and patches but
 keeps the first tracer provider (OpenTelemetry allows one per process). ``shutdown()`` flushes
 buffered spans and undoes everything; it also runs at interpreter exit.
@@ -27,7 +28,7 @@ from typing import Any
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
-from msatrace._core import logs, patching, tracing
+from msatrace._core import logs, patching, threads, tracing
 from msatrace._core.propagation import Propagation, XTraceIdPropagator, otel_propagate
 from msatrace._core.settings import Settings, resolve, unknown_variables
 from msatrace._core.tracecontext import TraceContextPropagator
@@ -159,13 +160,15 @@ def _install_textmap(settings: Settings, propagation: Propagation) -> None:
 
 def _patch_clients(settings: Settings, explicit: bool) -> None:
     patching.enable()
+    if settings.propagate_threads:
+        threads.patch()
     for name in settings.patch:
         library, adapter, entry = CLIENT_ADAPTERS[name]
         if importlib.util.find_spec(library) is None:
             continue
 
         def hook(_: ModuleType, adapter: str = adapter, entry: str = entry) -> None:
-            getattr(importlib.import_module(adapter), entry)()
+            patching.call_when_loaded(adapter, entry)
 
         patching.when_imported(library, hook)
 

@@ -62,6 +62,7 @@ class Settings:
     access_log: bool
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
     expose_headers: bool = False
+    propagate_threads: bool = True
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,15 @@ OPTIONS: tuple[Option, ...] = (
         "Add `Access-Control-Expose-Headers` naming the trace and request-ID headers to every "
         "response (merged with the application's own), so a browser front end may read them.",
         "`false`",
+    ),
+    Option(
+        "propagate_threads",
+        ("MSATRACE_PROPAGATE_THREADS",),
+        parse.boolean,
+        _const(True),
+        "Work started in a `threading.Thread` or submitted to a `ThreadPoolExecutor` (and "
+        "`loop.run_in_executor`) keeps the trace and bound fields of the code that started it.",
+        "`true`",
     ),
 )
 

@@ -32,7 +32,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
-from msatrace._core import context, logs, runtime, safety, tracing
+from msatrace._core import context, logs, runtime, safety, threads, tracing
 from msatrace._core.propagation import HeaderBag
 
 P = ParamSpec("P")
@@ -45,11 +45,13 @@ TASK_LOGGER = "msatrace.task"
 def wrap(fn: Callable[P, R]) -> Callable[P, R]:
     """Capture the current trace and bound fields now; run ``fn`` in them when called later.
 
-    Use it wherever work crosses into a thread that does not copy the context by itself:
-    ``threading.Thread(target=msatrace.wrap(fn))``, ``loop.run_in_executor(None,
-    msatrace.wrap(fn))``. Each call runs in its own copy of the captured context, so one wrapped
-    function may run many times, concurrently. For a coroutine function, the trace and msatrace's
-    bound fields are re-applied around each awaited call.
+    Use it wherever work crosses into a thread that does not copy the context by itself: with
+    ``propagate_threads`` off, ``threading.Thread(target=msatrace.wrap(fn))``,
+    ``loop.run_in_executor(None, msatrace.wrap(fn))``; an executor that is not a
+    ``ThreadPoolExecutor``; a callback registered now and run later by a library's own thread.
+    Each call runs in its own copy of the captured context, so one wrapped function may run
+    many times, concurrently. For a coroutine function, the trace and msatrace's bound fields
+    are re-applied around each awaited call.
     """
     if inspect.iscoroutinefunction(fn):
         return cast(Callable[P, R], _wrap_async(fn))
@@ -60,6 +62,7 @@ def wrap(fn: Callable[P, R]) -> Callable[P, R]:
         # copy(): a Context cannot be entered twice at once; concurrent calls get their own.
         return captured.copy().run(fn, *args, **kwargs)
 
+    vars(run_in_captured)[threads.CARRIES_CONTEXT] = True  # a thread pool need not capture again
     return run_in_captured
 
 
@@ -194,10 +197,11 @@ def task(
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Trace each run of a function (sync or async) as a task.
 
-    Each call is a span named after the task, child of the trace current when it is called
-    (combine with :func:`wrap` or :class:`TracedExecutor` to carry the submitter's trace into a
-    thread). Its log lines carry that trace ID and ``task=<name>``. An exception is logged once
-    (ERROR, structured, logger ``msatrace.task``), recorded on the span, and re-raised unchanged.
+    Each call is a span named after the task, child of the trace current when it is called (in
+    a ``threading.Thread`` or ``ThreadPoolExecutor``: the submitter's trace, setting
+    ``propagate_threads``; elsewhere combine with :func:`wrap`). Its log lines carry that trace
+    ID and ``task=<name>``. An exception is logged once (ERROR, structured, logger
+    ``msatrace.task``), recorded on the span, and re-raised unchanged.
     Before ``msatrace.init()`` the function runs untouched.
 
     Args:
