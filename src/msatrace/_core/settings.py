@@ -55,6 +55,8 @@ class Settings:
     exclude_paths: tuple[str, ...]
     access_log: bool
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
+    shutdown_timeout: float = 5.0
+    flush_on_sigterm: bool = True
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,25 @@ OPTIONS: tuple[Option, ...] = (
         parse.boolean,
         _const(True),
         "One access-log line per request (replaces uvicorn's and gunicorn's).",
+        "`true`",
+    ),
+    Option(
+        "shutdown_timeout",
+        ("MSATRACE_SHUTDOWN_TIMEOUT",),
+        parse.seconds,
+        _const(5.0),
+        "Seconds the span flush may take at exit, at `SIGTERM` and at an ASGI server's "
+        "lifespan shutdown, whatever the collector does; keep it below the platform's grace "
+        "period.",
+        "`5`",
+    ),
+    Option(
+        "flush_on_sigterm",
+        ("MSATRACE_FLUSH_ON_SIGTERM",),
+        parse.boolean,
+        _const(True),
+        "When `SIGTERM` would kill the process at once (no handler of its own), flush spans "
+        "first, then let it end the process as before.",
         "`true`",
     ),
 )
