@@ -1,0 +1,107 @@
+"""A deploy loses no span: SIGTERM right after a burst of requests, and every span arrives.
+
+Spans stay queued (a long batch delay, fewer spans than one export batch), so only the flush on
+the server's own way out can deliver them: the ASGI lifespan shutdown under uvicorn (which ends
+the process by re-raising SIGTERM, before ``atexit``), the worker's normal exit under gunicorn.
+With a collector that never answers, the same stop still ends within the shutdown bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from msatrace.testing import OTLPReceiver
+from tests.integration.faulty_collectors import faulty_collector
+from tests.integration.servers import Server, ServerPool, server_env, start_uvicorn
+
+BURST = 500  # below the SDK's export batch of 512: nothing leaves the queue by itself
+QUEUED = {"OTEL_BSP_SCHEDULE_DELAY": "600000"}
+SHUTDOWN_BOUND = 5.0
+MARGIN = 10.0  # a loaded 2-core machine; a correctness bound, not a speed target
+
+
+def _uvicorn(pool: ServerPool, name: str) -> Server:
+    return pool.uvicorn("fastapi_app:app", name=name, env=QUEUED)
+
+
+def _gunicorn_uvicorn_workers(pool: ServerPool, name: str) -> Server:
+    return pool.gunicorn(
+        "fastapi_app:app",
+        name=name,
+        env=QUEUED,
+        workers=2,
+        extra_args=["--worker-class", "uvicorn.workers.UvicornWorker"],
+    )
+
+
+def _gunicorn_flask(pool: ServerPool, name: str) -> Server:
+    return pool.gunicorn("flask_app:app", name=name, env=QUEUED, workers=2)
+
+
+def _gunicorn_django(pool: ServerPool, name: str) -> Server:
+    return pool.django_gunicorn(name=name, env=QUEUED, workers=2)
+
+
+SERVERS: dict[str, Callable[[ServerPool, str], Server]] = {
+    "uvicorn": _uvicorn,
+    "gunicorn-uvicorn-workers": _gunicorn_uvicorn_workers,
+    "gunicorn-sync-flask": _gunicorn_flask,
+    "gunicorn-sync-django": _gunicorn_django,
+}
+REQUIRES = {
+    "uvicorn": ("fastapi", "uvicorn"),
+    "gunicorn-uvicorn-workers": ("fastapi", "uvicorn", "gunicorn"),
+    "gunicorn-sync-flask": ("flask", "gunicorn"),
+    "gunicorn-sync-django": ("django", "gunicorn"),
+}
+
+
+def _burst(srv: Server) -> None:
+    with httpx.Client(base_url=srv.url, timeout=30) as client:
+        for i in range(BURST):
+            assert client.get(f"/items/{i}").status_code == 200
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
+def test_sigterm_after_a_burst_loses_no_span(
+    server: str, servers: ServerPool, otlp_receiver: OTLPReceiver
+) -> None:
+    """Every request's SERVER span reaches the collector when the server is stopped at once."""
+    for module in REQUIRES[server]:
+        pytest.importorskip(module)
+    name = f"deploy-{server}"
+    srv = SERVERS[server](servers, name)
+    _burst(srv)
+
+    srv.stop(timeout=SHUTDOWN_BOUND + MARGIN)
+
+    def arrived(spans: list) -> bool:  # type: ignore[type-arg]
+        return sum(s.service == name and s.kind == "SERVER" for s in spans) >= BURST
+
+    try:
+        otlp_receiver.wait_for(arrived, timeout=10)
+    except TimeoutError:
+        got = sum(s.service == name and s.kind == "SERVER" for s in otlp_receiver.spans)
+        pytest.fail(f"{got} of {BURST} spans arrived:\n{srv.output(tail=20)}")
+
+
+@pytest.mark.parametrize("app", ["fastapi_app:app", "lifespan_app:app"])
+def test_uvicorn_stops_within_the_bound_when_the_collector_hangs(app: str) -> None:
+    """SIGTERM with a black-hole collector: uvicorn exits within the shutdown bound + margin."""
+    pytest.importorskip("fastapi")
+    with faulty_collector("hangs") as url:
+        env = server_env(env={**QUEUED, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": url})
+        with start_uvicorn(app, name="hangs", env=env) as srv:
+            _burst(srv)
+            started = time.monotonic()
+
+            code = srv.stop(timeout=60)
+            elapsed = time.monotonic() - started
+
+    assert code is not None
+    # uvicorn's graceful shutdown (--timeout-graceful-shutdown 5) comes before the flush.
+    assert elapsed < 5 + SHUTDOWN_BOUND + MARGIN, (elapsed, srv.output(tail=20))
