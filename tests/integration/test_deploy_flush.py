@@ -8,6 +8,11 @@ With a collector that never answers, the same stop still ends within the shutdow
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable
 
@@ -60,9 +65,9 @@ REQUIRES = {
 }
 
 
-def _burst(srv: Server) -> None:
+def _burst(srv: Server, count: int = BURST) -> None:
     with httpx.Client(base_url=srv.url, timeout=30) as client:
-        for i in range(BURST):
+        for i in range(count):
             assert client.get(f"/items/{i}").status_code == 200
 
 
@@ -96,7 +101,7 @@ def test_uvicorn_stops_within_the_bound_when_the_collector_hangs(app: str) -> No
     with faulty_collector("hangs") as url:
         env = server_env(env={**QUEUED, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": url})
         with start_uvicorn(app, name="hangs", env=env) as srv:
-            _burst(srv)
+            _burst(srv, 3 * BURST)  # three export batches, each met by the black hole
             started = time.monotonic()
 
             code = srv.stop(timeout=60)
@@ -105,3 +110,39 @@ def test_uvicorn_stops_within_the_bound_when_the_collector_hangs(app: str) -> No
     assert code is not None
     # uvicorn's graceful shutdown (--timeout-graceful-shutdown 5) comes before the flush.
     assert elapsed < 5 + SHUTDOWN_BOUND + MARGIN, (elapsed, srv.output(tail=20))
+
+
+def test_sigterm_to_a_plain_process_flushes_then_ends_it(otlp_receiver: OTLPReceiver) -> None:
+    """A process with no SIGTERM handler of its own exports its queued spans, then dies of it."""
+    program = textwrap.dedent(
+        """
+        import time
+        import msatrace
+        from opentelemetry import trace
+        msatrace.init(service_name="plain-sigterm")
+        for _ in range(100):
+            trace.get_tracer("t").start_span("queued").end()
+        print("ready", flush=True)
+        time.sleep(120)
+        """
+    )
+    env = server_env(otlp_endpoint=otlp_receiver.base_endpoint, env=QUEUED)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", program], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+
+        os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(SHUTDOWN_BOUND + MARGIN)
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    assert code == -signal.SIGTERM  # ended by the signal, as without msatrace
+    otlp_receiver.wait_for(
+        lambda spans: sum(s.service == "plain-sigterm" for s in spans) == 100, timeout=10
+    )
