@@ -68,6 +68,7 @@ class Batch(BatchSpanProcessor):
         # (spans end on many threads). Read through not_exported(), which accounts for its reads.
         self._ended = itertools.count()
         self._reads = 0
+        self.flushing: threading.Event | None = None  # the last flush's: set once it finished
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is not None and span.context.trace_flags.sampled:
@@ -81,8 +82,9 @@ class Batch(BatchSpanProcessor):
         return max(0, ended - self.counted.exported)
 
 
-def within(timeout: float, work: Callable[[], object], site: str) -> bool:
-    """Run ``work`` in a daemon thread; True if it finished within ``timeout`` seconds."""
+def within(timeout: float, work: Callable[[], object], site: str) -> threading.Event:
+    """Run ``work`` in a daemon thread, waiting at most ``timeout`` seconds; the event returned
+    is set once it has finished."""
     done = threading.Event()
 
     def run() -> None:
@@ -93,26 +95,39 @@ def within(timeout: float, work: Callable[[], object], site: str) -> bool:
             done.set()
 
     threading.Thread(target=run, name=f"msatrace-{site}", daemon=True).start()
-    return done.wait(max(0.0, timeout))
+    done.wait(max(0.0, timeout))
+    return done
 
 
-def flush(provider: TracerProvider, timeout: float) -> bool:
+def _stuck(batch: Batch | None) -> bool:
+    """A flush that ran out of time is still waiting on the collector."""
+    return batch is not None and batch.flushing is not None and not batch.flushing.is_set()
+
+
+def flush(provider: TracerProvider, batch: Batch | None, timeout: float) -> bool:
     """Export the spans buffered so far, waiting at most ``timeout`` seconds."""
-    return within(timeout, lambda: provider.force_flush(int(timeout * 1000)), "tracing.flush")
+    if _stuck(batch):
+        return False  # waiting again would only wait on the same collector
+    done = within(timeout, lambda: provider.force_flush(int(timeout * 1000)), "tracing.flush")
+    if batch is not None:
+        batch.flushing = done
+    return done.is_set()
 
 
 def close(provider: TracerProvider, batch: Batch | None, timeout: float) -> None:
     """Flush and shut ``provider`` down within ``timeout`` seconds, whatever the collector does.
 
     Past the deadline the exporter is stopped (the attempt in flight ends by its own timeout, in
-    a thread nobody waits for) and one warning says how many spans were not exported.
+    a thread nobody waits for) and one warning says how many spans were not exported. After a
+    flush that ran out of time and is still waiting (the lifespan's, then SIGTERM's or exit's),
+    it does not wait again: one process stop spends the bound once.
     """
 
     def work() -> None:
         provider.force_flush(int(timeout * 1000))
         provider.shutdown()
 
-    finished = within(timeout, work, "tracing.shutdown")
+    finished = within(0.0 if _stuck(batch) else timeout, work, "tracing.shutdown").is_set()
     if batch is None:
         return
     if not finished:

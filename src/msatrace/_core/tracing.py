@@ -109,7 +109,7 @@ class Tracing:
     def flush(self, timeout: float) -> bool:
         """Export buffered spans of an owned provider, waiting at most ``timeout`` seconds."""
         if self.owned and isinstance(self.provider, TracerProvider):
-            return export.flush(self.provider, timeout)
+            return export.flush(self.provider, self.batch, timeout)
         return True
 
     def shutdown(self, timeout: float) -> None:
