@@ -68,12 +68,14 @@ class Batch(BatchSpanProcessor):
         # (spans end on many threads). Read through not_exported(), which accounts for its reads.
         self._ended = itertools.count()
         self._reads = 0
+        self._queue_span = super().on_end  # bound once: on_end runs for every span
         self.flushing: threading.Event | None = None  # the last flush's: set once it finished
 
     def on_end(self, span: ReadableSpan) -> None:
-        if span.context is not None and span.context.trace_flags.sampled:
-            next(self._ended)
-        super().on_end(span)
+        # Every span that reaches here is sampled: the provider is msatrace's, whose samplers
+        # record only what they sample (no RECORD_ONLY decision).
+        next(self._ended)
+        self._queue_span(span)
 
     def not_exported(self) -> int:
         """Spans handed to this processor and not (yet) delivered by the exporter."""
