@@ -115,6 +115,8 @@ def init(
     access_log: bool | None = None,
     expose_headers: bool | None = None,
     propagate_threads: bool | None = None,
+    shutdown_timeout: float | None = None,
+    flush_on_sigterm: bool | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 
@@ -122,12 +124,15 @@ def init(
     ``OTEL_*`` name where one exists); an argument wins over the environment. See the
     configuration reference for each setting, its variable and default. Calling ``init()`` again
     with the same settings does nothing; it never installs a second handler, processor or patch.
+    Calling it again with other logging, propagation or patch settings applies them; settings
+    that shape spans (service, sampler, exporter) cannot change until ``shutdown()``.
 
     Returns:
         The resolved settings.
 
     Raises:
-        ConfigError: a setting has a value msatrace cannot accept; the message names it.
+        ConfigError: a setting has a value msatrace cannot accept, or a second call changes a
+            setting that shapes spans; the message names it.
     """
     from msatrace._core import runtime
 
@@ -138,7 +143,9 @@ def init(
 def shutdown(timeout: float = 5.0) -> None:
     """Flush buffered spans and undo ``init()``: handlers, patches, providers.
 
-    Runs by itself at interpreter exit. Safe to call when ``init()`` never ran.
+    Runs by itself at interpreter exit (waiting at most ``MSATRACE_SHUTDOWN_TIMEOUT``). Safe to
+    call when ``init()`` never ran. Returns within ``timeout`` whatever the collector does; spans
+    not exported by then are dropped, and one warning says how many.
 
     Args:
         timeout: seconds to wait for buffered spans to be exported.

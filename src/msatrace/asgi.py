@@ -6,8 +6,10 @@
 A pure ASGI middleware (not ``BaseHTTPMiddleware``): ``http`` requests get a SERVER span, the
 trace context for everything the request does, ``X-Trace-ID`` / ``X-Request-ID`` response headers
 and one access-log line; a ``websocket`` connection gets the trace context and one span for the
-whole connection; ``lifespan`` passes through untouched. The span and the access line's duration
-cover the whole body, streamed or not.
+whole connection; ``lifespan`` passes through, and at its shutdown (the server is stopping, its
+last requests are done) the spans still queued are exported before the server goes on, within
+``MSATRACE_SHUTDOWN_TIMEOUT``: uvicorn ends the process by re-raising ``SIGTERM``, before
+``atexit``. The span and the access line's duration cover the whole body, streamed or not.
 
 For Starlette and FastAPI prefer ``msatrace.starlette.instrument(app)`` /
 ``msatrace.fastapi.instrument(app)``: they place this middleware outside the framework's
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from msatrace._core import inbound
+from msatrace._core import inbound, runtime
 from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import RequestFacts, RequestScope
 from msatrace._core.propagation import NO_HEADERS, HeaderBag
@@ -43,6 +45,7 @@ _SCOPE_KEY = "msatrace.request"
 _TRACED = frozenset(("http", "websocket"))
 _DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
 _START = frozenset(("http.response.start", "websocket.accept", "websocket.http.response.start"))
+_LIFESPAN_DONE = frozenset(("lifespan.shutdown.complete", "lifespan.shutdown.failed"))
 
 
 class TraceMiddleware:
@@ -66,8 +69,11 @@ class TraceMiddleware:
         self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, _flushing(send))
+            return
         if scope["type"] not in _TRACED or _SCOPE_KEY in scope:
-            await self.app(scope, receive, send)  # lifespan, or already traced further out
+            await self.app(scope, receive, send)  # not ours, or already traced further out
             return
         edge = inbound.active
         req = None
@@ -103,6 +109,22 @@ class TraceMiddleware:
                 req.end()
             except Exception as exc:
                 failed("asgi.end", exc)
+
+
+def _flushing(send: Send) -> Send:
+    """``send`` for the lifespan: export queued spans before telling the server shutdown is done."""
+
+    async def flushing_send(message: Message) -> None:
+        if message.get("type") in _LIFESPAN_DONE:
+            # Blocks the loop, within the shutdown bound: the server has stopped serving, and a
+            # thread would need the loop's executor (asyncio only; ASGI servers run others too).
+            try:
+                runtime.flush()
+            except Exception as exc:
+                failed("asgi.lifespan", exc)
+        await send(message)
+
+    return flushing_send
 
 
 def _with_trace_headers(req: RequestScope, message: Message) -> Message:

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from msatrace._core import logs, render, runtime, safety
@@ -39,24 +40,65 @@ def capture_logs() -> Iterator[list[dict[str, Any]]]:
         logs.set_output(previous)
 
 
+class _Forwarder(SpanProcessor):
+    """Hands each ended span to the exporters of the ``capture_spans()`` blocks running now.
+
+    The SDK has no way to remove a span processor from a provider, so each provider gets one of
+    these, once, and a block adds and removes its exporter here: nothing is left behind on the
+    provider when a block ends (a shut-down processor would warn on every later span).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._exporters: tuple[SpanExporter, ...] = ()
+
+    def add(self, exporter: SpanExporter) -> None:
+        with self._lock:
+            self._exporters = (*self._exporters, exporter)
+
+    def remove(self, exporter: SpanExporter) -> None:
+        with self._lock:
+            self._exporters = tuple(e for e in self._exporters if e is not exporter)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is None or not span.context.trace_flags.sampled:
+            return  # as SimpleSpanProcessor: recorded but not sampled is not exported
+        spans: Sequence[ReadableSpan] = (span,)
+        for exporter in self._exporters:
+            exporter.export(spans)
+
+
+_forwarders: weakref.WeakKeyDictionary[TracerProvider, _Forwarder] = weakref.WeakKeyDictionary()
+_forwarders_lock = threading.Lock()
+
+
+def _forwarder(provider: TracerProvider) -> _Forwarder:
+    with _forwarders_lock:
+        forwarder = _forwarders.get(provider)
+        if forwarder is None:
+            forwarder = _forwarders[provider] = _Forwarder()
+            provider.add_span_processor(forwarder)
+        return forwarder
+
+
 @contextmanager
 def capture_spans() -> Iterator[InMemorySpanExporter]:
     """Record every span ended while the block runs; ``.get_finished_spans()`` returns them.
 
-    Needs ``msatrace.init()`` with tracing on (the default).
+    Needs ``msatrace.init()`` with tracing on (the default). Blocks may nest; each records the
+    spans ended while it runs, and leaves the provider as it found it.
     """
     rt = runtime.current()
     provider = rt.tracing.provider if rt is not None else None
     if not isinstance(provider, TracerProvider):
         raise RuntimeError("capture_spans() needs msatrace.init() with tracing on")
     exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
+    forwarder = _forwarder(provider)
+    forwarder.add(exporter)
     try:
         yield exporter
     finally:
-        # The SDK has no remove_span_processor; shutting the processor down makes it inert.
-        processor.shutdown()
+        forwarder.remove(exporter)
 
 
 @contextmanager

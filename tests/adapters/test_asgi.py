@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -20,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 import msatrace
 import msatrace.asgi
 import msatrace.starlette
+from msatrace import testing
 from tests.adapters.asgi_kit import call, http_scope, init, is_trace_id, raw_call
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -475,26 +477,53 @@ def test_websocket_accept_carries_trace_header(app: Starlette) -> None:
     assert is_trace_id(value)
 
 
-def test_lifespan_passes_through_untouched(env: pytest.MonkeyPatch) -> None:
-    """Lifespan messages reach the app with the server's own receive and send callables."""
+def test_lifespan_passes_through_unchanged(env: pytest.MonkeyPatch) -> None:
+    """Lifespan scope and messages reach the app and the server as they were."""
     init()
     seen: list[Any] = []
+    sent: list[Any] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        seen.extend([scope, receive, send])
+        seen.extend([scope, receive])
+        await send({"type": "lifespan.startup.complete"})
 
     async def receive() -> Any:
         return {"type": "lifespan.startup"}
 
     async def send(message: Any) -> None:
-        return None
+        sent.append(message)
 
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
     asyncio.run(msatrace.asgi.TraceMiddleware(app)(scope, receive, send))
 
     assert seen[0] == {"type": "lifespan", "asgi": {"version": "3.0"}}
     assert seen[1] is receive
-    assert seen[2] is send
+    assert sent == [{"type": "lifespan.startup.complete"}]
+
+
+def test_lifespan_shutdown_exports_queued_spans_first(env: pytest.MonkeyPatch) -> None:
+    """Spans still queued are at the collector before the server hears shutdown is complete."""
+    env.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # nothing leaves the queue by itself
+    at_complete: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    async def receive() -> Any:
+        return {"type": "lifespan.shutdown"}
+
+    with testing.OTLPReceiver() as receiver:
+        init(otlp_endpoint=receiver.endpoint)
+        trace.get_tracer("t").start_span("last request").end()
+
+        async def send(message: Any) -> None:
+            at_complete.append(len(receiver.spans))
+
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
+        asyncio.run(msatrace.asgi.TraceMiddleware(app)(scope, receive, send))
+
+    assert at_complete == [1]
 
 
 def test_nested_middleware_traces_once(env: pytest.MonkeyPatch) -> None:

@@ -3,9 +3,17 @@
 ``init()`` resolves settings, installs the tracer provider, structured logging and the global
 propagator, and patches client libraries (now if imported, else on import) and, with
 ``propagate_threads``, ``threading`` and thread pools (``_core.threads``). A second call with
-the same settings is a no-op; with different settings it reconfigures logging and patches but
-keeps the first tracer provider (OpenTelemetry allows one per process). ``shutdown()`` flushes
-buffered spans and undoes everything; it also runs at interpreter exit.
+the same settings is a no-op; with different settings it reconfigures logging, propagation and
+patches, and refuses (``ConfigError``) to change what shapes spans: the tracer provider, its
+resource, sampler and exporter stay those of the first call until ``shutdown()``
+(OpenTelemetry allows one global provider per process, and tracers handed out earlier keep it).
+``shutdown()`` flushes buffered spans within its timeout and undoes everything.
+
+Spans still queued when the process ends are flushed, each time within
+``settings.shutdown_timeout``: at interpreter exit (``atexit``); on ``SIGTERM`` when nothing else
+handles it (its default action kills the process before ``atexit``: msatrace flushes, then lets
+the signal end the process as before); and at an ASGI server's lifespan shutdown (``flush()``,
+called by ``msatrace.asgi``), since uvicorn re-raises ``SIGTERM`` once it has served.
 
 Imports: the standard library, opentelemetry and ``msatrace._core``. Adapters are loaded by name
 (``importlib``) only when their library is present: ``_core`` never imports a framework.
@@ -19,6 +27,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +68,22 @@ _lock = threading.RLock()
 _atexit_registered = False
 # Called with the new runtime (or None) whenever it changes: see watch().
 _watchers: list[Callable[[Runtime | None], object]] = []
+# Settings that shape spans: fixed by the first init() until shutdown() (see the docstring).
+_SPAN_SETTINGS = (
+    "tracing",
+    "service_name",
+    "service_version",
+    "environment",
+    "resource_attributes",
+    "sampler",
+    "sampler_arg",
+    "traces_exporter",
+    "otlp_endpoint",
+    "otlp_traces_endpoint",
+    "otlp_protocol",
+    "otlp_headers",
+    "otlp_timeout",
+)
 
 
 def current() -> Runtime | None:
@@ -92,6 +117,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         if _runtime is not None:
             if _runtime.settings == settings:
                 return _runtime
+            _refuse_span_changes(_runtime.settings, settings)
             _log.debug("msatrace: init() called again with new settings; reconfiguring")
             propagation = Propagation(settings)
             patching.unpatch_all()
@@ -106,6 +132,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
             _set(rt)
             _install_textmap(settings, propagation)
             _patch_clients(settings, explicit_patch)
+            _watch_sigterm(settings.flush_on_sigterm)
             return rt
         _check_clients(settings, explicit_patch)
         propagation = Propagation(settings)  # validates propagator names before any side effect
@@ -121,6 +148,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         _set(rt)
         _install_textmap(settings, propagation)
         _patch_clients(settings, explicit_patch)
+        _watch_sigterm(settings.flush_on_sigterm)
         if not _atexit_registered:
             atexit.register(_at_exit)
             _atexit_registered = True
@@ -133,6 +161,17 @@ def _announce(settings: Settings, installed: tracing.Tracing) -> None:
     unknown = unknown_variables(os.environ)
     if unknown:
         _log.warning("msatrace: unknown environment variable(s) ignored: %s", ", ".join(unknown))
+
+
+def _refuse_span_changes(old: Settings, new: Settings) -> None:
+    changed = [n for n in _SPAN_SETTINGS if getattr(old, n) != getattr(new, n)]
+    if changed:
+        detail = ", ".join(f"{n}={getattr(new, n)!r} (now {getattr(old, n)!r})" for n in changed)
+        raise ConfigError(
+            f"init() called again with {detail}: settings that shape spans (service, "
+            "resource, sampler, exporter) cannot change while msatrace runs; call "
+            "msatrace.shutdown() first, or init() again with the same values"
+        )
 
 
 def _check_clients(settings: Settings, explicit: bool) -> None:
@@ -178,6 +217,16 @@ def unpatch() -> None:
     patching.unpatch_all()
 
 
+def flush(timeout: float | None = None) -> bool:
+    """Export the spans buffered so far, waiting at most ``timeout`` seconds (default: the
+    ``shutdown_timeout`` setting); True if everything was handed over in time. Never raises."""
+    runtime = _runtime
+    if runtime is None:
+        return True
+    bound = runtime.settings.shutdown_timeout if timeout is None else timeout
+    return runtime.tracing.flush(bound)
+
+
 def shutdown(timeout: float = 5.0) -> None:
     """Flush buffered spans (waiting at most ``timeout`` seconds) and undo ``init()``."""
     with _lock:
@@ -185,6 +234,7 @@ def shutdown(timeout: float = 5.0) -> None:
         if runtime is None:
             return
         _set(None)
+        _watch_sigterm(False)
         patching.unpatch_all()
         try:
             runtime.tracing.shutdown(timeout)
@@ -195,5 +245,36 @@ def shutdown(timeout: float = 5.0) -> None:
 
 
 def _at_exit() -> None:
-    with contextlib.suppress(Exception):
-        shutdown()
+    runtime = _runtime
+    if runtime is not None:
+        with contextlib.suppress(Exception):
+            shutdown(runtime.settings.shutdown_timeout)
+
+
+def _watch_sigterm(wanted: bool) -> None:
+    """Install (or remove) :func:`_on_sigterm`, only where SIGTERM has its default action.
+
+    A handler the application or its server installed (gunicorn's worker, uvicorn while it
+    serves) ends the process its own way, through ``atexit`` or the ASGI lifespan: left alone.
+    Signal handlers can only be set from the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        current = signal.getsignal(signal.SIGTERM)
+        if wanted and current is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        elif not wanted and current is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # SIGTERM's default action ends the process before atexit runs, losing the queued spans:
+    # flush them (within the shutdown bound), then let the signal end the process as before,
+    # with the same exit status.
+    runtime = _runtime
+    if runtime is not None:
+        with contextlib.suppress(Exception):
+            shutdown(runtime.settings.shutdown_timeout)
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)

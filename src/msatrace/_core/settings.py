@@ -63,6 +63,8 @@ class Settings:
     resource_attributes: Mapping[str, str] = field(default_factory=dict)
     expose_headers: bool = False
     propagate_threads: bool = True
+    shutdown_timeout: float = 5.0
+    flush_on_sigterm: bool = True
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,25 @@ OPTIONS: tuple[Option, ...] = (
         _const(True),
         "Work started in a `threading.Thread` or submitted to a `ThreadPoolExecutor` (and "
         "`loop.run_in_executor`) keeps the trace and bound fields of the code that started it.",
+        "`true`",
+    ),
+    Option(
+        "shutdown_timeout",
+        ("MSATRACE_SHUTDOWN_TIMEOUT",),
+        parse.seconds,
+        _const(5.0),
+        "Seconds the span flush may take at exit, at `SIGTERM` and at an ASGI server's "
+        "lifespan shutdown, whatever the collector does; keep it below the platform's grace "
+        "period.",
+        "`5`",
+    ),
+    Option(
+        "flush_on_sigterm",
+        ("MSATRACE_FLUSH_ON_SIGTERM",),
+        parse.boolean,
+        _const(True),
+        "When `SIGTERM` would kill the process at once (no handler of its own), flush spans "
+        "first, then let it end the process as before.",
         "`true`",
     ),
 )

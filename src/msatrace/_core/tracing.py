@@ -27,11 +27,7 @@ from opentelemetry.sdk.trace import (
     TracerProvider,
     sampling,
 )
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SpanExporter,
-)
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import (
     Link,
@@ -46,6 +42,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
+from msatrace._core import export
 from msatrace._core.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._core.settings import Settings
 from msatrace._core.spans import LeanTracer, decider, given, span_context_tuple
@@ -105,15 +102,31 @@ class Tracing:
     tracer: trace.Tracer | None
     provider: trace.TracerProvider | None
     owned: bool
+    # An adopted provider's own ID generator, which msatrace wrapped: given back at shutdown.
+    adopted_ids: IdGenerator | None = None
+    # The export pipeline of an owned provider (None: spans are not exported).
+    batch: export.Batch | None = None
+
+    def flush(self, timeout: float) -> bool:
+        """Export buffered spans of an owned provider, waiting at most ``timeout`` seconds."""
+        if self.owned and isinstance(self.provider, TracerProvider):
+            return export.flush(self.provider, self.batch, timeout)
+        return True
 
     def shutdown(self, timeout: float) -> None:
-        """Flush and stop an owned provider; an adopted one belongs to its owner."""
-        if self.owned and isinstance(self.provider, TracerProvider):
-            try:
-                self.provider.force_flush(int(timeout * 1000))
-                self.provider.shutdown()
-            finally:
-                _forget_global(self.provider)
+        """Flush and stop an owned provider within ``timeout``; an adopted one belongs to its
+        owner, who gets its ID generator back."""
+        provider = self.provider
+        if not isinstance(provider, TracerProvider):
+            return
+        if not self.owned:
+            if self.adopted_ids is not None and isinstance(provider.id_generator, _IdGenerator):
+                provider.id_generator = self.adopted_ids  # type: ignore[assignment]  # the SDK annotates its default class
+            return
+        try:
+            export.close(provider, self.batch, timeout)
+        finally:
+            _forget_global(provider)
 
 
 def _forget_global(provider: TracerProvider) -> None:
@@ -227,12 +240,15 @@ def install(settings: Settings) -> Tracing:
     existing = trace.get_tracer_provider()
     if not isinstance(existing, trace.ProxyTracerProvider):
         _log.debug("msatrace: using the TracerProvider already installed (%r)", existing)
+        adopted_ids = None
         if isinstance(existing, TracerProvider) and not isinstance(
             existing.id_generator, _IdGenerator
         ):
             # Keep the owner's generator, but let an incoming X-Trace-ID name the root trace.
-            existing.id_generator = _IdGenerator(existing.id_generator)  # type: ignore[assignment]  # the SDK annotates its default class
-        return Tracing(existing.get_tracer(INSTRUMENTATION_SCOPE, __version__), existing, False)
+            adopted_ids = existing.id_generator
+            existing.id_generator = _IdGenerator(adopted_ids)  # type: ignore[assignment]  # the SDK annotates its default class
+        tracer = existing.get_tracer(INSTRUMENTATION_SCOPE, __version__)
+        return Tracing(tracer, existing, False, adopted_ids)
     sampler = _sampler(settings)
     limits = SpanLimits()  # from OTEL_SPAN_*_LIMIT / OTEL_ATTRIBUTE_*_LIMIT, as the SDK's default
     processors = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
@@ -242,12 +258,17 @@ def install(settings: Settings) -> Tracing:
         id_generator=_ids,
         span_limits=limits,
         active_span_processor=processors,
+        # The SDK's own exit hook waits up to 30 s for the export thread, whatever the timeout:
+        # msatrace's exit flush (runtime) is bounded by the shutdown timeout instead.
+        shutdown_on_exit=False,
     )
     exporter = _exporter(settings)
+    batch = None
     if exporter is not None:
         # BatchSpanProcessor re-creates its worker thread after fork (os.register_at_fork), so
         # every gunicorn --preload worker exports its own spans with no user hook.
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        batch = export.Batch(exporter)
+        provider.add_span_processor(batch)
     trace.set_tracer_provider(provider)
     # msatrace's own spans (requests, calls, tasks) come from the lean tracer: the same provider
     # resource, limits, sampling rule and processors, at a fifth of the SDK span's cost.
@@ -260,7 +281,7 @@ def install(settings: Settings) -> Tracing:
         INSTRUMENTATION_SCOPE,
         __version__,
     )
-    return Tracing(tracer, provider, True)
+    return Tracing(tracer, provider, True, None, batch)
 
 
 def start_span(

@@ -1,0 +1,146 @@
+"""Span export for a provider msatrace owns: counted, and flushed within a deadline.
+
+OpenTelemetry's ``BatchSpanProcessor`` exports from a background thread through an exporter that
+retries with backoff, each export bounded by its own timeout. Its ``force_flush`` ignores the
+timeout it is given (opentelemetry-python#4568) and exports every queued batch in turn, so a
+flush or a shutdown against a collector that refuses, fails or hangs takes many times the
+exporter's timeout. msatrace bounds them itself: the work runs in a daemon thread that is waited
+for at most ``timeout`` seconds; past that the exporter is told to stop (no more retries, later
+batches fail at once) and the caller, often a process on its way out, goes on without it.
+
+Spans handed to the processor and spans the exporter delivered are counted, so a shutdown that
+could not deliver everything says once how many spans were lost.
+
+Imports: the standard library, opentelemetry and ``msatrace._core.safety``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from msatrace._core.safety import guard
+
+_log = logging.getLogger("msatrace")
+
+
+class Counted(SpanExporter):
+    """The exporter, counting the spans it delivered; once stopped, it sends nothing more."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+        self.exported = 0  # written by one thread at a time: the processor exports under a lock
+        self._stopped = False
+        self._stop_lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._stopped:
+            return SpanExportResult.FAILURE  # past the deadline: nobody waits for these any more
+        result = self.inner.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self.exported += len(spans)
+        return result
+
+    def shutdown(self) -> None:
+        """Stop the exporter once (a second SDK ``shutdown`` call would log a warning)."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class Batch(BatchSpanProcessor):
+    """``BatchSpanProcessor`` over a :class:`Counted` exporter, counting the spans it is given."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.counted = Counted(exporter)
+        super().__init__(self.counted)
+        # itertools.count: next() is one atomic step, where `+= 1` on an attribute is not
+        # (spans end on many threads). Read through not_exported(), which accounts for its reads.
+        self._ended = itertools.count()
+        self._reads = 0
+        self._queue_span = super().on_end  # bound once: on_end runs for every span
+        self.flushing: threading.Event | None = None  # the last flush's: set once it finished
+
+    def on_end(self, span: ReadableSpan) -> None:
+        # Every span that reaches here is sampled: the provider is msatrace's, whose samplers
+        # record only what they sample (no RECORD_ONLY decision).
+        next(self._ended)
+        self._queue_span(span)
+
+    def not_exported(self) -> int:
+        """Spans handed to this processor and not (yet) delivered by the exporter."""
+        ended = next(self._ended) - self._reads
+        self._reads += 1
+        return max(0, ended - self.counted.exported)
+
+
+def within(timeout: float, work: Callable[[], object], site: str) -> threading.Event:
+    """Run ``work`` in a daemon thread, waiting at most ``timeout`` seconds; the event returned
+    is set once it has finished."""
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            with guard(site):
+                work()
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"msatrace-{site}", daemon=True).start()
+    done.wait(max(0.0, timeout))
+    return done
+
+
+def _stuck(batch: Batch | None) -> bool:
+    """A flush that ran out of time is still waiting on the collector."""
+    return batch is not None and batch.flushing is not None and not batch.flushing.is_set()
+
+
+def flush(provider: TracerProvider, batch: Batch | None, timeout: float) -> bool:
+    """Export the spans buffered so far, waiting at most ``timeout`` seconds."""
+    if _stuck(batch):
+        return False  # waiting again would only wait on the same collector
+    done = within(timeout, lambda: provider.force_flush(int(timeout * 1000)), "tracing.flush")
+    if batch is not None:
+        batch.flushing = done
+    return done.is_set()
+
+
+def close(provider: TracerProvider, batch: Batch | None, timeout: float) -> None:
+    """Flush and shut ``provider`` down within ``timeout`` seconds, whatever the collector does.
+
+    Past the deadline the exporter is stopped (the attempt in flight ends by its own timeout, in
+    a thread nobody waits for) and one warning says how many spans were not exported. After a
+    flush that ran out of time and is still waiting (the lifespan's, then SIGTERM's or exit's),
+    it does not wait again: one process stop spends the bound once.
+    """
+
+    def work() -> None:
+        provider.force_flush(int(timeout * 1000))
+        provider.shutdown()
+
+    finished = within(0.0 if _stuck(batch) else timeout, work, "tracing.shutdown").is_set()
+    if batch is None:
+        return
+    if not finished:
+        with guard("tracing.shutdown"):
+            batch.counted.shutdown()
+    lost = batch.not_exported()
+    if lost:
+        _log.warning(
+            "msatrace: %d span(s) not exported at shutdown (%s); they are lost",
+            lost,
+            "the collector refused them"
+            if finished
+            else f"the collector did not take them within {timeout:g} s",
+        )
