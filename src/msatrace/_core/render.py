@@ -340,7 +340,7 @@ def _console_line(event: dict[str, Any], colors: bool) -> str:
     if stack:
         # Indented, so that no line of it (an exception message included) can pass for an
         # event line, which starts with its timestamp.
-        line += "".join(f"\n    {part.translate(_ESCAPES)}" for part in stack.rstrip().split("\n"))
+        line += "".join(f"\n    {part.translate(_ESCAPES)}" for part in stack.rstrip("\n").split("\n"))
     return line + "\n"
 
 
