@@ -112,7 +112,7 @@ def write_access_line(
         else:
             # render.escape_json's test, inlined: a path or User-Agent may carry DEL or C1
             # controls, which orjson leaves raw.
-            line = data if data.isascii() and b"\x7f" not in data else render.escape_json(data)
+            line = data if data.isascii() and 0x7F not in data else render.escape_json(data)
     else:
         line = renderer(out)
     output = state.output

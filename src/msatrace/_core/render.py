@@ -157,7 +157,7 @@ def escape_json(line: bytes) -> bytes:
 
     The common line is ASCII without DEL: two scans in C, and the line itself comes back.
     """
-    if line.isascii() and b"\x7f" not in line:
+    if line.isascii() and 0x7F not in line:  # an int: memchr (a bytes needle: a slower search)
         return line
     return _RAW.sub(_json_escape, line)
 
@@ -340,7 +340,8 @@ def _console_line(event: dict[str, Any], colors: bool) -> str:
     if stack:
         # Indented, so that no line of it (an exception message included) can pass for an
         # event line, which starts with its timestamp.
-        line += "".join(f"\n    {part.translate(_ESCAPES)}" for part in stack.rstrip("\n").split("\n"))
+        parts = stack.rstrip("\n").split("\n")  # not rstrip(): NEL, U+2028 are whitespace
+        line += "".join(f"\n    {part.translate(_ESCAPES)}" for part in parts)
     return line + "\n"
 
 
