@@ -1,6 +1,7 @@
-"""Log rendering on real servers: ``logging_app:asgi`` (FastAPI, uvicorn) and ``logging_app:wsgi``
-(Flask, gunicorn), each with the same routes, run in console and JSON format by
-``tests/integration/test_inbound_logging.py``.
+"""Log rendering on real servers: ``logging_app:asgi`` (FastAPI, uvicorn), ``logging_app:wsgi``
+(Flask, gunicorn), ``logging_app:django_wsgi`` (gunicorn) and ``logging_app:django_asgi``
+(uvicorn), the four servers of the inbound suite, each with the same routes, run in console and
+JSON format by ``tests/integration/test_inbound_logging.py``.
 
 Routes: ``/health``; ``/caught`` (``log.exception`` and the stdlib's ``logger.exception`` inside
 ``except``, for chained exceptions: ``raise ... from`` and an implicit context); ``/odd`` (values
@@ -125,10 +126,61 @@ def _wsgi() -> Any:
     return app
 
 
+def _django_urls() -> list[Any]:
+    from django.http import HttpRequest, JsonResponse
+    from django.urls import path
+
+    def view(route: Any) -> Any:
+        return lambda request: JsonResponse(route())
+
+    def boom(request: HttpRequest) -> None:
+        raise RuntimeError("boom from the app")
+
+    return [
+        path("health", lambda request: JsonResponse({"ok": True})),
+        path("caught", view(caught)),
+        path("odd", view(odd)),
+        path("shutdown", view(shutdown)),
+        path("boom", boom),
+    ]
+
+
+def _django_settings() -> None:
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            SECRET_KEY="test-only-not-secret",
+            DEBUG=False,
+            ALLOWED_HOSTS=["127.0.0.1"],
+            ROOT_URLCONF=__name__,  # urlpatterns: see __getattr__
+            INSTALLED_APPS=[],
+            MIDDLEWARE=["msatrace.django.TraceMiddleware"],
+            DATABASES={},
+            USE_TZ=True,
+        )
+
+
 def __getattr__(name: str) -> Any:
-    """``asgi`` or ``wsgi``, built on first access: each server imports only its framework."""
+    """The app of each server, built on first access: each imports only its framework.
+
+    ``asgi`` (FastAPI), ``wsgi`` (Flask), ``django_wsgi`` and ``django_asgi`` (Django, whose
+    ``ROOT_URLCONF`` is this module: ``urlpatterns``).
+    """
     if name == "asgi":
         return _asgi()
     if name == "wsgi":
         return _wsgi()
+    if name == "django_wsgi":
+        from django.core.wsgi import get_wsgi_application
+
+        _django_settings()
+        return get_wsgi_application()
+    if name == "django_asgi":
+        from django.core.asgi import get_asgi_application
+
+        _django_settings()
+        return get_asgi_application()
+    if name == "urlpatterns":
+        return _django_urls()
     raise AttributeError(name)

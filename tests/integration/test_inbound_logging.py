@@ -1,7 +1,8 @@
 """Log rendering on real servers: exceptions and odd values in console and JSON format, a closed
 stdout, and ``shutdown()`` with a request in flight (issue 13, items 1, 11, 12 and 13).
 
-FastAPI under uvicorn and Flask under gunicorn serve ``tests/apps/logging_app.py``. Whatever
+The four servers of the inbound suite (FastAPI/uvicorn, Flask/gunicorn, Django under gunicorn
+and under uvicorn) serve ``tests/apps/logging_app.py``. Whatever
 the application logs, the request answers as it would without msatrace, no
 ``--- Logging error ---`` dump appears, and every line keeps its trace ID.
 """
@@ -26,20 +27,23 @@ from tests.integration.servers import Server, ServerPool
 
 LOGGING_ERROR = "--- Logging error ---"
 OUTPUT_REPORT = "msatrace: cannot write log lines"
+# The four servers of the inbound suite: what each needs, its server, the app it serves.
 APPS = {
-    "fastapi-uvicorn": (("fastapi", "uvicorn"), "uvicorn"),
-    "flask-gunicorn": (("flask", "gunicorn"), "gunicorn"),
+    "fastapi-uvicorn": (("fastapi", "uvicorn"), "uvicorn", "logging_app:asgi"),
+    "flask-gunicorn": (("flask", "gunicorn"), "gunicorn", "logging_app:wsgi"),
+    "django-gunicorn": (("django", "gunicorn"), "gunicorn", "logging_app:django_wsgi"),
+    "django-uvicorn": (("django", "uvicorn"), "uvicorn", "logging_app:django_asgi"),
 }
 
 
 def _start(pool: ServerPool, app: str, fmt: str, name: str) -> Server:
-    modules, server = APPS[app]
+    modules, server, target = APPS[app]
     for module in modules:
         require(module, importlib.util.find_spec(module) is not None)
     env = {"MSATRACE_LOG_FORMAT": fmt}
     if server == "uvicorn":
-        return pool.uvicorn("logging_app:asgi", name=name, env=env)
-    return pool.gunicorn("logging_app:wsgi", name=name, env=env, threads=4)
+        return pool.uvicorn(target, name=name, env=env)
+    return pool.gunicorn(target, name=name, env=env, threads=4)
 
 
 @pytest.fixture(
@@ -200,14 +204,15 @@ class _StdoutClosed(Server):
 
 
 def _argv(app: str) -> list[str]:
-    if APPS[app][1] == "uvicorn":
+    _, server, target = APPS[app]
+    if server == "uvicorn":
         return [
-            sys.executable, "-m", "uvicorn", "logging_app:asgi",
+            sys.executable, "-m", "uvicorn", target,
             "--host", "127.0.0.1", "--port", "{port}",
             "--loop", "asyncio", "--http", "h11", "--no-use-colors",
         ]  # fmt: skip
     argv = [
-        sys.executable, "-m", "gunicorn", "logging_app:wsgi",
+        sys.executable, "-m", "gunicorn", target,
         "--bind", "127.0.0.1:{port}", "--threads", "4", "--access-logfile", "-",
     ]  # fmt: skip
     if servers_module._gunicorn_has_control_socket():
