@@ -311,6 +311,31 @@ def test_a_renderer_failure_gives_a_fallback_line_and_one_report(
         assert json.loads(first)["log_error"] == "this line could not be rendered (RuntimeError)"
 
 
+class Unmeasurable(tuple[int, int, int]):
+    """An exc_info tuple whose len() raises: building the event itself fails."""
+
+    def __len__(self) -> int:
+        raise RuntimeError("no len")
+
+
+def test_an_event_that_cannot_be_built_gives_a_fallback_line(
+    logged: Callable[[], list[str]], fmt: str, in_trace: None
+) -> None:
+    """Should building the event fail, the line still has the event, its trace and log_error."""
+    previous = safety.set_strict(False)
+    safety.reset()
+    try:
+        msatrace.get_logger("app").info("kept", exc_info=Unmeasurable((1, 2, 3)))
+    finally:
+        safety.set_strict(previous)
+
+    report, line = logged()
+    assert "internal error in logs.render" in report
+    assert "kept" in line
+    assert TRACE_ID in line
+    assert "log_error" in line
+
+
 def test_a_renderer_failure_raises_in_strict_mode(logged: Callable[[], list[str]]) -> None:
     """The test suite's strict guards surface a renderer failure instead of hiding it."""
 

@@ -200,11 +200,17 @@ def _write_event(name: str, level: str, ev: MutableMapping[str, Any], now: float
     The renderers and the output never raise; should building the event fail, the line is the
     renderer's fallback with what is known, and the failure is reported once.
     """
+    message = ev.get("event")  # before _event takes it out of ev
     try:
         event = _event(name, level, ev, now)
     except Exception as exc:
         event = {"timestamp": render.timestamp(now), "level": level, "logger": name}
-        event["event"] = ev.get("event") if isinstance(ev.get("event"), str) else None
+        event["event"] = message if isinstance(message, str) else None
+        with contextlib.suppress(Exception):
+            sc = _get_current_span().get_span_context()
+            if sc.trace_id:
+                event["trace_id"] = format(sc.trace_id, "032x")
+                event["span_id"] = format(sc.span_id, "016x")
         _state.output.write(_state.fallback(event, exc), event)
         return
     _state.output.write(_state.renderer(event), event)
