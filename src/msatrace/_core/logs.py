@@ -8,8 +8,9 @@ line: JSON (orjson) or console. Control characters cannot forge a line in either
 
 Over the 400-line budget because the hot paths (a logger cached per ``init()``, structlog's
 chain skipped, trace IDs formatted once) sit next to the slow path they shortcut, each measured by
-``benchmarks/``; and the bridge also gives gunicorn's access line, written outside the request,
-the trace from its header atoms. msatrace's own access line is written by ``access``.
+``benchmarks/``; because the bridge also gives gunicorn's access line, written outside the
+request, the trace from its header atoms; and because no path may raise into the application:
+an event that cannot be built still gives a line (``_write_fallback``). msatrace's own access line is written by ``access``.
 
 Imports: the standard library, opentelemetry, structlog and ``msatrace._core``.
 """
@@ -190,7 +191,14 @@ def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
     name = logger.name if isinstance(logger, _Sink) else "app"
     if _state.levels and _below_logger_level(name, method):
         return False
-    _write_event(name, _LEVEL_NAMES.get(method, method), ev, time.time())
+    level, now = _LEVEL_NAMES.get(method, method), time.time()
+    message = ev.get("event")  # _write_event, inlined: a call less per event
+    try:
+        event = _event(name, level, ev, now)
+    except Exception as exc:
+        _write_fallback(name, level, message, now, exc)
+        return True
+    _state.output.write(_state.renderer(event), event)
     return True
 
 
@@ -204,16 +212,21 @@ def _write_event(name: str, level: str, ev: MutableMapping[str, Any], now: float
     try:
         event = _event(name, level, ev, now)
     except Exception as exc:
-        event = {"timestamp": render.timestamp(now), "level": level, "logger": name}
-        event["event"] = message if isinstance(message, str) else None
-        with contextlib.suppress(Exception):
-            sc = _get_current_span().get_span_context()
-            if sc.trace_id:
-                event["trace_id"] = format(sc.trace_id, "032x")
-                event["span_id"] = format(sc.span_id, "016x")
-        _state.output.write(_state.fallback(event, exc), event)
+        _write_fallback(name, level, message, now, exc)
         return
     _state.output.write(_state.renderer(event), event)
+
+
+def _write_fallback(name: str, level: str, message: object, now: float, exc: Exception) -> None:
+    """The renderer's fallback line for an event ``_event`` failed to build, with its trace."""
+    event: dict[str, Any] = {"timestamp": render.timestamp(now), "level": level, "logger": name}
+    event["event"] = message if isinstance(message, str) else None
+    with contextlib.suppress(Exception):
+        sc = _get_current_span().get_span_context()
+        if sc.trace_id:
+            event["trace_id"] = format(sc.trace_id, "032x")
+            event["span_id"] = format(sc.span_id, "016x")
+    _state.output.write(_state.fallback(event, exc), event)
 
 
 def _proxy_to_logger(
