@@ -10,7 +10,8 @@ Over the 400-line budget because the hot paths (a logger cached per ``init()``, 
 chain skipped, trace IDs formatted once) sit next to the slow path they shortcut, each measured by
 ``benchmarks/``; because the bridge also gives gunicorn's access line, written outside the
 request, the trace from its header atoms; and because no path may raise into the application:
-an event that cannot be built still gives a line (``_write_fallback``). msatrace's own access line is written by ``access``.
+an event that cannot be built still gives a line (``_write_fallback``). msatrace's own access
+line is written by ``access``.
 
 Imports: the standard library, opentelemetry, structlog and ``msatrace._core``.
 """
