@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import structlog
+import structlog.testing
 from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry import trace
@@ -443,3 +444,20 @@ def test_lines_after_shutdown_keep_the_configured_format(
         ("structlog after", "svc", TRACE_ID),
         ("GET / 200", "svc", TRACE_ID),
     ]
+
+
+@pytest.mark.parametrize("shut_down", [False, True], ids=["initialised", "after-shutdown"])
+def test_structlog_capture_logs_sees_msatrace_loggers(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], shut_down: bool
+) -> None:
+    """structlog.testing.capture_logs() captures msatrace's loggers, also after shutdown()."""
+    msatrace.init(service_name="svc", patch="none", tracing=False)
+    if shut_down:
+        msatrace.shutdown()
+
+    with structlog.testing.capture_logs() as captured:
+        msatrace.get_logger("app").info("captured", n=1)
+    msatrace.get_logger("app").info("written")
+
+    assert captured == [{"event": "captured", "n": 1, "log_level": "info"}]
+    assert [json.loads(ln)["event"] for ln in capsys.readouterr().out.splitlines()] == ["written"]
