@@ -275,10 +275,6 @@ _LEVEL_COLORS = {
 _KEY_COLOR, _VALUE_COLOR, _LOGGER_COLOR = "\x1b[36m", "\x1b[35m", "\x1b[34m"
 
 
-def _escaped(text: str) -> str:
-    return text.translate(_ESCAPES)
-
-
 def console_value(value: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> str:
     """``repr(value)`` with control characters escaped, nesting and cycles bounded; never raises.
 
@@ -346,6 +342,7 @@ def _console_line(event: dict[str, Any], colors: bool) -> str:
 
 
 def fallback_console(event: object, exc: Exception) -> str:
+    """:func:`fallback_json` for the console format: the plain head fields and ``log_error``."""
     try:
         head = {k: event[k] for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
         fields = " ".join(f"{k}={console_value(_plain(v))}" for k, v in head.items())
