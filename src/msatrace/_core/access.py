@@ -52,8 +52,11 @@ def write_access_line(
     ``time_ns`` is when the request ended (the line's timestamp), from ``time.time_ns()``.
     """
     state = _state
-    if state.bridge is None or _LEVELS.get(level, 20) < logging.root.level:
-        return
+    if state.bridge is not None:
+        if _LEVELS.get(level, 20) < logging.root.level:
+            return
+    elif not state.configured or _LEVELS.get(level, 20) < state.level:
+        return  # after shutdown() (a request still in flight): the last init()'s level
     if state.levels and _below_logger_level(name, level):
         return
     ms = time_ns // 1_000_000  # render.timestamp(), from the integer clock and inlined
@@ -103,9 +106,13 @@ def write_access_line(
     renderer = state.renderer
     if renderer is render.json_line:  # the default: orjson called here, json_line as fallback
         try:
-            line: bytes | str = orjson.dumps(out, option=render.NEWLINE)
+            data = orjson.dumps(out, option=render.NEWLINE)
         except Exception:
-            line = render.json_line(out)
+            line: bytes | str = render.json_line(out)
+        else:
+            # render.escape_json's test, inlined: a path or User-Agent may carry DEL or C1
+            # controls, which orjson leaves raw.
+            line = data if data.isascii() and 0x7F not in data else render.escape_json(data)
     else:
         line = renderer(out)
     output = state.output
@@ -113,7 +120,10 @@ def write_access_line(
     if fast is not None and type(line) is bytes:
         stream = output.stream
         if fast[0] is (stream if stream is not None else sys.stdout):
-            fast[1](line)
-            fast[2]()
+            try:
+                fast[1](line)
+                fast[2]()
+            except Exception as exc:  # stdout closed, its reader gone: counted, not raised
+                output.failed(exc)
             return
     output.write(line, out)

@@ -8,8 +8,10 @@ line: JSON (orjson) or console. Control characters cannot forge a line in either
 
 Over the 400-line budget because the hot paths (a logger cached per ``init()``, structlog's
 chain skipped, trace IDs formatted once) sit next to the slow path they shortcut, each measured by
-``benchmarks/``; and the bridge also gives gunicorn's access line, written outside the request,
-the trace from its header atoms. msatrace's own access line is written by ``access``.
+``benchmarks/``; because the bridge also gives gunicorn's access line, written outside the
+request, the trace from its header atoms; and because no path may raise into the application:
+an event that cannot be built still gives a line (``_write_fallback``). msatrace's own access
+line is written by ``access``.
 
 Imports: the standard library, opentelemetry, structlog and ``msatrace._core``.
 """
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
 from msatrace._core import context, headers, render
+from msatrace._core.safety import failed
 from msatrace._core.settings import Settings
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
@@ -62,6 +65,12 @@ _fields_var = context._fields
 class _State:
     static: dict[str, str] = field(default_factory=dict)
     renderer: Callable[[dict[str, Any]], bytes | str] = lambda ev: b""
+    # The line written when an event could not even be built (see ``_write_event``).
+    fallback: Callable[[object, Exception], bytes | str] = render.fallback_json
+    # Set by the first configure() and never cleared: after shutdown(), lines still written (by
+    # requests in flight, threads, exit handlers) keep the format, fields and output of the last
+    # init(), and msatrace's access lines are still written.
+    configured: bool = False
     output: render.Output = field(default_factory=render.Output)
     levels: dict[str, int] = field(default_factory=dict)
     level: int = 20
@@ -92,16 +101,25 @@ def _exception_fields(exc_info: Any) -> dict[str, str] | None:
         return None
     etype, exc, tb = exc_info
     try:
+        name = f"{etype.__module__}.{etype.__qualname__}"
+        if etype.__module__ == "builtins":
+            name = etype.__qualname__
+    except Exception:  # not a class: an exc_info tuple made by hand
+        name = _text(type(exc).__qualname__)
+    try:
         message = str(exc)
     except Exception:
-        message = f"<unprintable {etype.__name__}>"
-    return {
-        "type": f"{etype.__module__}.{etype.__qualname__}"
-        if etype.__module__ != "builtins"
-        else etype.__qualname__,
-        "message": message,
-        "stack": "".join(traceback.format_exception(etype, exc, tb)),
-    }
+        message = f"<unprintable {name}>"
+    try:
+        stack = "".join(traceback.format_exception(etype, exc, tb))
+    except Exception:  # a traceback object made by hand, or an exception that defeats traceback
+        stack = f"{name}: {message}"
+    return {"type": _text(name), "message": _text(message), "stack": _text(stack)}
+
+
+def _text(value: object) -> str:
+    """A str attribute of the user's exception, which may be a str subclass with odd methods."""
+    return str.__str__(value) if isinstance(value, str) else "<not a string>"
 
 
 def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> dict[str, Any]:
@@ -174,9 +192,42 @@ def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
     name = logger.name if isinstance(logger, _Sink) else "app"
     if _state.levels and _below_logger_level(name, method):
         return False
-    event = _event(name, _LEVEL_NAMES.get(method, method), ev, time.time())
+    level, now = _LEVEL_NAMES.get(method, method), time.time()
+    message = ev.get("event")  # _write_event, inlined: a call less per event
+    try:
+        event = _event(name, level, ev, now)
+    except Exception as exc:
+        _write_fallback(name, level, message, now, exc)
+        return True
     _state.output.write(_state.renderer(event), event)
     return True
+
+
+def _write_event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> None:
+    """Build, render and write one event; never raises (but in strict mode, for the tests).
+
+    The renderers and the output never raise; should building the event fail, the line is the
+    renderer's fallback with what is known, and the failure is reported once.
+    """
+    message = ev.get("event")  # before _event takes it out of ev
+    try:
+        event = _event(name, level, ev, now)
+    except Exception as exc:
+        _write_fallback(name, level, message, now, exc)
+        return
+    _state.output.write(_state.renderer(event), event)
+
+
+def _write_fallback(name: str, level: str, message: object, now: float, exc: Exception) -> None:
+    """The renderer's fallback line for an event ``_event`` failed to build, with its trace."""
+    event: dict[str, Any] = {"timestamp": render.timestamp(now), "level": level, "logger": name}
+    event["event"] = message if isinstance(message, str) else None
+    with contextlib.suppress(Exception):
+        sc = _get_current_span().get_span_context()
+        if sc.trace_id:
+            event["trace_id"] = format(sc.trace_id, "032x")
+            event["span_id"] = format(sc.span_id, "016x")
+    _state.output.write(_state.fallback(event, exc), event)
 
 
 def _proxy_to_logger(
@@ -185,8 +236,14 @@ def _proxy_to_logger(
     """Write the event directly, skipping structlog's processor chain (about 1 µs per event).
 
     msatrace's chain is only ever ``[_emit]``; structlog documents ``_proxy_to_logger`` as the
-    method custom wrapper classes override.
+    method custom wrapper classes override. ``structlog.testing.capture_logs()`` swaps the chain
+    in place (also after ``shutdown()``, when msatrace's configuration stays): structlog's own
+    method then runs it.
     """
+    chain = _processors
+    if not chain or chain[0] is not _emit:
+        super(type(self), self)._proxy_to_logger(method_name, event, **event_kw)
+        return
     ev = self._context.copy()
     ev.update(event_kw)
     if event is not None:
@@ -216,7 +273,7 @@ class _Bridge(logging.Handler):
             exc = record.exc_info[1] if record.exc_info else None
             if exc is not None and getattr(exc, "__msatrace_logged__", False):
                 return  # msatrace already logged this exception once, with its trace
-            ev: dict[str, Any] = {"event": record.getMessage()}
+            ev: dict[str, Any] = {"event": _message(record)}
             attrs = record.__dict__
             if not attrs.keys() <= _STD_RECORD:  # extra fields: copied in their order
                 for key, value in attrs.items():
@@ -224,12 +281,23 @@ class _Bridge(logging.Handler):
                         ev[key] = value
             if record.exc_info:
                 ev["exc_info"] = record.exc_info
-            event = _event(record.name, record.levelname.lower(), ev, record.created)
-            if event["trace_id"] is None and record.name == "gunicorn.access":
-                _ids_from_gunicorn_atoms(event, record.args)
-            _state.output.write(_state.renderer(event), event)
-        except Exception:
-            self.handleError(record)
+            if record.name == "gunicorn.access":
+                event = _event(record.name, record.levelname.lower(), ev, record.created)
+                if event["trace_id"] is None:
+                    _ids_from_gunicorn_atoms(event, record.args)
+                _state.output.write(_state.renderer(event), event)
+            else:
+                _write_event(record.name, record.levelname.lower(), ev, record.created)
+        except Exception as exc:  # not handleError(): its "--- Logging error ---" dump
+            failed("logs.bridge", exc)
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message; when its arguments do not fit its format, both as they came."""
+    try:
+        return record.getMessage()
+    except Exception:
+        return f"{render.console_value(record.msg)} % {render.console_value(record.args)}"
 
 
 def _ids_from_gunicorn_atoms(event: dict[str, Any], atoms: object) -> None:
@@ -291,10 +359,12 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     }
     if settings.log_format == "json":
         _state.renderer = render.json_line
+        _state.fallback = render.fallback_json
     else:
         target = stream if stream is not None else sys.stdout
         colors = bool(getattr(target, "isatty", lambda: False)())
         _state.renderer = render.console_renderer(colors=colors)
+        _state.fallback = render.fallback_console
     _state.output = render.Output(stream=stream)
     _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
     _state.level = _LEVEL_NUM[settings.log_level]
@@ -329,10 +399,15 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     _state.bridge = _Bridge()
     root.addHandler(_state.bridge)
     adopt_framework_loggers()
+    _state.configured = True
 
 
 def unconfigure() -> None:
-    """Remove the bridge and give back every handler and level msatrace changed."""
+    """Remove the bridge and give back every handler and level msatrace changed.
+
+    msatrace's own lines (its loggers, access and exception lines) keep being written as
+    configured: see ``_State.configured``.
+    """
     if _state.bridge is not None:
         logging.getLogger().removeHandler(_state.bridge)
         _state.bridge = None
@@ -344,10 +419,10 @@ def unconfigure() -> None:
             logger.addHandler(handler)
     _state.saved.clear()
     _state.removed.clear()
+    # structlog keeps msatrace's configuration (not its defaults): a line written after
+    # shutdown(), by a request still in flight, keeps the format and the trace fields.
     for logger_ in list(_loggers):
         logger_.__dict__.clear()
-    if "structlog" in sys.modules:
-        sys.modules["structlog"].reset_defaults()
 
 
 def _mark_seen(exc_info: Any) -> None:
@@ -367,15 +442,14 @@ def log_exception(name: str, message: str, exc: BaseException, **fields: Any) ->
     If the application (or a framework's error handler) already logged this exception at ERROR,
     that line is the one: nothing is written, and later records of it are still dropped.
     """
-    if getattr(exc, "__msatrace_logged__", False) or _state.bridge is None:
+    if getattr(exc, "__msatrace_logged__", False) or not _state.configured:
         return
     if getattr(exc, "__msatrace_seen__", False):
         with contextlib.suppress(Exception):
             exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker, see below
         return
     ev: dict[str, Any] = {"event": message, "exc_info": exc, **fields}
-    event = _event(name, "error", ev, time.time())
-    _state.output.write(_state.renderer(event), event)
+    _write_event(name, "error", ev, time.time())
     with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
         exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker on the user's exception
 
@@ -399,7 +473,7 @@ class _Logger:
         import structlog
 
         value = getattr(structlog.get_logger(self._name).bind(), attr)
-        if _state.bridge is not None and attr[:1] != "_":  # configured: stable until unconfigure
+        if _state.configured and attr[:1] != "_":  # stable until the next configure()
             self.__dict__[attr] = value
         return value
 
@@ -413,7 +487,8 @@ _loggers: weakref.WeakSet[_Logger] = weakref.WeakSet()
 def get_logger(name: str | None = None) -> FilteringBoundLogger:
     """Return the structlog logger ``name``: one JSON line per event, with the trace fields.
 
-    Works before ``init()`` (structlog's defaults apply until then).
+    Works before ``init()`` (structlog's defaults apply until the first one); after
+    ``shutdown()`` it keeps the format and fields of the last ``init()``.
     """
     return _Logger(name or "app")  # forwards every structlog method
 

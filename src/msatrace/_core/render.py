@@ -2,16 +2,23 @@
 
 ``logs`` builds each event as an ordered dict; this module turns it into one line and writes
 it. JSON (the default) is one orjson call, with a fallback that makes any value encodable;
-console output escapes control characters so that no value can forge a line. The timestamp is
-formatted once per millisecond.
+console output is written here too. Neither renderer raises: a value that cannot be rendered
+becomes a placeholder, and should rendering itself fail the line is a fallback line with the
+event's own fields (``log_error`` says why), reported once through ``safety``. Neither lets a
+value forge a line: JSON escapes every character ``str.splitlines()`` splits on (orjson leaves
+DEL, C1 controls and U+2028/U+2029 raw), console escapes every control character. Nesting is
+bounded (``MAX_DEPTH``), cycles too. Output errors (a closed stdout, a broken pipe) are counted
+and reported once on stderr, never raised. The timestamp is formatted once per millisecond.
 
-Imports: the standard library, orjson and (for the console format) structlog.
+Imports: the standard library, orjson and ``msatrace._core.safety``.
 """
 
 from __future__ import annotations
 
 import decimal
+import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,14 +26,34 @@ from typing import IO, Any
 
 import orjson
 
+from msatrace._core import safety
+
+# Nesting deeper than this is written as TOO_DEEP, in both formats (orjson stops at 254 levels
+# itself, so a deeper JSON value takes the fallback, which cuts it here).
+MAX_DEPTH = 50
+TOO_DEEP = "<too deep>"
+CYCLE = "<cycle>"
 # Control characters (C0, DEL, C1, Unicode line separators) escaped in console output.
 _ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
 _ESCAPES.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+# What orjson leaves raw in JSON strings though str.splitlines() (or a JavaScript reader) splits
+# lines on some of them: DEL, C1 controls (NEL is U+0085), U+2028 and U+2029, as UTF-8 bytes.
+# Each sequence is a whole character wherever it occurs: 0x7F, 0xC2 and 0xE2 are never a
+# continuation byte, and orjson writes every other byte of a line outside strings as ASCII.
+_RAW = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]")
+_JSON_ESCAPES = {
+    chr(c).encode(): b"\\u%04x" % c for c in (0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)
+}
+_output_lock = threading.Lock()  # only taken when a write failed
 
 
 @dataclass
 class Output:
-    """Where lines go: stdout by default; ``msatrace.testing`` swaps in a list."""
+    """Where lines go: stdout by default; ``msatrace.testing`` swaps in a list.
+
+    A line that cannot be written (stdout closed, its reader gone) is dropped and counted in
+    ``errors``; the first such failure is reported on stderr, once. Never raises.
+    """
 
     stream: IO[bytes] | IO[str] | None = None
     captured: list[dict[str, Any]] | None = None
@@ -37,6 +64,7 @@ class Output:
     fast: tuple[object, Callable[[bytes], object], Callable[[], object]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    errors: int = field(default=0, init=False, compare=False)
 
     def write(self, line: bytes | str, event: dict[str, Any]) -> None:
         """Write one rendered line (it ends with a newline already) and flush it."""
@@ -44,24 +72,47 @@ class Output:
             self.captured.append(event)
             return
         stream = self.stream if self.stream is not None else sys.stdout  # capsys swaps stdout
-        fast = self.fast
-        if fast is not None and fast[0] is stream and type(line) is bytes:
-            fast[1](line)
-            fast[2]()
-            return
-        if isinstance(line, str):
-            line = line.encode("utf-8", "backslashreplace")
-        buffer = getattr(stream, "buffer", None)
-        if buffer is not None:
-            buffer.write(line)
-            buffer.flush()
-            self.fast = (stream, buffer.write, buffer.flush)
-        elif self.text or "b" not in getattr(stream, "mode", ""):
-            stream.write(line.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
-            stream.flush()
-        else:
-            stream.write(line)  # type: ignore[arg-type]  # a binary stream
-            stream.flush()
+        try:
+            fast = self.fast
+            if fast is not None and fast[0] is stream and type(line) is bytes:
+                fast[1](line)
+                fast[2]()
+                return
+            if isinstance(line, str):
+                line = line.encode("utf-8", "backslashreplace")
+            buffer = getattr(stream, "buffer", None)
+            if buffer is not None:
+                buffer.write(line)
+                buffer.flush()
+                self.fast = (stream, buffer.write, buffer.flush)
+            elif self.text or "b" not in getattr(stream, "mode", ""):
+                stream.write(line.decode("utf-8"))  # type: ignore[call-overload]  # a text stream
+                stream.flush()
+            else:
+                stream.write(line)  # type: ignore[arg-type]  # a binary stream
+                stream.flush()
+        except Exception as exc:
+            self.failed(exc)
+
+    def failed(self, exc: Exception) -> None:
+        """A line was not written: count it; report the first failure on stderr."""
+        self.fast = None  # the next line looks at the stream again
+        with _output_lock:
+            self.errors += 1
+            first = self.errors == 1
+        if first:
+            stream = self.stream if self.stream is not None else sys.stdout
+            name = getattr(stream, "name", None) or type(stream).__name__
+            # Not through logging: its lines go to the output that just failed.
+            try:
+                sys.stderr.write(
+                    f"msatrace: cannot write log lines to {name}: {type(exc).__name__}: {exc}; "
+                    "lines that cannot be written are dropped and counted, without another "
+                    "report\n"
+                )
+                sys.stderr.flush()
+            except Exception:  # stderr gone too: nowhere left to say it
+                pass
 
 
 # The last millisecond formatted: (milliseconds since the epoch, its RFC 3339 text). Read-only
@@ -94,45 +145,83 @@ def timestamp_ms(ms: int) -> str:
     return text
 
 
+# --- JSON ---
+
+
+def _json_escape(match: re.Match[bytes]) -> bytes:
+    return _JSON_ESCAPES[match.group()]
+
+
+def escape_json(line: bytes) -> bytes:
+    """``line`` with DEL, C1 controls and U+2028/U+2029 written as ``\\uXXXX`` escapes.
+
+    The common line is ASCII without DEL: two scans in C, and the line itself comes back.
+    """
+    if line.isascii() and 0x7F not in line:  # an int: memchr (a bytes needle: a slower search)
+        return line
+    return _RAW.sub(_json_escape, line)
+
+
+def _unrepresentable(obj: object) -> str:
+    return f"<unrepresentable {type(obj).__qualname__}>"
+
+
 def json_default(obj: Any) -> Any:
-    if isinstance(obj, decimal.Decimal):
-        return str(obj)
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        return bytes(obj).decode("utf-8", "backslashreplace")
-    if isinstance(obj, (set, frozenset)):
-        try:
-            return sorted(obj)
-        except TypeError:
-            return list(obj)
+    """What orjson cannot encode by itself, as something it can. Never raises."""
     try:
+        if isinstance(obj, decimal.Decimal):
+            return str(obj)
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            return bytes(obj).decode("utf-8", "backslashreplace")
+        if isinstance(obj, (set, frozenset)):
+            try:
+                return sorted(obj)
+            except Exception:  # mixed types, or a __lt__ that raises
+                return list(obj)
         return repr(obj)
     except Exception:
-        return f"<unrepresentable {type(obj).__qualname__}>"
+        return _unrepresentable(obj)
 
 
-def _sanitize(obj: Any, depth: int = 0) -> Any:
-    """Make anything orjson refused encodable: big ints, surrogates, deep or odd nesting."""
-    if depth > 50:
-        return "<too deep>"
+def _sanitize(obj: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> Any:
+    """Make anything orjson refused encodable: big ints, surrogates, deep, cyclic or odd values."""
+    if depth > MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(obj, str):
         return obj.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(obj, bool) or obj is None or isinstance(obj, float):
         return obj
     if isinstance(obj, int):
         return obj if -(2**63) <= obj < 2**64 else str(obj)
-    if isinstance(obj, dict):
-        return {_sanitize(str(k), depth + 1): _sanitize(v, depth + 1) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_sanitize(v, depth + 1) for v in obj]
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in path:
+            return CYCLE
+        inner = path | {id(obj)}
+        if isinstance(obj, dict):
+            return {_key(k): _sanitize(v, depth + 1, inner) for k, v in obj.items()}
+        return [_sanitize(v, depth + 1, inner) for v in obj]
     try:
         orjson.dumps(obj, default=json_default)
         return obj
     except Exception:
-        return _sanitize(json_default(obj), depth + 1)
+        return _sanitize(json_default(obj), depth + 1, path)
+
+
+def _key(obj: object) -> str:
+    try:
+        text = obj if isinstance(obj, str) else str(obj)
+    except Exception:
+        return _unrepresentable(obj)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _LINE = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 NEWLINE = orjson.OPT_APPEND_NEWLINE
+# The fields a fallback line keeps, when they are plain values: enough to find the event.
+_HEAD = (
+    "timestamp", "level", "logger", "event", "service", "environment", "version",
+    "trace_id", "span_id", "request_id",
+)  # fmt: skip
 
 
 def json_line(event: dict[str, Any]) -> bytes:
@@ -142,36 +231,138 @@ def json_line(event: dict[str, Any]) -> bytes:
     allowed, so they are allowed only on a second try.
     """
     try:
-        return orjson.dumps(event, default=json_default, option=NEWLINE)
+        return escape_json(orjson.dumps(event, default=json_default, option=NEWLINE))
     except Exception:
+        pass
+    try:
         try:
-            return orjson.dumps(event, default=json_default, option=_LINE)
+            line = orjson.dumps(event, default=json_default, option=_LINE)
         except Exception:
-            return orjson.dumps(_sanitize(event), default=json_default, option=_LINE)
+            line = orjson.dumps(_sanitize(event), default=json_default, option=_LINE)
+        return escape_json(line)
+    except Exception as exc:
+        return fallback_json(event, exc)
 
 
-def _escape(value: Any) -> Any:
-    if isinstance(value, str):
+def _plain(value: object) -> object:
+    if value is None or type(value) in (bool, float):
+        return value
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return value
+    return _sanitize(value) if type(value) is str else _unrepresentable(value)
+
+
+def fallback_json(event: object, exc: Exception) -> bytes:
+    """The line written when ``event`` could not be rendered: its plain head fields and
+    ``log_error``. Reports ``exc`` once (``safety``); never raises otherwise."""
+    try:
+        out = {k: _plain(event[k]) for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
+    except Exception:
+        out = {}
+    out["log_error"] = f"this line could not be rendered ({type(exc).__name__})"
+    line = escape_json(orjson.dumps(out, option=NEWLINE))
+    safety.failed("logs.render", exc)
+    return line
+
+
+# --- console ---
+
+_RESET, _DIM, _BRIGHT = "\x1b[0m", "\x1b[2m", "\x1b[1m"
+_LEVEL_COLORS = {
+    "critical": "\x1b[31m", "error": "\x1b[31m", "warning": "\x1b[33m",
+    "info": "\x1b[32m", "debug": "\x1b[32m",
+}  # fmt: skip
+_KEY_COLOR, _VALUE_COLOR, _LOGGER_COLOR = "\x1b[36m", "\x1b[35m", "\x1b[34m"
+
+
+def console_value(value: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> str:
+    """``repr(value)`` with control characters escaped, nesting and cycles bounded; never raises.
+
+    A top-level string is written as it is (escaped), without quotes.
+    """
+    if depth == 0 and type(value) is str:
         return value.translate(_ESCAPES)
-    if isinstance(value, dict):
-        return {_escape(str(k)): _escape(v) for k, v in value.items()}
+    if depth > MAX_DEPTH:
+        return TOO_DEEP
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        if id(value) in path:
+            return CYCLE
+        inner = path | {id(value)}
+        if isinstance(value, dict):
+            items = ", ".join(
+                f"{console_value(k, depth + 1, inner)}: {console_value(v, depth + 1, inner)}"
+                for k, v in value.items()
+            )
+            return f"{{{items}}}"
+        parts = [console_value(v, depth + 1, inner) for v in value]
+        if isinstance(value, list):
+            return f"[{', '.join(parts)}]"
+        if isinstance(value, tuple):
+            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+        return f"{{{', '.join(parts)}}}" if parts else f"{type(value).__name__}()"
     try:
         return repr(value).translate(_ESCAPES)
+    except Exception:  # a __repr__ that raises, or recurses without end
+        return _unrepresentable(value)
+
+
+def _console_line(event: dict[str, Any], colors: bool) -> str:
+    fields = dict(event)
+    timestamp = console_value(fields.pop("timestamp", ""))
+    level = console_value(fields.pop("level", ""))
+    logger = console_value(fields.pop("logger", ""))
+    message = console_value(fields.pop("event", ""))
+    # The exception msatrace built (``logs._event``): its stack goes below the line.
+    exception = fields.get("exception")
+    stack = exception.get("stack") if type(exception) is dict else None
+    if type(stack) is str:
+        del fields["exception"]
+    else:
+        stack = None
+    if colors:
+        color = _LEVEL_COLORS.get(level, "")
+        head = (
+            f"{_DIM}{timestamp}{_RESET} [{color}{_BRIGHT}{level:<9}{_RESET}] "
+            f"{_BRIGHT}{message:<40}{_RESET} [{_LOGGER_COLOR}{_BRIGHT}{logger}{_RESET}]"
+        )
+        pairs = (
+            f"{_KEY_COLOR}{console_value(k)}{_RESET}={_VALUE_COLOR}{console_value(v)}{_RESET}"
+            for k, v in fields.items()
+        )
+    else:
+        head = f"{timestamp} [{level:<9}] {message:<40} [{logger}]"
+        pairs = (f"{console_value(k)}={console_value(v)}" for k, v in fields.items())
+    line = " ".join((head, *pairs))
+    if stack:
+        # Indented, so that no line of it (an exception message included) can pass for an
+        # event line, which starts with its timestamp.
+        parts = stack.rstrip("\n").split("\n")  # not rstrip(): NEL, U+2028 are whitespace
+        line += "".join(f"\n    {part.translate(_ESCAPES)}" for part in parts)
+    return line + "\n"
+
+
+def fallback_console(event: object, exc: Exception) -> str:
+    """:func:`fallback_json` for the console format: the plain head fields and ``log_error``."""
+    try:
+        head = {k: event[k] for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
+        fields = " ".join(f"{k}={console_value(_plain(v))}" for k, v in head.items())
     except Exception:
-        return f"<unrepresentable {type(value).__qualname__}>"
+        fields = ""
+    line = f"{fields} log_error='this line could not be rendered ({type(exc).__name__})'\n"
+    safety.failed("logs.render", exc)
+    return line.lstrip()
 
 
 def console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
-    import structlog
+    """The console format: ``timestamp [level] event [logger] key=value ...``; never raises.
 
-    # The event column width goes first, by position: structlog 25.5 renamed the keyword from
-    # pad_event to pad_event_to (deprecating the old name); the minimum, 24.1, has only pad_event.
-    renderer = structlog.dev.ConsoleRenderer(40, colors=colors, sort_keys=False)
+    ``colors`` adds ANSI colours (a terminal). An exception's stack follows, indented.
+    """
 
     def render(event: dict[str, Any]) -> str:
-        safe = {k: _escape(v) for k, v in event.items()}
-        safe.pop("logger_name", None)
-        safe.pop("exc_info", None)
-        return str(renderer(None, "", safe)).replace("\n", "\\n") + "\n"
+        try:
+            return _console_line(event, colors)
+        except Exception as exc:
+            return fallback_console(event, exc)
 
     return render
