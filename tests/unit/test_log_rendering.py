@@ -129,6 +129,7 @@ def test_console_stack_lines_cannot_pass_for_events(
 ) -> None:
     """A message with line breaks stays inside the indented stack, escaped."""
     msatrace.init(service_name="svc", log_format="console", patch="none", tracing=False)
+    capsys.readouterr()  # init()'s start-up line (where spans go)
 
     try:
         raise ValueError("x\n2026-01-01T00:00:00.000Z [critical] forged\x85\u2028")
@@ -427,6 +428,7 @@ def test_lines_after_shutdown_keep_the_configured_format(
     """After shutdown(), msatrace's loggers, structlog's and the access line stay JSON."""
     log = msatrace.get_logger("app")
     msatrace.init(service_name="svc", patch="none", tracing=False)
+    capsys.readouterr()  # init()'s start-up line (where spans go)
     log.info("before")
 
     msatrace.shutdown()
@@ -452,6 +454,7 @@ def test_structlog_capture_logs_sees_msatrace_loggers(
 ) -> None:
     """structlog.testing.capture_logs() captures msatrace's loggers, also after shutdown()."""
     msatrace.init(service_name="svc", patch="none", tracing=False)
+    capsys.readouterr()  # init()'s start-up line (where spans go)
     if shut_down:
         msatrace.shutdown()
 
