@@ -38,6 +38,7 @@ MINIMUMS: tuple[Minimum, ...] = (
     Minimum("wrapt", "1.16", None, "1.16.0"),
     Minimum("orjson", "3.9", None, "3.9.0"),
     Minimum("opentelemetry-exporter-otlp-proto-http", "1.27", "otlp", "1.27.0"),
+    Minimum("opentelemetry-exporter-otlp-proto-grpc", "1.27", "otlp-grpc", "1.27.0"),
     # FastAPI 0.110.0 requires Starlette >=0.36.3,<0.37, and msatrace.fastapi runs on
     # msatrace.starlette: the Starlette minimum is the one the FastAPI minimum brings.
     Minimum("starlette", "0.36.3", "starlette", "0.36.3"),
