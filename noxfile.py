@@ -87,8 +87,10 @@ def tests(session: nox.Session) -> None:
 
 
 def _load_versions() -> types.ModuleType:
-    """msatrace._core.versions, the minimum-versions table, without installing msatrace."""
-    path = os.path.join(os.path.dirname(__file__), "src", "msatrace", "_core", "versions.py")
+    """msatrace._core.config.versions, the minimum-versions table, without installing msatrace."""
+    path = os.path.join(
+        os.path.dirname(__file__), "src", "msatrace", "_core", "config", "versions.py"
+    )
     spec = importlib.util.spec_from_file_location("_msatrace_versions", path)
     assert spec is not None
     assert spec.loader is not None
@@ -105,7 +107,7 @@ VERSIONS = _load_versions()
 def tests_min(session: nox.Session) -> None:
     """The whole test suite on the oldest Python with every dependency at its minimum version.
 
-    The pins come from ``msatrace._core.versions.MINIMUMS``; the test tools (pytest, uvicorn,
+    The pins come from ``msatrace._core.config.versions.MINIMUMS``; the test tools (pytest, uvicorn,
     OpenTelemetry's contrib instrumentation...) resolve to releases compatible with them.
     """
     ensure_redis(session)

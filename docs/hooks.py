@@ -1,12 +1,13 @@
-"""mkdocs hook: generate the configuration reference from ``msatrace._core.settings.OPTIONS``.
+"""mkdocs hook: generate the configuration reference from ``_core.config.settings.OPTIONS``.
 
 A page containing the marker ``<!-- msatrace:settings-table -->`` gets the table of every setting
 (its ``init()`` keyword, environment variables in precedence order, default and description) in
 its place, so the reference cannot drift from the code. The build fails when ``msatrace.init()``
 and the settings table disagree about which settings exist. Likewise
 ``<!-- msatrace:versions-table -->`` becomes the supported-versions table from
-``msatrace._core.versions.MINIMUMS``, and ``<!-- msatrace:sdk-variables-table -->`` the table of
-OpenTelemetry SDK variables msatrace checks (``msatrace._core.settings.SDK_VARIABLES``).
+``msatrace._core.config.versions.MINIMUMS``, and ``<!-- msatrace:sdk-variables-table -->`` the
+table of OpenTelemetry SDK variables msatrace checks
+(``msatrace._core.config.sdkvars.SDK_VARIABLES``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _cell(text: str) -> str:
 def settings_table() -> str:
     """The Markdown table of every setting, in the order ``settings.py`` declares them."""
     import msatrace
-    from msatrace._core.settings import OPTIONS
+    from msatrace._core.config.settings import OPTIONS
 
     keywords = set(inspect.signature(msatrace.init).parameters)
     names = {opt.name for opt in OPTIONS}
@@ -51,7 +52,7 @@ def settings_table() -> str:
 
 def sdk_variables_table() -> str:
     """The Markdown table of the SDK's own variables that ``init()`` checks."""
-    from msatrace._core.sdkvars import SDK_VARIABLES
+    from msatrace._core.config.sdkvars import SDK_VARIABLES
 
     rows = ["| Variable | What it sets |", "| --- | --- |"]
     rows += [f"| `{var.name}` | {_cell(var.doc)} |" for var in SDK_VARIABLES]
@@ -60,7 +61,7 @@ def sdk_variables_table() -> str:
 
 def versions_table() -> str:
     """The Markdown table of the oldest supported Python and every dependency's minimum."""
-    from msatrace._core.versions import MINIMUMS, PYTHON
+    from msatrace._core.config.versions import MINIMUMS, PYTHON
 
     rows = [
         "| Installed with | Package | Minimum | Tested at the minimum with |",

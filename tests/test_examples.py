@@ -104,7 +104,7 @@ def _hooks() -> Any:
 
 def test_settings_reference_lists_every_option() -> None:
     """The generated configuration reference has a row per setting with all its variables."""
-    from msatrace._core.settings import OPTIONS
+    from msatrace._core.config.settings import OPTIONS
 
     table = _hooks().settings_table()
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from msatrace import requests as requests
     from msatrace import starlette as starlette
     from msatrace import wsgi as wsgi
+    from msatrace._core.config.settings import Settings
     from msatrace._core.context import (
         bind,
         bound,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     )
     from msatrace._core.logs import get_logger
     from msatrace._core.propagation import XTraceIdPropagator
-    from msatrace._core.settings import Settings
     from msatrace._core.tasks import TracedExecutor, task, wrap
 
 # Loaded on first use, so that `import msatrace` costs next to nothing (issue #2): name -> module.
@@ -54,7 +54,7 @@ _LAZY = {
     "set_user": "msatrace._core.context",
     "unbind": "msatrace._core.context",
     "get_logger": "msatrace._core.logs",
-    "Settings": "msatrace._core.settings",
+    "Settings": "msatrace._core.config.settings",
     "XTraceIdPropagator": "msatrace._core.propagation",
     "TracedExecutor": "msatrace._core.tasks",
     "task": "msatrace._core.tasks",

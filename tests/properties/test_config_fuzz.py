@@ -132,8 +132,8 @@ def test_junk_in_a_variable_gives_success_or_a_config_error_naming_it(
 
 def test_the_fuzz_covers_every_documented_variable() -> None:
     """Every variable of the settings table and of the SDK's table is in VARIABLES."""
-    from msatrace._core.sdkvars import SDK_VARIABLES
-    from msatrace._core.settings import OPTIONS
+    from msatrace._core.config.sdkvars import SDK_VARIABLES
+    from msatrace._core.config.settings import OPTIONS
 
     documented = {v for o in OPTIONS for v in o.env} | {v.name for v in SDK_VARIABLES}
     documented |= {"OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED"}

@@ -19,8 +19,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from msatrace._core import context as ctxmod
+from msatrace._core.config.settings import resolve
 from msatrace._core.propagation import Propagation, XTraceIdPropagator
-from msatrace._core.settings import resolve
 
 GENERIC = CompositePropagator(
     [TraceContextTextMapPropagator(), W3CBaggagePropagator(), XTraceIdPropagator()]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msatrace._core import parsers
+from msatrace._core.config import parsers
 from msatrace.exceptions import ConfigError
 
 # RFC 9110 section 5.6.2: token = 1*tchar

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from opentelemetry import trace
 
 from msatrace._core import headers
+from msatrace._core.config.settings import resolve
 from msatrace._core.propagation import HeaderBag, Propagation
-from msatrace._core.settings import resolve
 
 # list        = list-member 0*31( OWS "," OWS list-member )
 # list-member = (key "=" value) / OWS

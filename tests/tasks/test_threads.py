@@ -21,7 +21,7 @@ from opentelemetry import trace
 
 import msatrace
 from msatrace._core import patching, threads
-from msatrace._core.settings import resolve
+from msatrace._core.config.settings import resolve
 from tests.tasks.conftest import Captured
 
 log = msatrace.get_logger("work")

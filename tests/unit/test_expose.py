@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from msatrace._core import headers
-from msatrace._core.settings import resolve
+from msatrace._core.config.settings import resolve
 from msatrace.exceptions import ConfigError
 
 EXPOSE = headers.Expose(

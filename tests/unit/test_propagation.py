@@ -11,8 +11,8 @@ from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
 
 import msatrace
+from msatrace._core.config.settings import resolve
 from msatrace._core.propagation import NO_HEADERS, HeaderBag, Propagation
-from msatrace._core.settings import resolve
 from msatrace._core.tracecontext import W3CTraceState
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from msatrace import ConfigError
-from msatrace._core import parsers
-from msatrace._core.settings import OPTIONS, resolve, unknown_variables
+from msatrace._core.config import parsers
+from msatrace._core.config.settings import OPTIONS, resolve, unknown_variables
 
 
 def test_argument_beats_msatrace_beats_otel() -> None:

@@ -1,4 +1,4 @@
-"""The declared dependencies and msatrace._core.versions, the minimum-versions table, agree."""
+"""The declared dependencies and ``_core.config.versions``, the minimum-versions table, agree."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from msatrace._core import versions
-from msatrace._core.versions import MINIMUMS, PYTHON
+from msatrace._core.config import versions
+from msatrace._core.config.versions import MINIMUMS, PYTHON
 
 VERSIONS_PY = Path(versions.__file__)
 

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
 from msatrace._core import context, headers, render
+from msatrace._core.config.settings import Settings
 from msatrace._core.safety import failed
-from msatrace._core.settings import Settings
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
 _ERROR_LEVELS = frozenset(("error", "critical", "exception", "fatal"))

@@ -37,7 +37,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
 from msatrace._core import context as ctxmod
 from msatrace._core import headers
-from msatrace._core.settings import Settings
+from msatrace._core.config.settings import Settings
 from msatrace._core.tracecontext import tracestate
 from msatrace.exceptions import ConfigError
 

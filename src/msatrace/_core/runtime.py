@@ -38,8 +38,8 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import logs, patching, threads, tracing
+from msatrace._core.config.settings import Settings, resolve, unknown_variables
 from msatrace._core.propagation import Propagation, XTraceIdPropagator, otel_propagate
-from msatrace._core.settings import Settings, resolve, unknown_variables
 from msatrace._core.tracecontext import TraceContextPropagator
 from msatrace.exceptions import ConfigError
 

@@ -6,7 +6,7 @@ The SDK reads these itself when msatrace builds the ``TracerProvider`` (span lim
 exactly what the SDK handles and refuses the rest with a ``ConfigError``. The configuration
 reference lists them from ``SDK_VARIABLES``.
 
-Imports: the standard library and ``msatrace._core.parsers``.
+Imports: the standard library and ``msatrace._core.config.parsers``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from msatrace._core import parsers as parse
+from msatrace._core.config import parsers as parse
 from msatrace.exceptions import ConfigError
 
 

@@ -5,7 +5,8 @@ Precedence for each option: keyword argument > ``MSATRACE_*`` > the standard ``O
 a frozen :class:`Settings`; nothing reads ``os.environ`` per request. The docs' configuration
 reference is generated from ``OPTIONS``.
 
-Imports: the standard library, ``msatrace._core.parsers`` and ``msatrace._core.sdkvars``.
+Imports: the standard library, ``msatrace.exceptions`` and this package's ``parsers`` and
+``sdkvars``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from msatrace._core import parsers as parse
-from msatrace._core.parsers import (
+from msatrace._core.config import parsers as parse
+from msatrace._core.config.parsers import (
     CLIENTS,
     DEFAULT_OTLP_ENDPOINT,
     DEFAULT_OTLP_GRPC_ENDPOINT,
@@ -27,7 +28,7 @@ from msatrace._core.parsers import (
     TRACES_EXPORTERS,
     TRACES_PATH,
 )
-from msatrace._core.sdkvars import check_sdk_variables
+from msatrace._core.config.sdkvars import check_sdk_variables
 from msatrace.exceptions import ConfigError
 
 

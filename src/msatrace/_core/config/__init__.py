@@ -1,0 +1,10 @@
+"""Configuration: what ``init()`` was asked for, resolved once into a frozen ``Settings``.
+
+The settings table (``settings``) with its environment variables, the value parsers
+(``parsers``), the OpenTelemetry SDK variables msatrace checks (``sdkvars``) and the
+minimum supported versions (``versions``, also loaded by path by the noxfile and the docs).
+Nothing here runs per request.
+
+Imports: the standard library and ``msatrace.exceptions`` only; the bottom layer of ``_core``
+(import-linter). Callers import the module they need; this package re-exports nothing.
+"""
