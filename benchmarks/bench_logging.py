@@ -43,7 +43,8 @@ def _msatrace() -> dict[str, Batch]:
     from opentelemetry import trace
 
     import msatrace
-    from msatrace._core import context, runtime
+    from msatrace._core import runtime
+    from msatrace._core.trace import context
 
     msatrace.init(
         service_name="bench",

@@ -114,7 +114,8 @@ def _msatrace(group: str) -> Callable[[], AbstractContextManager[Any]]:
     from opentelemetry import trace
 
     import msatrace
-    from msatrace._core import context, runtime
+    from msatrace._core import runtime
+    from msatrace._core.trace import context
 
     msatrace.init(
         service_name="bench",

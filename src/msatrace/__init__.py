@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from msatrace import starlette as starlette
     from msatrace import wsgi as wsgi
     from msatrace._core.config.settings import Settings
-    from msatrace._core.context import (
+    from msatrace._core.logs import get_logger
+    from msatrace._core.tasks import TracedExecutor, task, wrap
+    from msatrace._core.trace.context import (
         bind,
         bound,
         current_request_id,
@@ -40,22 +42,20 @@ if TYPE_CHECKING:
         set_user,
         unbind,
     )
-    from msatrace._core.logs import get_logger
-    from msatrace._core.propagation import XTraceIdPropagator
-    from msatrace._core.tasks import TracedExecutor, task, wrap
+    from msatrace._core.trace.propagation import XTraceIdPropagator
 
 # Loaded on first use, so that `import msatrace` costs next to nothing (issue #2): name -> module.
 _LAZY = {
-    "bind": "msatrace._core.context",
-    "bound": "msatrace._core.context",
-    "current_request_id": "msatrace._core.context",
-    "current_span_id": "msatrace._core.context",
-    "current_trace_id": "msatrace._core.context",
-    "set_user": "msatrace._core.context",
-    "unbind": "msatrace._core.context",
+    "bind": "msatrace._core.trace.context",
+    "bound": "msatrace._core.trace.context",
+    "current_request_id": "msatrace._core.trace.context",
+    "current_span_id": "msatrace._core.trace.context",
+    "current_trace_id": "msatrace._core.trace.context",
+    "set_user": "msatrace._core.trace.context",
+    "unbind": "msatrace._core.trace.context",
     "get_logger": "msatrace._core.logs",
     "Settings": "msatrace._core.config.settings",
-    "XTraceIdPropagator": "msatrace._core.propagation",
+    "XTraceIdPropagator": "msatrace._core.trace.propagation",
     "TracedExecutor": "msatrace._core.tasks",
     "task": "msatrace._core.tasks",
     "wrap": "msatrace._core.tasks",

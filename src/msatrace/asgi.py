@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from msatrace._core import inbound, runtime
-from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import RequestFacts, RequestScope
-from msatrace._core.propagation import NO_HEADERS, HeaderBag
 from msatrace._core.safety import failed
+from msatrace._core.trace.headers import parse_port, split_host
+from msatrace._core.trace.propagation import NO_HEADERS, HeaderBag
 
 __all__ = ["TraceMiddleware"]
 

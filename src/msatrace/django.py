@@ -42,10 +42,11 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
-from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
-from msatrace._core.headers import exposed_value
+from msatrace._core import inbound, logs, safety
 from msatrace._core.inbound import RequestFacts, RequestScope
+from msatrace._core.trace import context
+from msatrace._core.trace.headers import exposed_value
 
 __all__ = ["TraceMiddleware"]
 

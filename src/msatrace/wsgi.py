@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from msatrace._core import context, inbound, logs, safety
 from msatrace._core import environ as cgi
+from msatrace._core import inbound, logs, safety
 from msatrace._core.inbound import RequestScope
+from msatrace._core.trace import context
 
 __all__ = ["SCOPE_KEY", "TraceMiddleware"]
 

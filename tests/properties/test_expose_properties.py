@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msatrace._core import headers
+from msatrace._core.trace import headers
 
 OURS = ("X-Trace-ID", "X-Request-ID")
 EXPOSE = headers.Expose(

@@ -18,9 +18,9 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from msatrace._core import context as ctxmod
 from msatrace._core.config.settings import resolve
-from msatrace._core.propagation import Propagation, XTraceIdPropagator
+from msatrace._core.trace import context as ctxmod
+from msatrace._core.trace.propagation import Propagation, XTraceIdPropagator
 
 GENERIC = CompositePropagator(
     [TraceContextTextMapPropagator(), W3CBaggagePropagator(), XTraceIdPropagator()]

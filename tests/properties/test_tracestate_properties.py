@@ -14,9 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from opentelemetry import trace
 
-from msatrace._core import headers
 from msatrace._core.config.settings import resolve
-from msatrace._core.propagation import HeaderBag, Propagation
+from msatrace._core.trace import headers
+from msatrace._core.trace.propagation import HeaderBag, Propagation
 
 # list        = list-member 0*31( OWS "," OWS list-member )
 # list-member = (key "=" value) / OWS

@@ -16,7 +16,7 @@ from tests.adapters.wsgi_kit import environ  # noqa: E402
 
 import msatrace  # noqa: E402
 from msatrace import testing  # noqa: E402
-from msatrace._core import headers as parse  # noqa: E402
+from msatrace._core.trace import headers as parse  # noqa: E402
 from msatrace.wsgi import TraceMiddleware  # noqa: E402
 
 TRACE_ID = re.compile(r"[0-9a-f]{32}")

@@ -20,8 +20,9 @@ import pytest
 from opentelemetry import trace
 
 import msatrace
-from msatrace._core import patching, threads
+from msatrace._core import patching
 from msatrace._core.config.settings import resolve
+from msatrace._core.trace import threads
 from tests.tasks.conftest import Captured
 
 log = msatrace.get_logger("work")

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import msatrace
-from msatrace._core import access, context, logs, render
+from msatrace._core import access, logs, render
+from msatrace._core.trace import context
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"

@@ -9,7 +9,7 @@ import pytest
 from opentelemetry import trace
 
 import msatrace
-import msatrace._core.context
+import msatrace._core.trace.context
 import msatrace.testing
 
 
@@ -45,8 +45,8 @@ def test_bound_restores_previous_fields() -> None:
 
     msatrace.bind(a=1)
     with msatrace.bound(a=2, b=3):
-        inside = dict(msatrace._core.context.fields())
-    after = dict(msatrace._core.context.fields())
+        inside = dict(msatrace._core.trace.context.fields())
+    after = dict(msatrace._core.trace.context.fields())
     msatrace.unbind("a")
 
     assert inside == {"a": 2, "b": 3}
@@ -60,14 +60,14 @@ def test_bind_in_a_thread_does_not_leak() -> None:
 
     def other() -> None:
         msatrace.bind(who="thread")
-        seen.update(msatrace._core.context.fields())
+        seen.update(msatrace._core.trace.context.fields())
 
     t = threading.Thread(target=other)
     t.start()
     t.join()
 
     assert seen == {"who": "thread"}
-    assert "who" not in msatrace._core.context.fields()
+    assert "who" not in msatrace._core.trace.context.fields()
 
 
 def test_asyncio_tasks_bind_independently() -> None:
@@ -76,7 +76,7 @@ def test_asyncio_tasks_bind_independently() -> None:
     async def one(i: int) -> bool:
         msatrace.bind(i=i)
         await asyncio.sleep(0)
-        return msatrace._core.context.fields()["i"] == i
+        return msatrace._core.trace.context.fields()["i"] == i
 
     async def main() -> list[bool]:
         return await asyncio.gather(*(one(i) for i in range(200)))
@@ -95,4 +95,4 @@ def test_set_user_tags_the_span(env: pytest.MonkeyPatch) -> None:
         msatrace.set_user(None)
 
     assert spans.get_finished_spans()[0].attributes == {"user.id": "42"}
-    assert "user_id" not in msatrace._core.context.fields()
+    assert "user_id" not in msatrace._core.trace.context.fields()

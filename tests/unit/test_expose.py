@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from msatrace._core import headers
 from msatrace._core.config.settings import resolve
+from msatrace._core.trace import headers
 from msatrace.exceptions import ConfigError
 
 EXPOSE = headers.Expose(

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from msatrace._core import headers
+from msatrace._core.trace import headers
 
 VALID = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

@@ -12,8 +12,8 @@ from opentelemetry import context as otel_context
 
 import msatrace
 from msatrace._core.config.settings import resolve
-from msatrace._core.propagation import NO_HEADERS, HeaderBag, Propagation
-from msatrace._core.tracecontext import W3CTraceState
+from msatrace._core.trace.propagation import NO_HEADERS, HeaderBag, Propagation
+from msatrace._core.trace.tracecontext import W3CTraceState
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736

@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from msatrace._core import context, logs, render
+from msatrace._core import logs, render
+from msatrace._core.trace import context
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 _state = logs._state  # configured by logs.configure, mutated in place, never replaced

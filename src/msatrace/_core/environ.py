@@ -14,9 +14,9 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from msatrace._core.headers import parse_port, split_host
 from msatrace._core.inbound import Inbound, RequestFacts
-from msatrace._core.propagation import NO_HEADERS, HeaderBag
+from msatrace._core.trace.headers import parse_port, split_host
+from msatrace._core.trace.propagation import NO_HEADERS, HeaderBag
 
 
 def wsgi_path(environ: Mapping[str, Any]) -> str:

@@ -30,10 +30,11 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
-from msatrace._core import access, context, logs, runtime
-from msatrace._core.headers import with_missing
-from msatrace._core.propagation import HeaderBag, Propagation
+from msatrace._core import access, logs, runtime
 from msatrace._core.safety import failed
+from msatrace._core.trace import context
+from msatrace._core.trace.headers import with_missing
+from msatrace._core.trace.propagation import HeaderBag, Propagation
 from msatrace._core.tracing import describer, mark_error
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the

@@ -33,9 +33,10 @@ from opentelemetry import trace
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
-from msatrace._core import context, headers, render
+from msatrace._core import render
 from msatrace._core.config.settings import Settings
 from msatrace._core.safety import failed
+from msatrace._core.trace import context, headers
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
 _ERROR_LEVELS = frozenset(("error", "critical", "exception", "fatal"))

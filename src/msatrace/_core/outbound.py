@@ -32,10 +32,10 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime, tracing
-from msatrace._core.context import otel_attach, otel_current, otel_detach
 from msatrace._core.inbound import KNOWN_METHODS
-from msatrace._core.propagation import TRACEPARENT, TRACESTATE
 from msatrace._core.safety import failed, guard
+from msatrace._core.trace.context import otel_attach, otel_current, otel_detach
+from msatrace._core.trace.propagation import TRACEPARENT, TRACESTATE
 
 # OpenTelemetry's instrumentations skip a request when either key is set in the current context
 # (opentelemetry-instrumentation utils.is_http_instrumentation_enabled); the SDK's span exporters

@@ -2,7 +2,7 @@
 
 ``init()`` resolves settings, installs the tracer provider, structured logging and the global
 propagator, and patches client libraries (now if imported, else on import) and, with
-``propagate_threads``, ``threading`` and thread pools (``_core.threads``). A second call with
+``propagate_threads``, ``threading`` and thread pools (``_core.trace.threads``). A second call with
 the same settings is a no-op; with different settings it reconfigures logging, propagation and
 patches, and refuses (``ConfigError``) to change what shapes spans: the tracer provider, its
 resource, sampler and exporter stay those of the first call until ``shutdown()``
@@ -37,10 +37,11 @@ from typing import Any
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
-from msatrace._core import logs, patching, threads, tracing
+from msatrace._core import logs, patching, tracing
 from msatrace._core.config.settings import Settings, resolve, unknown_variables
-from msatrace._core.propagation import Propagation, XTraceIdPropagator, otel_propagate
-from msatrace._core.tracecontext import TraceContextPropagator
+from msatrace._core.trace import threads
+from msatrace._core.trace.propagation import Propagation, XTraceIdPropagator, otel_propagate
+from msatrace._core.trace.tracecontext import TraceContextPropagator
 from msatrace.exceptions import ConfigError
 
 _log = logging.getLogger("msatrace")

@@ -32,8 +32,9 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
-from msatrace._core import context, logs, runtime, safety, threads, tracing
-from msatrace._core.propagation import HeaderBag
+from msatrace._core import logs, runtime, safety, tracing
+from msatrace._core.trace import context, threads
+from msatrace._core.trace.propagation import HeaderBag
 
 P = ParamSpec("P")
 R = TypeVar("R")

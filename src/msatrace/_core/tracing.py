@@ -44,8 +44,8 @@ from opentelemetry.util.types import Attributes
 
 from msatrace._core import export
 from msatrace._core.config.settings import Settings
-from msatrace._core.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._core.spans import LeanTracer, decider, given, span_context_tuple
+from msatrace._core.trace.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._version import __version__
 
 _log = logging.getLogger("msatrace")

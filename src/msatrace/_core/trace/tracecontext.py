@@ -6,7 +6,7 @@ accepts (the current grammar), and ``TraceContextPropagator`` is the global ``tr
 propagator ``init()`` installs, so that other OpenTelemetry code in the process parses
 ``traceparent`` and ``tracestate`` as msatrace's own requests do.
 
-Imports: the standard library, opentelemetry and ``msatrace._core.headers``.
+Imports: the standard library, opentelemetry and ``msatrace._core.trace.headers``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from opentelemetry.propagators.textmap import CarrierT, DefaultGetter, Getter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from msatrace._core import headers
+from msatrace._core.trace import headers
 
 TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
