@@ -134,7 +134,7 @@ def _msatrace(group: str) -> Callable[[], AbstractContextManager[Any]]:
         rt.tracing.provider.add_span_processor(BatchSpanProcessor(_noop_exporter()))  # type: ignore[union-attr]
         span = rt.tracing.tracer.start_span("GET /orders/{order_id}", kind=trace.SpanKind.SERVER)
     else:
-        from msatrace._core import tracing
+        from msatrace._core.spans import tracing
 
         span = tracing.start_span(rt.tracing, "GET", trace.SpanKind.SERVER, None)
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from msatrace._core.outbound import HostPolicy, url_full
-from msatrace._core.tracing import error_type
+from msatrace._core.spans.tracing import error_type
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,8 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from msatrace._core.leanspan import LeanSpan
-from msatrace._core.spans import LeanTracer, decider, span_context_tuple
+from msatrace._core.spans.lean import LeanTracer, decider, span_context_tuple
+from msatrace._core.spans.leanspan import LeanSpan
 
 SAMPLERS = [
     "always_on",

@@ -32,10 +32,10 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, Status
 
 from msatrace._core import access, logs, runtime
 from msatrace._core.safety import failed
+from msatrace._core.spans.tracing import describer, mark_error
 from msatrace._core.trace import context
 from msatrace._core.trace.headers import with_missing
 from msatrace._core.trace.propagation import HeaderBag, Propagation
-from msatrace._core.tracing import describer, mark_error
 
 # HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
 # original in http.request.method_original (semconv http-spans, "Setting http.request.method").

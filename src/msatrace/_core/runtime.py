@@ -37,8 +37,9 @@ from typing import Any
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
-from msatrace._core import logs, patching, tracing
+from msatrace._core import logs, patching
 from msatrace._core.config.settings import Settings, resolve, unknown_variables
+from msatrace._core.spans import tracing
 from msatrace._core.trace import threads
 from msatrace._core.trace.propagation import Propagation, XTraceIdPropagator, otel_propagate
 from msatrace._core.trace.tracecontext import TraceContextPropagator

@@ -32,7 +32,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
-from msatrace._core import logs, runtime, safety, tracing
+from msatrace._core import logs, runtime, safety
+from msatrace._core.spans import tracing
 from msatrace._core.trace import context, threads
 from msatrace._core.trace.propagation import HeaderBag
 

@@ -1,9 +1,9 @@
-"""The recording span :class:`spans.LeanTracer` starts: OpenTelemetry's Span API over the SDK's
+"""The recording span :class:`lean.LeanTracer` starts: OpenTelemetry's Span API over the SDK's
 ``ReadableSpan`` fields, so the provider's processors and exporters take it as an SDK span.
 
 Follows the SDK's rules where they are observable: attribute limits and cleaning, status
 precedence, event and link limits (oldest dropped), the warnings for changes to an ended span
-(under the SDK's logger name), ``record_exception``'s attributes. See the ``spans`` docstring for
+(under the SDK's logger name), ``record_exception``'s attributes. See the ``lean`` docstring for
 why it exists.
 
 Imports: the standard library and opentelemetry.
@@ -28,7 +28,7 @@ from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util import types
 
 if TYPE_CHECKING:
-    from msatrace._core.spans import LeanTracer
+    from msatrace._core.spans.lean import LeanTracer
 
 _log = logging.getLogger("opentelemetry.sdk.trace")  # the SDK's warnings, under its name
 _UNSET = Status(StatusCode.UNSET)

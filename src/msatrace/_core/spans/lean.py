@@ -42,7 +42,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, T
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util import types
 
-from msatrace._core.leanspan import LeanSpan
+from msatrace._core.spans.leanspan import LeanSpan
 from msatrace._core.trace.context import SPAN_KEY, otel_current, parent_span_context
 
 _getrandbits = random.getrandbits

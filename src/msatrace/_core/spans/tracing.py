@@ -42,9 +42,9 @@ from opentelemetry.trace import (
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
-from msatrace._core import export
 from msatrace._core.config.settings import Settings
-from msatrace._core.spans import LeanTracer, decider, given, span_context_tuple
+from msatrace._core.spans import export
+from msatrace._core.spans.lean import LeanTracer, decider, given, span_context_tuple
 from msatrace._core.trace.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._version import __version__
 

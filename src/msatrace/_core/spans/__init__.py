@@ -1,0 +1,11 @@
+"""Spans: the TracerProvider msatrace installs or adopts, and how msatrace starts its spans.
+
+The provider, its resource, sampler and exporter, and the one way a span is started
+(``tracing``); the lean tracer used for a provider msatrace owns (``lean``) and the span it
+records (``leanspan``); bounded, counted export (``export``). Decides nothing about requests:
+the lifecycles say which span to start and when to end it.
+
+Imports: the standard library, opentelemetry, ``msatrace.exceptions``, ``msatrace._version``,
+``_core.config``, ``_core.trace`` and ``_core.safety``; never logs, the lifecycles or
+``runtime`` (import-linter). Callers import the module they need; this package re-exports nothing.
+"""
