@@ -42,7 +42,8 @@ try:
 except ImportError:
     raise ImportError("msatrace.celery needs Celery: install 'msatrace[celery]'") from None
 
-from msatrace._core import logs, patching, tasks
+from msatrace._core import patching, tasks
+from msatrace._core.logs import structured
 from msatrace._core.safety import guard
 
 __all__ = ["instrument", "patch"]
@@ -175,7 +176,7 @@ def _on_postrun(task_id: str | None = None, state: str | None = None, **_: Any) 
 def _on_setup_logging(**_: Any) -> None:
     """Claim logging for msatrace: Celery then leaves the root logger and stdout alone."""
     with guard("celery.logging"):
-        logs.adopt_framework_loggers()
+        structured.adopt_framework_loggers()
 
 
 _RECEIVERS = (

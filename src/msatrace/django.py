@@ -43,8 +43,9 @@ except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
 from msatrace._core import environ as cgi
-from msatrace._core import inbound, logs, safety
+from msatrace._core import inbound, safety
 from msatrace._core.inbound import RequestFacts, RequestScope
+from msatrace._core.logs import structured
 from msatrace._core.trace import context
 from msatrace._core.trace.headers import exposed_value
 
@@ -68,7 +69,7 @@ class TraceMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
-        logs.adopt_framework_loggers()  # Django configured its loggers in django.setup()
+        structured.adopt_framework_loggers()  # Django configured its loggers in django.setup()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -35,8 +35,8 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.flask needs Flask: install 'msatrace[flask]'") from None
 
-from msatrace._core import logs
 from msatrace._core.inbound import RequestScope
+from msatrace._core.logs import structured
 from msatrace.wsgi import SCOPE_KEY, TraceMiddleware
 
 __all__ = ["instrument"]
@@ -110,4 +110,4 @@ def _adopt_logger(app: flask.Flask) -> None:
     the logger is first used before ``msatrace.init()``; adopting removes it like any console
     handler, so each line is written once, as JSON.
     """
-    logs.adopt_framework_loggers((app.logger.name, "werkzeug"))
+    structured.adopt_framework_loggers((app.logger.name, "werkzeug"))

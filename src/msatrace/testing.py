@@ -24,7 +24,8 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from msatrace._core import logs, render, runtime, safety
+from msatrace._core import runtime, safety
+from msatrace._core.logs import render, structured
 
 __all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "strict_guards"]
 
@@ -33,11 +34,11 @@ __all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "str
 def capture_logs() -> Iterator[list[dict[str, Any]]]:
     """Collect every log event (structlog and stdlib) as dicts instead of writing lines."""
     events: list[dict[str, Any]] = []
-    previous = logs.set_output(render.Output(captured=events))
+    previous = structured.set_output(render.Output(captured=events))
     try:
         yield events
     finally:
-        logs.set_output(previous)
+        structured.set_output(previous)
 
 
 class _Forwarder(SpanProcessor):

@@ -26,8 +26,9 @@ from types import TracebackType
 from typing import Any
 
 from msatrace._core import environ as cgi
-from msatrace._core import inbound, logs, safety
+from msatrace._core import inbound, safety
 from msatrace._core.inbound import RequestScope
+from msatrace._core.logs import structured
 from msatrace._core.trace import context
 
 __all__ = ["SCOPE_KEY", "TraceMiddleware"]
@@ -59,7 +60,7 @@ class TraceMiddleware:
         self.app = app
         self.route = route
         self.user = user
-        logs.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
+        structured.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         edge = inbound.active

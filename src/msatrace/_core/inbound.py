@@ -30,7 +30,8 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
-from msatrace._core import access, logs, runtime
+from msatrace._core import runtime
+from msatrace._core.logs import access, structured
 from msatrace._core.safety import failed
 from msatrace._core.spans.tracing import describer, mark_error
 from msatrace._core.trace import context
@@ -260,7 +261,7 @@ class RequestScope:
             self.error = exc
             mark_error(self.span, exc)
         if log:
-            logs.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
+            structured.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
 
     def abort(self, exc: BaseException) -> None:
         """The request was cancelled (client gone, server stopping): on the span, not logged.

@@ -37,8 +37,9 @@ from typing import Any
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
-from msatrace._core import logs, patching
+from msatrace._core import patching
 from msatrace._core.config.settings import Settings, resolve, unknown_variables
+from msatrace._core.logs import structured
 from msatrace._core.spans import tracing
 from msatrace._core.trace import threads
 from msatrace._core.trace.propagation import Propagation, XTraceIdPropagator, otel_propagate
@@ -123,7 +124,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
             _log.debug("msatrace: init() called again with new settings; reconfiguring")
             propagation = Propagation(settings)
             patching.unpatch_all()
-            logs.configure(settings)
+            structured.configure(settings)
             rt = Runtime(
                 settings,
                 _runtime.tracing,
@@ -140,7 +141,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         propagation = Propagation(settings)  # validates propagator names before any side effect
         tracer = tracing.install(settings)
         try:
-            logs.configure(settings)
+            structured.configure(settings)
         except BaseException:
             tracer.shutdown(0)  # no half-initialised provider left global for the next init()
             raise
@@ -243,7 +244,7 @@ def shutdown(timeout: float = 5.0) -> None:
         finally:
             if runtime.previous_textmap is not None:
                 otel_propagate().set_global_textmap(runtime.previous_textmap)
-            logs.unconfigure()
+            structured.unconfigure()
 
 
 def _at_exit() -> None:

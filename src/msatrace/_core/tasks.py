@@ -32,7 +32,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
-from msatrace._core import logs, runtime, safety
+from msatrace._core import runtime, safety
+from msatrace._core.logs import structured
 from msatrace._core.spans import tracing
 from msatrace._core.trace import context, threads
 from msatrace._core.trace.propagation import HeaderBag
@@ -144,7 +145,7 @@ class TaskRun:
         """The work raised: record it on the span; log it once (ERROR, structured) if ``log``."""
         tracing.mark_error(self.span, exc)
         if log:
-            logs.log_exception(TASK_LOGGER, "task failed", exc)
+            structured.log_exception(TASK_LOGGER, "task failed", exc)
 
     def retry(self, reason: object) -> None:
         """The work asked to be retried: an event on the span (the retry is a new message)."""

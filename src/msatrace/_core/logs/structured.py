@@ -33,8 +33,8 @@ from opentelemetry import trace
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
-from msatrace._core import render
 from msatrace._core.config.settings import Settings
+from msatrace._core.logs import render
 from msatrace._core.safety import failed
 from msatrace._core.trace import context, headers
 

@@ -1,6 +1,6 @@
 """One log line from an event dict: the timestamp, the JSON and console renderers, the output.
 
-``logs`` builds each event as an ordered dict; this module turns it into one line and writes
+``structured`` builds each event as an ordered dict; this module turns it into one line and writes
 it. JSON (the default) is one orjson call, with a fallback that makes any value encodable;
 console output is written here too. Neither renderer raises: a value that cannot be rendered
 becomes a placeholder, and should rendering itself fail the line is a fallback line with the
@@ -312,7 +312,7 @@ def _console_line(event: dict[str, Any], colors: bool) -> str:
     level = console_value(fields.pop("level", ""))
     logger = console_value(fields.pop("logger", ""))
     message = console_value(fields.pop("event", ""))
-    # The exception msatrace built (``logs._event``): its stack goes below the line.
+    # The exception msatrace built (``structured._event``): its stack goes below the line.
     exception = fields.get("exception")
     stack = exception.get("stack") if type(exception) is dict else None
     if type(stack) is str:

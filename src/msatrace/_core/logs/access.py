@@ -1,10 +1,10 @@
 """msatrace's access line: one JSON line per request, written where the request ends.
 
 ``inbound.RequestScope.end`` calls :func:`write_access_line` with what it knows; the line is the
-one ``logs`` would build from the same fields (same keys, same order, same bytes: a property test
-holds them to it), through the same level checks, renderer and output, but built as one dict
+one ``structured`` would build from the same fields (same keys, same order, same bytes: a property
+test holds them to it), through the same level checks, renderer and output, but built as one dict
 display from known fields and serialised by orjson directly: it runs on every request. Split
-from ``logs``, whose state (settings, renderer, output, levels) it reads.
+from ``structured``, whose state (settings, renderer, output, levels) it reads.
 
 Imports: the standard library, orjson and ``msatrace._core``.
 """
@@ -18,12 +18,12 @@ from typing import Any
 
 import orjson
 
-from msatrace._core import logs, render
+from msatrace._core.logs import render, structured
 from msatrace._core.trace import context
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
-_state = logs._state  # configured by logs.configure, mutated in place, never replaced
-_below_logger_level = logs._below_logger_level
+_state = structured._state  # configured by structured.configure, mutated in place, never replaced
+_below_logger_level = structured._below_logger_level
 _fields_var = context._fields
 
 
