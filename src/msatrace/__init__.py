@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from msatrace import starlette as starlette
     from msatrace import wsgi as wsgi
     from msatrace._core.config.settings import Settings
+    from msatrace._core.lifecycle.tasks import TracedExecutor, task, wrap
     from msatrace._core.logs.structured import get_logger
-    from msatrace._core.tasks import TracedExecutor, task, wrap
     from msatrace._core.trace.context import (
         bind,
         bound,
@@ -56,9 +56,9 @@ _LAZY = {
     "get_logger": "msatrace._core.logs.structured",
     "Settings": "msatrace._core.config.settings",
     "XTraceIdPropagator": "msatrace._core.trace.propagation",
-    "TracedExecutor": "msatrace._core.tasks",
-    "task": "msatrace._core.tasks",
-    "wrap": "msatrace._core.tasks",
+    "TracedExecutor": "msatrace._core.lifecycle.tasks",
+    "task": "msatrace._core.lifecycle.tasks",
+    "wrap": "msatrace._core.lifecycle.tasks",
 }
 
 __all__ = [

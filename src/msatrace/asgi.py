@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from msatrace._core import inbound, runtime
-from msatrace._core.inbound import RequestFacts, RequestScope
+from msatrace._core import runtime
+from msatrace._core.lifecycle import inbound
+from msatrace._core.lifecycle.inbound import RequestFacts, RequestScope
 from msatrace._core.safety import failed
 from msatrace._core.trace.headers import parse_port, split_host
 from msatrace._core.trace.propagation import NO_HEADERS, HeaderBag

@@ -42,7 +42,8 @@ try:
 except ImportError:
     raise ImportError("msatrace.celery needs Celery: install 'msatrace[celery]'") from None
 
-from msatrace._core import patching, tasks
+from msatrace._core import patching
+from msatrace._core.lifecycle import tasks
 from msatrace._core.logs import structured
 from msatrace._core.safety import guard
 

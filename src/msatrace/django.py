@@ -42,9 +42,10 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
-from msatrace._core import environ as cgi
-from msatrace._core import inbound, safety
-from msatrace._core.inbound import RequestFacts, RequestScope
+from msatrace._core import safety
+from msatrace._core.lifecycle import environ as cgi
+from msatrace._core.lifecycle import inbound
+from msatrace._core.lifecycle.inbound import RequestFacts, RequestScope
 from msatrace._core.logs import structured
 from msatrace._core.trace import context
 from msatrace._core.trace.headers import exposed_value

@@ -35,7 +35,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.flask needs Flask: install 'msatrace[flask]'") from None
 
-from msatrace._core.inbound import RequestScope
+from msatrace._core.lifecycle.inbound import RequestScope
 from msatrace._core.logs import structured
 from msatrace.wsgi import SCOPE_KEY, TraceMiddleware
 

@@ -27,8 +27,9 @@ try:
 except ImportError:  # pragma: no cover - exercised by the bare test session
     raise ImportError("msatrace.httpx needs httpx: pip install 'msatrace[httpx]'") from None
 
-from msatrace._core import outbound, patching
-from msatrace._core.outbound import Hop
+from msatrace._core import patching
+from msatrace._core.lifecycle import outbound
+from msatrace._core.lifecycle.outbound import Hop
 from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]

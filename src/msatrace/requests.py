@@ -30,8 +30,9 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
 
 from requests.structures import CaseInsensitiveDict
 
-from msatrace._core import outbound, patching
-from msatrace._core.outbound import Hop
+from msatrace._core import patching
+from msatrace._core.lifecycle import outbound
+from msatrace._core.lifecycle.outbound import Hop
 from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]

@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
-from msatrace._core import environ as cgi
-from msatrace._core import inbound, safety
-from msatrace._core.inbound import RequestScope
+from msatrace._core import safety
+from msatrace._core.lifecycle import environ as cgi
+from msatrace._core.lifecycle import inbound
+from msatrace._core.lifecycle.inbound import RequestScope
 from msatrace._core.logs import structured
 from msatrace._core.trace import context
 

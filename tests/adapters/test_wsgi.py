@@ -14,7 +14,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import msatrace
 from msatrace import testing
-from msatrace._core import inbound, safety
+from msatrace._core import safety
+from msatrace._core.lifecycle import inbound
 from msatrace.wsgi import TraceMiddleware
 from tests.adapters.wsgi_kit import call, environ, init, is_trace_id
 

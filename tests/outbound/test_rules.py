@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msatrace._core.outbound import HostPolicy, url_full
+from msatrace._core.lifecycle.outbound import HostPolicy, url_full
 from msatrace._core.spans.tracing import error_type
 
 

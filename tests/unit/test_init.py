@@ -409,7 +409,7 @@ def test_a_middleware_used_before_init_warns_once(
     import asyncio
 
     from msatrace import asgi, wsgi
-    from msatrace._core import inbound
+    from msatrace._core.lifecycle import inbound
 
     monkeypatch.delattr(inbound, "active")  # as in a process where init() never ran
 

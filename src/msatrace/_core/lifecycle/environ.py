@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from msatrace._core.inbound import Inbound, RequestFacts
+from msatrace._core.lifecycle.inbound import Inbound, RequestFacts
 from msatrace._core.trace.headers import parse_port, split_host
 from msatrace._core.trace.propagation import NO_HEADERS, HeaderBag
 

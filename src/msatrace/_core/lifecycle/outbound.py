@@ -32,7 +32,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime
-from msatrace._core.inbound import KNOWN_METHODS
+from msatrace._core.lifecycle.inbound import KNOWN_METHODS
 from msatrace._core.safety import failed, guard
 from msatrace._core.spans import tracing
 from msatrace._core.trace.context import otel_attach, otel_current, otel_detach
