@@ -26,6 +26,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from msatrace._core import runtime, safety
 from msatrace._core.logs import render, structured
+from msatrace._core.semconv import SERVICE_NAME
 
 __all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "strict_guards"]
 
@@ -154,7 +155,7 @@ def decode_traces(body: bytes) -> list[ReceivedSpan]:
     spans: list[ReceivedSpan] = []
     for rs in request.resource_spans:
         resource = {a.key: _value(a.value) for a in rs.resource.attributes}
-        service = str(resource.get("service.name", ""))
+        service = str(resource.get(SERVICE_NAME, ""))
         for ss in rs.scope_spans:
             for s in ss.spans:
                 spans.append(

@@ -10,7 +10,8 @@ what it may import; import-linter (``pyproject.toml``) holds the layers, top to 
   every log line msatrace writes or bridges;
 - ``trace``: which trace is current, and what carries it across a boundary;
 - ``config``: the settings, resolved once in ``init()``;
-- ``patching`` and ``safety``: the patch registry, and "never raise into the application".
+- ``patching``, then ``safety`` and ``semconv``: the patch registry; "never raise into the
+  application"; the semantic-convention names (attribute keys, span names) every layer writes.
 
 Metrics, error capture, redaction and health are to sit beside ``spans`` and ``logs``, below the
 lifecycles. ``propagation`` at this level only keeps an old import path working (see its

@@ -5,6 +5,7 @@ The settings table (``settings``) with its environment variables, the value pars
 minimum supported versions (``versions``, also loaded by path by the noxfile and the docs).
 Nothing here runs per request.
 
-Imports: the standard library and ``msatrace.exceptions`` only; the bottom layer of ``_core``
-(import-linter). Callers import the module they need; this package re-exports nothing.
+Imports: the standard library, ``msatrace.exceptions`` and ``_core.semconv`` only: the lowest of
+the groups, with only ``patching``, ``safety`` and ``semconv`` below it (import-linter). Callers
+import the module they need; this package re-exports nothing.
 """

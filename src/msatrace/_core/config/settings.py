@@ -5,8 +5,8 @@ Precedence for each option: keyword argument > ``MSATRACE_*`` > the standard ``O
 a frozen :class:`Settings`; nothing reads ``os.environ`` per request. The docs' configuration
 reference is generated from ``OPTIONS``.
 
-Imports: the standard library, ``msatrace.exceptions`` and this package's ``parsers`` and
-``sdkvars``.
+Imports: the standard library, ``msatrace.exceptions``, ``msatrace._core.semconv`` and this
+package's ``parsers`` and ``sdkvars``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ from msatrace._core.config.parsers import (
     TRACES_PATH,
 )
 from msatrace._core.config.sdkvars import check_sdk_variables
+from msatrace._core.semconv import (
+    DEPLOYMENT_ENVIRONMENT,
+    DEPLOYMENT_ENVIRONMENT_NAME,
+    SERVICE_NAME,
+    SERVICE_VERSION,
+)
 from msatrace.exceptions import ConfigError
 
 
@@ -98,7 +104,7 @@ def _program_name(env: Mapping[str, str]) -> str:
 
 def _environment_default(env: Mapping[str, str]) -> str:
     attrs = _resource_attrs(env)
-    for key in ("deployment.environment.name", "deployment.environment"):
+    for key in (DEPLOYMENT_ENVIRONMENT_NAME, DEPLOYMENT_ENVIRONMENT):
         if attrs.get(key):
             return parse.environment(attrs[key], f"OTEL_RESOURCE_ATTRIBUTES[{key}]")
     return "production"
@@ -120,11 +126,11 @@ def _tracing_default(env: Mapping[str, str]) -> bool:
 
 
 def _service_default(env: Mapping[str, str]) -> str:
-    return _resource_attrs(env).get("service.name") or _program_name(env)
+    return _resource_attrs(env).get(SERVICE_NAME) or _program_name(env)
 
 
 def _version_default(env: Mapping[str, str]) -> str:
-    return _resource_attrs(env).get("service.version") or "0.0.0"
+    return _resource_attrs(env).get(SERVICE_VERSION) or "0.0.0"
 
 
 OPTIONS: tuple[Option, ...] = (

@@ -6,8 +6,8 @@ queue messages (``tasks``). Each decides what its span, headers, log fields and 
 are, using the layers below; the adapters only translate their framework's objects into these
 calls.
 
-Imports: the standard library, opentelemetry, ``_core.config``, ``_core.trace``,
-``_core.spans``, ``_core.logs``, ``_core.runtime`` (the state ``init()`` set up, read per
-request), ``_core.patching`` and ``_core.safety``; never a framework, never an adapter
+Imports: the standard library, opentelemetry, ``_core.config``, ``_core.trace``, ``_core.spans``,
+``_core.logs``, ``_core.runtime`` (the state ``init()`` set up, read per request),
+``_core.patching``, ``_core.safety`` and ``_core.semconv``; never a framework, never an adapter
 (import-linter). Callers import the module they need; this package re-exports nothing.
 """

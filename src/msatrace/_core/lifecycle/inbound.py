@@ -33,16 +33,29 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, Status
 from msatrace._core import runtime
 from msatrace._core.logs import access, structured
 from msatrace._core.safety import failed
+from msatrace._core.semconv import (
+    CLIENT_ADDRESS,
+    ERROR_TYPE,
+    HTTP_METHOD_OTHER,
+    HTTP_REQUEST_METHOD,
+    HTTP_REQUEST_METHOD_ORIGINAL,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_ROUTE,
+    HTTP_SPAN_NAME_OTHER,
+    KNOWN_METHODS,
+    NETWORK_PROTOCOL_NAME,
+    NETWORK_PROTOCOL_VERSION,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+    URL_PATH,
+    URL_SCHEME,
+    USER_AGENT_ORIGINAL,
+)
 from msatrace._core.spans.tracing import describer, mark_error
 from msatrace._core.trace import context
 from msatrace._core.trace.headers import with_missing
 from msatrace._core.trace.propagation import HeaderBag, Propagation
 
-# HTTP semconv: http.request.method is one of the known methods, otherwise "_OTHER" with the
-# original in http.request.method_original (semconv http-spans, "Setting http.request.method").
-KNOWN_METHODS = frozenset(
-    ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY")
-)
 # RFC 6455 section 7.4.1: 1000 normal closure, 1001 going away (a WebSocketDisconnect's code).
 _NORMAL_CLOSURE = frozenset((1000, 1001))
 ACCESS_LOGGER = "msatrace.access"
@@ -88,7 +101,7 @@ class RequestFacts:
 def span_name(method: str, route: str | None) -> str:
     """``{METHOD} {route}``; ``{METHOD}`` without a route; ``HTTP`` for unknown methods."""
     if method not in KNOWN_METHODS:
-        method = "HTTP"
+        method = HTTP_SPAN_NAME_OTHER
     return f"{method} {route}" if route else method
 
 
@@ -107,28 +120,28 @@ def _describe(facts: RequestFacts) -> tuple[str, dict[str, Any]]:
 
 
 def _attributes(facts: RequestFacts) -> dict[str, Any]:
-    method = facts.method if facts.method in KNOWN_METHODS else "_OTHER"
+    method = facts.method if facts.method in KNOWN_METHODS else HTTP_METHOD_OTHER
     attrs: dict[str, Any] = {
-        "http.request.method": method,
-        "url.path": facts.path,
-        "url.scheme": facts.scheme,
+        HTTP_REQUEST_METHOD: method,
+        URL_PATH: facts.path,
+        URL_SCHEME: facts.scheme,
     }
-    if method == "_OTHER":
-        attrs["http.request.method_original"] = facts.method
+    if method == HTTP_METHOD_OTHER:
+        attrs[HTTP_REQUEST_METHOD_ORIGINAL] = facts.method
     if facts.route:
-        attrs["http.route"] = facts.route
+        attrs[HTTP_ROUTE] = facts.route
     if facts.server_address:
-        attrs["server.address"] = facts.server_address
+        attrs[SERVER_ADDRESS] = facts.server_address
     if facts.server_port:
-        attrs["server.port"] = facts.server_port
+        attrs[SERVER_PORT] = facts.server_port
     if facts.client_address:
-        attrs["client.address"] = facts.client_address
+        attrs[CLIENT_ADDRESS] = facts.client_address
     if facts.user_agent:
-        attrs["user_agent.original"] = facts.user_agent
+        attrs[USER_AGENT_ORIGINAL] = facts.user_agent
     if facts.protocol_version:
-        attrs["network.protocol.version"] = facts.protocol_version
+        attrs[NETWORK_PROTOCOL_VERSION] = facts.protocol_version
     if facts.kind == "websocket":
-        attrs["network.protocol.name"] = "websocket"
+        attrs[NETWORK_PROTOCOL_NAME] = "websocket"
     return attrs
 
 
@@ -315,13 +328,13 @@ class RequestScope:
             if type(span) is not NonRecordingSpan and span.is_recording():
                 if route:
                     span.update_name(_span_name(facts, route))
-                    span.set_attribute("http.route", route)
+                    span.set_attribute(HTTP_ROUTE, route)
                 if status is not None:
                     # One call per attribute: cheaper in the SDK than set_attributes({...}),
                     # which checks the mapping against the Sequence and Mapping ABCs first.
-                    span.set_attribute("http.response.status_code", status)
+                    span.set_attribute(HTTP_RESPONSE_STATUS_CODE, status)
                     if status >= 500 and self.error is None:
-                        span.set_attribute("error.type", str(status))
+                        span.set_attribute(ERROR_TYPE, str(status))
                         span.set_status(Status(StatusCode.ERROR))
                 span.end(end_ns)
             if self.access_log:

@@ -32,8 +32,21 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime
-from msatrace._core.lifecycle.inbound import KNOWN_METHODS
 from msatrace._core.safety import failed, guard
+from msatrace._core.semconv import (
+    ERROR_TYPE,
+    HTTP_METHOD_OTHER,
+    HTTP_REQUEST_METHOD,
+    HTTP_REQUEST_METHOD_ORIGINAL,
+    HTTP_REQUEST_RESEND_COUNT,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_SPAN_NAME_OTHER,
+    KNOWN_METHODS,
+    NETWORK_PROTOCOL_VERSION,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+    URL_FULL,
+)
 from msatrace._core.spans import tracing
 from msatrace._core.trace.context import otel_attach, otel_current, otel_detach
 from msatrace._core.trace.propagation import TRACEPARENT, TRACESTATE
@@ -251,18 +264,20 @@ class Call:
             port = port or _DEFAULT_PORTS.get(scheme)
             known = method if method in KNOWN_METHODS else None
             attrs: dict[str, Any] = {
-                "http.request.method": known or "_OTHER",
-                "url.full": url_full(str(url)),
-                "server.address": host,
+                HTTP_REQUEST_METHOD: known or HTTP_METHOD_OTHER,
+                URL_FULL: url_full(str(url)),
+                SERVER_ADDRESS: host,
             }
             if port:
-                attrs["server.port"] = port
+                attrs[SERVER_PORT] = port
             if known is None:
-                attrs["http.request.method_original"] = method
+                attrs[HTTP_REQUEST_METHOD_ORIGINAL] = method
             if self.resends:
-                attrs["http.request.resend_count"] = self.resends
+                attrs[HTTP_REQUEST_RESEND_COUNT] = self.resends
             # semconv http client span name: "{method}" (no url.template known), "HTTP" if unknown
-            span = tracer.start_span(known or "HTTP", self.parent, SpanKind.CLIENT, attrs)
+            span = tracer.start_span(
+                known or HTTP_SPAN_NAME_OTHER, self.parent, SpanKind.CLIENT, attrs
+            )
             ctx = trace.set_span_in_context(span, self.parent)
             try:
                 if self.injected:
@@ -314,7 +329,7 @@ class Call:
     def _fresh_trace(self) -> Context:
         # Tracing off and no trace yet (inject wrote no trace ID): a fresh trace, so the callee
         # still gets one; the call's later hops (redirects) share it.
-        root = tracing.start_span(self.rt.tracing, "HTTP", SpanKind.CLIENT, None)
+        root = tracing.start_span(self.rt.tracing, HTTP_SPAN_NAME_OTHER, SpanKind.CLIENT, None)
         self.parent = trace.set_span_in_context(root, self.parent)
         return self.parent
 
@@ -347,11 +362,11 @@ class Hop:
         if span is None or self.ended:
             return
         try:
-            attrs: dict[str, Any] = {"http.response.status_code": status}
+            attrs: dict[str, Any] = {HTTP_RESPONSE_STATUS_CODE: status}
             if protocol_version:
-                attrs["network.protocol.version"] = protocol_version
+                attrs[NETWORK_PROTOCOL_VERSION] = protocol_version
             if status >= 400:
-                attrs["error.type"] = str(status)
+                attrs[ERROR_TYPE] = str(status)
                 span.set_status(Status(StatusCode.ERROR))
             span.set_attributes(attrs)  # one call: the SDK takes its lock once
         except Exception as exc:

@@ -34,6 +34,16 @@ from opentelemetry.trace import Link, Span, SpanKind
 
 from msatrace._core import runtime, safety
 from msatrace._core.logs import structured
+from msatrace._core.semconv import (
+    CODE_FUNCTION_NAME,
+    MESSAGING_DESTINATION_NAME,
+    MESSAGING_MESSAGE_ID,
+    MESSAGING_OPERATION_NAME,
+    MESSAGING_OPERATION_PROCESS,
+    MESSAGING_OPERATION_SEND,
+    MESSAGING_OPERATION_TYPE,
+    MESSAGING_SYSTEM,
+)
 from msatrace._core.spans import tracing
 from msatrace._core.trace import context, threads
 from msatrace._core.trace.propagation import HeaderBag
@@ -183,7 +193,7 @@ def begin_task(name: str, function: str) -> TaskRun | None:
     rt = runtime.current()
     if rt is None:
         return None
-    attrs = {"code.function.name": function}
+    attrs = {CODE_FUNCTION_NAME: function}
     return TaskRun(rt, name, SpanKind.INTERNAL, None, attrs, {**context.fields(), "task": name})
 
 
@@ -262,9 +272,9 @@ def _messaging(system: str, operation: str, task_name: str) -> dict[str, Any]:
     # "process" for handling a message (CONSUMER); system-specific attributes use the system's
     # own namespace.
     return {
-        "messaging.system": system,
-        "messaging.operation.type": operation,
-        "messaging.operation.name": operation,
+        MESSAGING_SYSTEM: system,
+        MESSAGING_OPERATION_TYPE: operation,
+        MESSAGING_OPERATION_NAME: operation,
         f"{system}.task.name": task_name,
     }
 
@@ -280,8 +290,10 @@ def begin_publish(system: str, task_name: str) -> TaskRun | None:
         return None
     # Task queues address a message by the task's name, so it stands as the destination in the
     # span name ({operation} {destination}); the queue goes in messaging.destination.name.
-    attrs = _messaging(system, "send", task_name)
-    return TaskRun(rt, f"send {task_name}", SpanKind.PRODUCER, None, attrs, None)
+    attrs = _messaging(system, MESSAGING_OPERATION_SEND, task_name)
+    return TaskRun(
+        rt, f"{MESSAGING_OPERATION_SEND} {task_name}", SpanKind.PRODUCER, None, attrs, None
+    )
 
 
 def inject_message(
@@ -294,9 +306,9 @@ def inject_message(
     span = trace.get_current_span()
     if span.is_recording():
         if message_id:
-            span.set_attribute("messaging.message.id", message_id)
+            span.set_attribute(MESSAGING_MESSAGE_ID, message_id)
         if destination:
-            span.set_attribute("messaging.destination.name", destination)
+            span.set_attribute(MESSAGING_DESTINATION_NAME, destination)
     out: dict[str, str] = {}
     rt.propagation.inject(out)
     carrier.update(out)
@@ -324,15 +336,15 @@ def begin_consume(
     rt = runtime.current()
     if rt is None:
         return None
-    attrs = _messaging(system, "process", task_name)
+    attrs = _messaging(system, MESSAGING_OPERATION_PROCESS, task_name)
     if message_id:
-        attrs["messaging.message.id"] = message_id
+        attrs[MESSAGING_MESSAGE_ID] = message_id
     if destination:
-        attrs["messaging.destination.name"] = destination
+        attrs[MESSAGING_DESTINATION_NAME] = destination
     if retries is not None:
         attrs[f"{system}.task.retries"] = retries
     fields: dict[str, Any] = {"task": task_name, "task_id": message_id}
-    name = f"process {task_name}"
+    name = f"{MESSAGING_OPERATION_PROCESS} {task_name}"
     if eager:
         return TaskRun(
             rt, name, SpanKind.CONSUMER, None, attrs, {**context.fields(), **fields}, system=system

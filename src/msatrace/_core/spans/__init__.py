@@ -6,6 +6,7 @@ records (``leanspan``); bounded, counted export (``export``). Decides nothing ab
 the lifecycles say which span to start and when to end it.
 
 Imports: the standard library, opentelemetry, ``msatrace.exceptions``, ``msatrace._version``,
-``_core.config``, ``_core.trace`` and ``_core.safety``; never logs, the lifecycles or
-``runtime`` (import-linter). Callers import the module they need; this package re-exports nothing.
+``_core.config``, ``_core.trace``, ``_core.safety`` and ``_core.semconv``; never logs, the
+lifecycles or ``runtime`` (import-linter). Callers import the module they need; this package
+re-exports nothing.
 """

@@ -6,7 +6,7 @@ precedence, event and link limits (oldest dropped), the warnings for changes to 
 (under the SDK's logger name), ``record_exception``'s attributes. See the ``lean`` docstring for
 why it exists.
 
-Imports: the standard library and opentelemetry.
+Imports: the standard library, opentelemetry and ``msatrace._core.semconv``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, SpanContext, SpanKind
 from opentelemetry.trace.status import Status, StatusCode
 from opentelemetry.util import types
+
+from msatrace._core.semconv import (
+    EXCEPTION_ESCAPED,
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
+    EXCEPTION_TYPE,
+)
 
 if TYPE_CHECKING:
     from msatrace._core.spans.lean import LeanTracer
@@ -223,16 +230,16 @@ class LeanSpan(trace.Span, ReadableSpan):
         cls = type(exception)
         module = cls.__module__
         event: dict[str, Any] = {
-            "exception.type": (
+            EXCEPTION_TYPE: (
                 f"{module}.{cls.__qualname__}"
                 if module and module != "builtins"
                 else cls.__qualname__
             ),
-            "exception.message": str(exception),
-            "exception.stacktrace": "".join(
+            EXCEPTION_MESSAGE: str(exception),
+            EXCEPTION_STACKTRACE: "".join(
                 traceback.format_exception(cls, exception, exception.__traceback__)
             ),
-            "exception.escaped": str(escaped),
+            EXCEPTION_ESCAPED: str(escaped),
         }
         if attributes:
             event.update(attributes)

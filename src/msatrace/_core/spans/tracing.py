@@ -5,7 +5,7 @@
 tracing off it still returns a span with a fresh, valid trace ID (a ``NonRecordingSpan``) so logs
 and headers always carry one.
 
-Imports: the standard library and opentelemetry.
+Imports: the standard library, opentelemetry and ``msatrace._core``.
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
 from msatrace._core.config.settings import Settings
+from msatrace._core.semconv import (
+    DEPLOYMENT_ENVIRONMENT_NAME,
+    ERROR_TYPE,
+    SERVICE_NAME,
+    SERVICE_VERSION,
+    TELEMETRY_DISTRO_NAME,
+    TELEMETRY_DISTRO_VERSION,
+)
 from msatrace._core.spans import export
 from msatrace._core.spans.lean import LeanTracer, decider, given, span_context_tuple
 from msatrace._core.trace.context import SPAN_KEY, otel_current, parent_span_context
@@ -223,11 +231,11 @@ def resource(settings: Settings) -> Resource:
     attrs: dict[str, str] = dict(settings.resource_attributes)
     attrs.update(
         {
-            "service.name": settings.service_name,
-            "service.version": settings.service_version,
-            "deployment.environment.name": settings.environment,
-            "telemetry.distro.name": "msatrace",
-            "telemetry.distro.version": __version__,
+            SERVICE_NAME: settings.service_name,
+            SERVICE_VERSION: settings.service_version,
+            DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
+            TELEMETRY_DISTRO_NAME: "msatrace",
+            TELEMETRY_DISTRO_VERSION: __version__,
         }
     )
     return Resource.create(attrs)
@@ -399,5 +407,5 @@ def mark_error(span: Span, exc: BaseException, *, record: bool = True) -> None:
     kind = error_type(exc)
     if record:
         span.record_exception(exc)
-    span.set_attribute("error.type", kind)
+    span.set_attribute(ERROR_TYPE, kind)
     span.set_status(Status(StatusCode.ERROR, kind))

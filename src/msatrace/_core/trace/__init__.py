@@ -6,6 +6,6 @@ the propagators and the trust-at-the-edge policy (``propagation``), and the hand
 context to another thread (``threads``). Nothing here starts a span or writes a log line.
 
 Imports: the standard library, opentelemetry, ``msatrace.exceptions``, ``_core.config``,
-``_core.patching`` and ``_core.safety``; never spans, logs, the lifecycles or ``runtime``
-(import-linter). Callers import the module they need; this package re-exports nothing.
+``_core.patching``, ``_core.safety`` and ``_core.semconv``; never spans, logs, the lifecycles or
+``runtime`` (import-linter). Callers import the module they need; this package re-exports nothing.
 """

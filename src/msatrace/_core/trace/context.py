@@ -5,7 +5,7 @@ the current request or task live in one ``ContextVar`` holding an immutable mapp
 mutated) on every ``bind`` so that concurrent requests and child tasks never see each other's
 fields. A request or task scope sets a fresh mapping and resets it with its token at the end.
 
-Imports: the standard library and opentelemetry.
+Imports: the standard library, opentelemetry and ``msatrace._core.semconv``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import INVALID_SPAN, Span, SpanContext
+
+from msatrace._core.semconv import USER_ID
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _fields: ContextVar[Mapping[str, Any]] = ContextVar("msatrace.fields", default=_EMPTY)
@@ -125,7 +127,7 @@ def set_user(user_id: str | int | None) -> None:
     bind(user_id=uid)
     span = _get_current_span()
     if span.is_recording():
-        span.set_attribute("user.id", uid)
+        span.set_attribute(USER_ID, uid)
 
 
 def start_scope(initial: Mapping[str, Any]) -> Token[Mapping[str, Any]]:
