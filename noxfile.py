@@ -1,7 +1,7 @@
 """Developer sessions: tests, tests_min, tests_bare, lint, typecheck, docs, bench, demo.
 
     python3 -m nox -s demo      # the three-service demo (README's first command)
-    python3 -m nox -s tests     # the test suite on every Python 3.10-3.13 found
+    python3 -m nox -s tests     # the test suite on every Python 3.10-3.13 found (coverage on one)
 
 Sessions use uv when it is installed (much faster), virtualenv otherwise. The pyenv interpreters
 of this machine are put on PATH so that nox finds all four Pythons.
@@ -78,12 +78,29 @@ def ensure_redis(session: nox.Session) -> None:
         session.warn("redis-server is not available: Celery tests will fail under CI=true")
 
 
+# The Python whose run of the whole suite measures coverage: one run is enough (the code is the
+# same on all four) and measuring slows the run down.
+COVERAGE_PYTHON = DEV_PYTHON
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite (unit, properties, integration with real servers)."""
+    """The whole test suite (unit, properties, integration with real servers).
+
+    On COVERAGE_PYTHON, the whole suite (no arguments given) also measures coverage of the
+    installed msatrace and fails under the floor, ``fail_under`` in pyproject.toml's
+    ``[tool.coverage.report]``.
+    """
     ensure_redis(session)
-    session.install("-e", ".[all]", *TEST_DEPS)
-    session.run("pytest", *(session.posargs or ["-q"]))
+    coverage = session.python == COVERAGE_PYTHON and not session.posargs
+    session.install("-e", ".[all]", *TEST_DEPS, *(["pytest-cov>=7"] if coverage else []))
+    args = session.posargs or ["-q"]
+    if coverage:
+        # --cov=msatrace names the package, not a directory: it is measured where it is
+        # imported from (src/msatrace, installed with -e). pytest-cov >= 7 measures this process
+        # only: nothing leaks into the servers and workers the tests start.
+        args = [*args, "--cov=msatrace", "--cov-report=term:skip-covered"]
+    session.run("pytest", *args)
 
 
 def _load_versions() -> types.ModuleType:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -37,10 +39,27 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def require(component: str, available: bool) -> None:
-    """Skip when a real component is missing, except under CI=true where it is a failure."""
+def require(component: str, available: bool, detail: str = "") -> None:
+    """Skip when a real component is missing, except under CI=true where it is a failure.
+
+    Works inside a test or fixture and at a test module's top level (the whole module skips).
+    """
     if available:
         return
+    why = f" ({detail})" if detail else ""
     if IN_CI:
-        pytest.fail(f"{component} is required under CI=true but is not available")
-    pytest.skip(f"{component} is not available")
+        pytest.fail(f"{component} is required under CI=true but is not available{why}")
+    pytest.skip(f"{component} is not available{why}", allow_module_level=True)
+
+
+def need(module: str) -> ModuleType:
+    """Import an optional package's module; missing, it skips (a failure under CI=true).
+
+    The one way a test depends on an optional package: ``pytest.importorskip`` would skip in CI
+    too (tests/test_need.py checks that no test calls it).
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        require(module, False, f"{type(exc).__name__}: {exc}")
+        raise  # unreachable: require() skipped or failed

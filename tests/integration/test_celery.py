@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from msatrace.testing import OTLPReceiver, ReceivedSpan
-from tests.conftest import require
+from tests.conftest import need, require
 from tests.integration.servers import Server, ServerPool, free_port
 
-httpx = pytest.importorskip("httpx")
-pytest.importorskip("celery")
-pytest.importorskip("redis")
+httpx = need("httpx")
+need("celery")
+need("redis")
 
 REDIS = shutil.which("redis-server")
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from msatrace.testing import OTLPReceiver
+from tests.conftest import need
 from tests.integration.faulty_collectors import faulty_collector
 from tests.integration.servers import Server, ServerPool, server_env, start_uvicorn
 
@@ -84,7 +85,7 @@ def test_sigterm_after_a_burst_loses_no_span(
 ) -> None:
     """Every request's SERVER span reaches the collector when the server is stopped at once."""
     for module in REQUIRES[server]:
-        pytest.importorskip(module)
+        need(module)
     name = f"deploy-{server}"
     srv = SERVERS[server](servers, name)
     _burst(srv)
@@ -114,7 +115,7 @@ def test_sigterm_after_a_burst_loses_no_span(
 )
 def test_uvicorn_stops_within_the_bound_when_the_collector_hangs(app: str, bound: float) -> None:
     """SIGTERM with a black-hole collector: uvicorn exits within the shutdown bound + margin."""
-    pytest.importorskip("fastapi")
+    need("fastapi")
     with faulty_collector("hangs") as url:
         env = server_env(
             env={

@@ -18,9 +18,10 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import msatrace
 import msatrace.testing
+from tests.conftest import need
 from tests.tasks.conftest import Captured
 
-celery = pytest.importorskip("celery")
+celery = need("celery")
 from celery import Celery, signals  # noqa: E402
 from celery.contrib.testing.worker import start_worker  # noqa: E402
 

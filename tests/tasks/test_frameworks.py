@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from opentelemetry import trace
 
 import msatrace
+from tests.conftest import need
 from tests.tasks.conftest import Captured
 
-httpx = pytest.importorskip("httpx")
-asgiref_sync = pytest.importorskip("asgiref.sync")
-pytest.importorskip("starlette")
-fastapi = pytest.importorskip("fastapi")
+httpx = need("httpx")
+asgiref_sync = need("asgiref.sync")
+need("starlette")
+fastapi = need("fastapi")
 from starlette.applications import Starlette  # noqa: E402
 from starlette.background import BackgroundTask  # noqa: E402
 from starlette.requests import Request  # noqa: E402
