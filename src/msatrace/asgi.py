@@ -71,7 +71,7 @@ class TraceMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self.app(scope, receive, _flushing(send))
+            await self.app(scope, _adopting(receive), _flushing(send))
             return
         if scope["type"] not in _TRACED or _SCOPE_KEY in scope:
             await self.app(scope, receive, send)  # not ours, or already traced further out
@@ -110,6 +110,25 @@ class TraceMiddleware:
                 req.end()
             except Exception as exc:
                 failed("asgi.end", exc)
+
+
+def _adopting(receive: Receive) -> Receive:
+    """``receive`` for the lifespan: at startup, take the server's loggers over again.
+
+    ``uvicorn.run(app)`` configures uvicorn's loggers (plain handlers, no propagation) after an
+    ``init()`` at import time, which would print a second, plain access line per request.
+    """
+
+    async def adopting_receive() -> Message:
+        message = await receive()
+        if message.get("type") == "lifespan.startup":
+            try:
+                runtime.server_started()
+            except Exception as exc:
+                failed("asgi.lifespan", exc)
+        return message
+
+    return adopting_receive
 
 
 def _flushing(send: Send) -> Send:

@@ -113,6 +113,37 @@ def test_bound_fields_and_user_appear(json_logs: Any, in_trace: None) -> None:
     assert after["user_id"] == "7"
 
 
+def test_schema_fields_are_never_replaced(json_logs: Any, in_trace: None) -> None:
+    """A keyword, a stdlib extra or a bound field named like a schema field is kept as name_."""
+
+    msatrace.bind(service="bound")
+    msatrace.get_logger("a").info("kw", trace_id="upstream", level="custom", trace_id_="mine")
+    logging.getLogger("std").info("extra", extra={"span_id": 5, "request_id": "r-1"})
+    msatrace.unbind("service")
+
+    kw, extra = json_logs()
+    for event in (kw, extra):
+        assert (event["trace_id"], event["span_id"], event["service"]) == (TRACE_ID, SPAN_ID, "svc")
+        assert event["service_"] == "bound"
+    assert (kw["level"], kw["level_"], kw["trace_id__"], kw["trace_id_"]) == (
+        "info",
+        "custom",
+        "upstream",
+        "mine",
+    )
+    assert (extra["span_id_"], extra["request_id"], extra["request_id_"]) == (5, None, "r-1")
+
+
+def test_django_runserver_request_lines_give_way_to_the_access_line(json_logs: Any) -> None:
+    """django.server's request lines (status_code extra) are dropped; its other lines stay."""
+    server = logging.getLogger("django.server")
+
+    server.info('"%s" %s %s', "GET / HTTP/1.1", "200", "9", extra={"status_code": 200})
+    server.info("Broken pipe from %s", ("127.0.0.1", 5000))
+
+    assert [event["event"] for event in json_logs()] == ["Broken pipe from ('127.0.0.1', 5000)"]
+
+
 def test_exception_is_structured_on_one_line(json_logs: Any, capsys: Any) -> None:
     """An exception becomes type, message and stack fields inside the one JSON line."""
 

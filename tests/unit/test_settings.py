@@ -423,3 +423,22 @@ def test_unknown_msatrace_variables_get_the_nearest_known_name() -> None:
         "MSATRACE_SERVICENAME (did you mean MSATRACE_SERVICE_NAME?)",
         "MSATRACE_ZZZ",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "tracing"), [("true", False), (" TRUE ", False), ("false", True)]
+)
+def test_otel_sdk_disabled_takes_the_specifications_booleans(value: str, tracing: bool) -> None:
+    """OTEL_SDK_DISABLED is true or false in any case, as OpenTelemetry reads it."""
+
+    settings = resolve({}, {"OTEL_SDK_DISABLED": value})
+
+    assert settings.tracing is tracing
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "on", "0", "no"])
+def test_otel_sdk_disabled_refuses_what_opentelemetry_would_read_otherwise(value: str) -> None:
+    """OpenTelemetry reads 1 or yes as false: msatrace refuses them rather than disagree."""
+
+    with pytest.raises(ConfigError, match=r"^OTEL_SDK_DISABLED=.*expected true or false"):
+        resolve({}, {"OTEL_SDK_DISABLED": value})

@@ -220,6 +220,13 @@ def unpatch() -> None:
     patching.unpatch_all()
 
 
+def server_started() -> None:
+    """A server has set up its own logging (``uvicorn.run(app)`` does, after an ``init()`` at
+    import): route its loggers through msatrace again, so no line is printed twice."""
+    if _runtime is not None:
+        structured.adopt_framework_loggers()
+
+
 def flush(timeout: float | None = None) -> bool:
     """Export the spans buffered so far, waiting at most ``timeout`` seconds (default: the
     ``shutdown_timeout`` setting); True if everything was handed over in time. Never raises."""

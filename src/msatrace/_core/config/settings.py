@@ -120,9 +120,13 @@ def _const(value: Any) -> Callable[[Mapping[str, str]], Any]:
 
 
 def _tracing_default(env: Mapping[str, str]) -> bool:
-    # OpenTelemetry's general switch: OTEL_SDK_DISABLED=true turns the SDK (our spans) off.
-    raw = env.get("OTEL_SDK_DISABLED", "")
-    return not raw.strip() or not parse.boolean(raw, "OTEL_SDK_DISABLED")
+    # OpenTelemetry's general switch: OTEL_SDK_DISABLED=true turns the SDK (our spans) off. The
+    # specification's booleans are `true` or `false` (any case), not 1/yes/on: a value the SDK
+    # would read as false must not turn our spans off, so anything else is refused.
+    raw = env.get("OTEL_SDK_DISABLED", "").strip().lower()
+    if raw not in ("", "true", "false"):
+        raise ConfigError(f"OTEL_SDK_DISABLED={env['OTEL_SDK_DISABLED']!r}: expected true or false")
+    return raw != "true"
 
 
 def _service_default(env: Mapping[str, str]) -> str:

@@ -49,6 +49,8 @@ FRAMEWORK_LOGGERS = (
     "celery", "celery.task", "celery.worker", "celery.app.trace", "celery.redirected",
     "werkzeug",
 )  # fmt: skip
+# Servers' access loggers; Django's development server (runserver) logs its request lines on
+# "django.server" with a ``status_code`` extra, beside its other messages.
 ACCESS_LOGGERS = frozenset(("uvicorn.access", "gunicorn.access"))
 # Record attributes that are not the event's fields; uvicorn's "color_message" is its message
 # again with ANSI colour codes, for its own console formatter.
@@ -123,6 +125,27 @@ def _text(value: object) -> str:
     return str.__str__(value) if isinstance(value, str) else "<not a string>"
 
 
+# The fields every line carries, which a log pipeline relies on: a call's keyword, a stdlib
+# record's ``extra`` or a bound field of the same name is kept as ``<name>_`` instead of replacing
+# them. ``request_id`` is msatrace's own bound field; a log call may still not replace it.
+_SCHEMA = frozenset(
+    ("timestamp", "level", "logger", "event", "service", "environment", "version", "trace_id",
+     "span_id")
+)  # fmt: skip
+_CALLER_SCHEMA = _SCHEMA | {"request_id"}
+
+
+def _renamed(fields: Mapping[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
+    """``fields`` with each reserved name moved to ``<name>_`` (or ``<name>__``... if taken)."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        new = key
+        while new in reserved or (new != key and new in fields):
+            new += "_"
+        out[new] = value
+    return out
+
+
 def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> dict[str, Any]:
     out: dict[str, Any] = {
         "timestamp": render.timestamp(now),
@@ -145,10 +168,10 @@ def _event(name: str, level: str, ev: MutableMapping[str, Any], now: float) -> d
     out["request_id"] = None  # stable schema: present on every line, filled inside a request
     bound = _fields_var.get()
     if bound:
-        out.update(bound)
+        out.update(bound if _SCHEMA.isdisjoint(bound) else _renamed(bound, _SCHEMA))
     exc_info = ev.pop("exc_info", None)
     if ev:
-        out.update(ev)
+        out.update(ev if _CALLER_SCHEMA.isdisjoint(ev) else _renamed(ev, _CALLER_SCHEMA))
     if exc_info:
         fields = _exception_fields(exc_info)
         if fields is not None:
@@ -269,7 +292,10 @@ class _Bridge(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if _state.drop_access and record.name in ACCESS_LOGGERS:
+            if _state.drop_access and (
+                record.name in ACCESS_LOGGERS
+                or (record.name == "django.server" and hasattr(record, "status_code"))
+            ):
                 return  # msatrace writes the access line (documented in docs/logging.md)
             exc = record.exc_info[1] if record.exc_info else None
             if exc is not None and getattr(exc, "__msatrace_logged__", False):
