@@ -118,3 +118,25 @@ def test_init_after_shutdown_applies_new_span_settings(env: pytest.MonkeyPatch) 
 
     (span,) = spans.get_finished_spans()
     assert span.resource.attributes["service.name"] == "b"
+
+
+def test_shutdown_ends_the_flush_thread_of_its_export_pipeline(env: pytest.MonkeyPatch) -> None:
+    """The thread that bounds flushes starts with the exporter and ends at shutdown()."""
+    import threading
+    import time
+
+    def flush_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "msatrace-flush"]
+
+    before = len(flush_threads())
+    msatrace.init(service_name="svc", patch="none", otlp_endpoint="http://127.0.0.1:9")
+    started = len(flush_threads())
+
+    msatrace.shutdown()
+    for _ in range(500):  # the thread ends once it has taken the stop; not a timing assertion
+        if len(flush_threads()) == before:
+            break
+        time.sleep(0.01)
+
+    assert started == before + 1
+    assert len(flush_threads()) == before

@@ -6,7 +6,9 @@ timeout it is given (opentelemetry-python#4568) and exports every queued batch i
 flush or a shutdown against a collector that refuses, fails or hangs takes many times the
 exporter's timeout. msatrace bounds them itself: the work runs in a daemon thread that is waited
 for at most ``timeout`` seconds; past that the exporter is told to stop (no more retries, later
-batches fail at once) and the caller, often a process on its way out, goes on without it.
+batches fail at once) and the caller, often a process on its way out, goes on without it. That
+thread (:class:`Runner`) starts with the export pipeline, not at the flush: from Python 3.12 on,
+no thread may start once the interpreter is exiting, which is when ``atexit`` flushes run.
 
 Spans handed to the processor and spans the exporter delivered are counted, so a shutdown that
 could not deliver everything says once how many spans were lost.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import threading
 from collections.abc import Callable, Sequence
 
@@ -58,6 +61,42 @@ class Counted(SpanExporter):
         return self.inner.force_flush(timeout_millis)
 
 
+class Runner:
+    """A daemon thread that runs flushes and shutdowns, so that their callers can stop waiting."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.start()
+
+    def start(self) -> bool:
+        """Have the thread running (again after a fork); False when no thread may start."""
+        if self._thread is not None and self._thread.is_alive():
+            return True
+        thread = threading.Thread(target=self._serve, name="msatrace-flush", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # "can't create new thread at interpreter shutdown"
+            return False
+        self._thread = thread
+        return True
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def run(self, job: Callable[[], None]) -> bool:
+        """Hand ``job`` to the thread; False (job not taken) when there is no thread."""
+        if not self.start():
+            return False
+        self._jobs.put(job)
+        return True
+
+    def stop(self) -> None:
+        """End the thread once the jobs handed to it are done."""
+        self._jobs.put(None)
+
+
 class Batch(BatchSpanProcessor):
     """``BatchSpanProcessor`` over a :class:`Counted` exporter, counting the spans it is given."""
 
@@ -70,6 +109,7 @@ class Batch(BatchSpanProcessor):
         self._reads = 0
         self._queue_span = super().on_end  # bound once: on_end runs for every span
         self.flushing: threading.Event | None = None  # the last flush's: set once it finished
+        self.runner = Runner()
 
     def on_end(self, span: ReadableSpan) -> None:
         # Every span that reaches here is sampled: the provider is msatrace's, whose samplers
@@ -84,9 +124,12 @@ class Batch(BatchSpanProcessor):
         return max(0, ended - self.counted.exported)
 
 
-def within(timeout: float, work: Callable[[], object], site: str) -> threading.Event:
-    """Run ``work`` in a daemon thread, waiting at most ``timeout`` seconds; the event returned
-    is set once it has finished."""
+def within(
+    timeout: float, work: Callable[[], object], site: str, batch: Batch | None
+) -> threading.Event:
+    """Run ``work`` on the batch's :class:`Runner`, waiting at most ``timeout`` seconds; the event
+    returned is set once it has finished. Without a runner (nothing is exported, or its thread
+    cannot start) ``work`` runs here."""
     done = threading.Event()
 
     def run() -> None:
@@ -96,7 +139,8 @@ def within(timeout: float, work: Callable[[], object], site: str) -> threading.E
         finally:
             done.set()
 
-    threading.Thread(target=run, name=f"msatrace-{site}", daemon=True).start()
+    if batch is None or not batch.runner.run(run):
+        run()
     done.wait(max(0.0, timeout))
     return done
 
@@ -110,7 +154,9 @@ def flush(provider: TracerProvider, batch: Batch | None, timeout: float) -> bool
     """Export the spans buffered so far, waiting at most ``timeout`` seconds."""
     if _stuck(batch):
         return False  # waiting again would only wait on the same collector
-    done = within(timeout, lambda: provider.force_flush(int(timeout * 1000)), "tracing.flush")
+    done = within(
+        timeout, lambda: provider.force_flush(int(timeout * 1000)), "tracing.flush", batch
+    )
     if batch is not None:
         batch.flushing = done
     return done.is_set()
@@ -129,9 +175,10 @@ def close(provider: TracerProvider, batch: Batch | None, timeout: float) -> None
         provider.force_flush(int(timeout * 1000))
         provider.shutdown()
 
-    finished = within(0.0 if _stuck(batch) else timeout, work, "tracing.shutdown").is_set()
+    finished = within(0.0 if _stuck(batch) else timeout, work, "tracing.shutdown", batch).is_set()
     if batch is None:
         return
+    batch.runner.stop()
     if not finished:
         with guard("tracing.shutdown"):
             batch.counted.shutdown()
