@@ -40,6 +40,8 @@ def app(env: pytest.MonkeyPatch) -> FastAPI:
     return make_app()
 
 
+# Starlette 0.36 (the minimum) uses an anyio name that newer anyio releases deprecate.
+@pytest.mark.filterwarnings("ignore:The anyio.abc.BlockingPortal alias is deprecated")
 def test_testclient_gets_the_x_trace_id_it_sent(app: FastAPI) -> None:
     """TestClient(app) with X-Trace-ID: the handler and the response name that trace."""
     with warnings.catch_warnings():

@@ -109,6 +109,7 @@ class Batch(BatchSpanProcessor):
         self._reads = 0
         self._queue_span = super().on_end  # bound once: on_end runs for every span
         self.flushing: threading.Event | None = None  # the last flush's: set once it finished
+        self.ran_out = False  # the last flush ended without delivering everything in time
         self.runner = Runner()
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -146,20 +147,29 @@ def within(
 
 
 def _stuck(batch: Batch | None) -> bool:
-    """A flush that ran out of time is still waiting on the collector."""
-    return batch is not None and batch.flushing is not None and not batch.flushing.is_set()
+    """A flush ran out of time: it is still waiting on the collector, or gave up at its deadline
+    (OpenTelemetry's older ``force_flush`` returns False there instead of waiting on)."""
+    if batch is None:
+        return False
+    return batch.ran_out or (batch.flushing is not None and not batch.flushing.is_set())
 
 
 def flush(provider: TracerProvider, batch: Batch | None, timeout: float) -> bool:
     """Export the spans buffered so far, waiting at most ``timeout`` seconds."""
     if _stuck(batch):
         return False  # waiting again would only wait on the same collector
+    delivered: list[bool] = []
     done = within(
-        timeout, lambda: provider.force_flush(int(timeout * 1000)), "tracing.flush", batch
+        timeout,
+        lambda: delivered.append(provider.force_flush(int(timeout * 1000))),
+        "tracing.flush",
+        batch,
     )
+    ok = done.is_set() and delivered == [True]
     if batch is not None:
         batch.flushing = done
-    return done.is_set()
+        batch.ran_out = not ok
+    return ok
 
 
 def close(provider: TracerProvider, batch: Batch | None, timeout: float) -> None:
