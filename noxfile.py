@@ -64,18 +64,31 @@ BENCH_PEERS = [
 ]
 
 
-def ensure_redis(session: nox.Session) -> None:
-    """Install Debian's redis-server when it is missing and we are allowed to (root)."""
-    if shutil.which("redis-server"):
+# Debian packages the tests and the demo run for real: command -> package.
+DEBIAN_COMMANDS = {
+    "redis-server": "redis-server",
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "amtool": "prometheus-alertmanager",
+}
+
+
+def ensure_debian_packages(session: nox.Session) -> None:
+    """Install the Debian packages of DEBIAN_COMMANDS that are missing, when allowed to (root)."""
+    missing = sorted({pkg for cmd, pkg in DEBIAN_COMMANDS.items() if not shutil.which(cmd)})
+    if not missing:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        session.log("redis-server is missing: installing Debian's package")
+        session.log(f"missing: installing Debian's {', '.join(missing)}")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], env=env).returncode:
+        install = ["apt-get", "install", "-y", "-q", *missing]
+        if subprocess.run(install, env=env).returncode:
             subprocess.run(["apt-get", "update", "-q"], env=env, check=False)
-            subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], env=env, check=False)
-    if not shutil.which("redis-server"):
-        session.warn("redis-server is not available: Celery tests will fail under CI=true")
+            subprocess.run(install, env=env, check=False)
+    still = sorted(cmd for cmd in DEBIAN_COMMANDS if not shutil.which(cmd))
+    if still:
+        session.warn(f"not available: {', '.join(still)}; tests needing them fail under CI=true")
 
 
 # The Python whose run of the whole suite measures coverage: one run is enough (the code is the
@@ -91,7 +104,7 @@ def tests(session: nox.Session) -> None:
     installed msatrace and fails under the floor, ``fail_under`` in pyproject.toml's
     ``[tool.coverage.report]``.
     """
-    ensure_redis(session)
+    ensure_debian_packages(session)
     coverage = session.python == COVERAGE_PYTHON and not session.posargs
     session.install("-e", ".[all]", *TEST_DEPS, *(["pytest-cov>=7"] if coverage else []))
     args = session.posargs or ["-q"]
@@ -127,7 +140,7 @@ def tests_min(session: nox.Session) -> None:
     The pins come from ``msatrace._core.config.versions.MINIMUMS``; the test tools (pytest, uvicorn,
     OpenTelemetry's contrib instrumentation...) resolve to releases compatible with them.
     """
-    ensure_redis(session)
+    ensure_debian_packages(session)
     pins = [f"{row.distribution}=={row.tested}" for row in VERSIONS.MINIMUMS]
     # The contrib instrumentation matching OpenTelemetry 1.27 (0.48b0) imports pkg_resources,
     # which setuptools 81 removed and which warns on import (an error under filterwarnings).
@@ -189,7 +202,7 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=DEV_PYTHON)
 def demo(session: nox.Session) -> None:
     """Start the three-service demo on free 127.0.0.1 ports, send requests, print what happened."""
-    ensure_redis(session)
+    ensure_debian_packages(session)
     # celery[redis]: kombu's Redis transport imports `packaging`, declared only by that extra.
     session.install("-e", ".[all]", "uvicorn>=0.29", "gunicorn>=22", "celery[redis]>=5.3")
     session.run("python", "examples/msa/run_demo.py", *session.posargs)
