@@ -84,7 +84,18 @@ __all__ = [
 ]
 
 _ADAPTERS = frozenset(
-    ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "httpx", "requests", "celery")
+    (
+        "asgi",
+        "wsgi",
+        "starlette",
+        "fastapi",
+        "flask",
+        "django",
+        "httpx",
+        "requests",
+        "celery",
+        "health",
+    )
 )
 
 
