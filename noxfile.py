@@ -47,6 +47,8 @@ TEST_DEPS = [
     "opentelemetry-propagator-b3",
     # OTEL_EXPORTER_OTLP_PROTOCOL=grpc builds the gRPC exporter when installed (msatrace[otlp-grpc])
     "opentelemetry-exporter-otlp-proto-grpc",
+    # the health response validated against a JSON Schema written from the IETF draft
+    "jsonschema>=4",
 ]
 BENCH_PEERS = [
     "asgi-correlation-id",

@@ -25,6 +25,7 @@ Needs the ``django`` extra (``pip install 'msatrace[django]'``).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Context
@@ -35,7 +36,7 @@ try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
     from django.core.handlers.asgi import ASGIRequest
-    from django.http import Http404, HttpRequest, HttpResponseBase
+    from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
     from django.http.response import ResponseHeaders
     from django.utils.functional import LazyObject
     from django.utils.log import log_response
@@ -43,8 +44,9 @@ except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
 from msatrace._core import safety
+from msatrace._core.endpoint import Endpoint
 from msatrace._core.lifecycle import environ as cgi
-from msatrace._core.lifecycle import inbound
+from msatrace._core.lifecycle import inbound, served
 from msatrace._core.lifecycle.inbound import RequestFacts, RequestScope
 from msatrace._core.logs import structured
 from msatrace._core.trace import context
@@ -87,6 +89,9 @@ class TraceMiddleware:
     def _call(self, ctx: contextvars.Context | None, request: HttpRequest) -> Any:
         req, outer = _begin(request)
         if req is None:
+            endpoint = _own_endpoint(request, outer)
+            if endpoint is not None:  # msatrace's own (a health probe): Django never sees it
+                return _answer(endpoint, request)
             return _passed(outer, request, self.get_response(request))
         streamed = False
         try:
@@ -104,6 +109,11 @@ class TraceMiddleware:
     async def _acall(self, request: HttpRequest) -> Any:
         req, outer = _begin(request)
         if req is None:
+            endpoint = _own_endpoint(request, outer)
+            if endpoint is not None:
+                if endpoint.blocking:
+                    return await asyncio.to_thread(_answer, endpoint, request)
+                return _answer(endpoint, request)
             return _passed(outer, request, await self.get_response(request))
         streamed = False
         try:
@@ -131,6 +141,22 @@ class TraceMiddleware:
         if isinstance(req, RequestScope):
             # Django's own "django.request" line is the one exception line: record, don't log.
             safety.call("django.exception", partial(req.fail, log=False), exception)
+
+
+def _own_endpoint(request: HttpRequest, outer: RequestScope | None) -> Endpoint | None:
+    if outer is not None or inbound.active is None:
+        return None
+    return served.lookup(request.method or "GET", request.path)
+
+
+def _answer(endpoint: Endpoint, request: HttpRequest) -> HttpResponse:
+    # Answered before any other middleware: ALLOWED_HOSTS, SSL and slash redirects do not apply.
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    status, pairs, body = served.answer(endpoint, request.method or "GET", headers)
+    response = HttpResponse(body, status=status)
+    for name, value in pairs:
+        response[name] = value
+    return response
 
 
 def _fill(request: HttpRequest, facts: RequestFacts) -> None:

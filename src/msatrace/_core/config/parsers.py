@@ -111,6 +111,16 @@ def text(value: str, origin: str) -> str:
     return value.strip()
 
 
+def path(value: str, origin: str) -> str:
+    """A URL path of one of msatrace's own endpoints; ``off`` (or empty) turns it off."""
+    v = value.strip() if isinstance(value, str) else value
+    if v in ("", "off"):
+        return ""
+    if not isinstance(v, str) or not v.startswith("/") or any(c in v for c in "?# \t\r\n"):
+        raise ConfigError(f"{origin}={value!r}: expected a path starting with / (or off)")
+    return v
+
+
 def boolean(value: object, origin: str) -> bool:
     if isinstance(value, bool):
         return value

@@ -72,6 +72,14 @@ class Settings:
     propagate_threads: bool = True
     shutdown_timeout: float = 5.0
     flush_on_sigterm: bool = True
+    # --- health ---
+    health: bool = True
+    health_live_path: str = "/livez"
+    health_ready_path: str = "/readyz"
+    health_path: str = "/healthz"
+    health_path_answers: str = "live"
+    health_cache_ttl: float = 5.0
+    health_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -380,6 +388,68 @@ OPTIONS: tuple[Option, ...] = (
         "first, then let it end the process as before.",
         "`true`",
     ),
+    # --- health ---
+    Option(
+        "health",
+        ("MSATRACE_HEALTH",),
+        parse.boolean,
+        _const(True),
+        "Answer the health probes (`health_live_path`, `health_ready_path`, `health_path`) in "
+        "msatrace's middleware, before the application; `false` leaves those paths to the app.",
+        "`true`",
+    ),
+    Option(
+        "health_live_path",
+        ("MSATRACE_HEALTH_LIVE_PATH",),
+        parse.path,
+        _const("/livez"),
+        "Liveness: 200 while the process answers; asks no dependency. `off` turns it off.",
+        "`/livez`",
+    ),
+    Option(
+        "health_ready_path",
+        ("MSATRACE_HEALTH_READY_PATH",),
+        parse.path,
+        _const("/readyz"),
+        "Readiness: runs the checks registered with `msatrace.health.add_check`; 503 when a "
+        "critical one fails. `off` turns it off.",
+        "`/readyz`",
+    ),
+    Option(
+        "health_path",
+        ("MSATRACE_HEALTH_PATH",),
+        parse.path,
+        _const("/healthz"),
+        "An alias answering as liveness or readiness (`health_path_answers`). `off` turns it off.",
+        "`/healthz`",
+    ),
+    Option(
+        "health_path_answers",
+        ("MSATRACE_HEALTH_PATH_ANSWERS",),
+        parse.choice(("live", "ready")),
+        _const("live"),
+        "What `health_path` answers: `live` (no dependency asked: safe for a liveness probe) "
+        "or `ready`.",
+        "`live`",
+    ),
+    Option(
+        "health_cache_ttl",
+        ("MSATRACE_HEALTH_CACHE_TTL",),
+        parse.seconds,
+        _const(5.0),
+        "Seconds a readiness result is reused, so frequent probes reach each dependency at most "
+        "once per period.",
+        "`5`",
+    ),
+    Option(
+        "health_token",
+        ("MSATRACE_HEALTH_TOKEN",),
+        parse.text,
+        _const(None),
+        "A secret: a probe sending `Authorization: Bearer <token>` sees each check's error "
+        "text; others see only each check's status. Never logged.",
+        "none (error text never shown)",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -441,6 +511,14 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     values["otlp_traces_endpoint"] = traces_endpoint
     values["resource_attributes"] = _resource_attrs(env)
     return Settings(**values)
+
+
+def own_paths(settings: Settings) -> frozenset[str]:
+    """The paths msatrace's middleware answers itself (never traced, logged or measured)."""
+    if not settings.health:
+        return frozenset()
+    paths = (settings.health_live_path, settings.health_ready_path, settings.health_path)
+    return frozenset(p for p in paths if p)
 
 
 def _traces_endpoint(values: Mapping[str, Any], rank: Mapping[str, int]) -> str | None:
