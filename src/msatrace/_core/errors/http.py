@@ -26,10 +26,22 @@ def post(
     url: str, body: bytes, headers: Mapping[str, str], *, timeout: float = 5.0
 ) -> tuple[int, bytes]:
     """POST ``body``; return (status, answer) for 2xx, raise :class:`DeliveryError` otherwise."""
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+    return request("POST", url, headers, body=body, timeout=timeout)
+
+
+def request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    body: bytes | None = None,
+    timeout: float = 5.0,
+) -> tuple[int, bytes]:
+    """Any method; the same answers as :func:`post`."""
+    req = urllib.request.Request(url, data=body, headers=dict(headers), method=method)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler())
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with opener.open(req, timeout=timeout) as response:
             return response.status, response.read(MAX_ANSWER)
     except urllib.error.HTTPError as err:
         answer = err.read(MAX_ANSWER).decode("utf-8", "replace")[:300]
