@@ -1,8 +1,10 @@
 """Delivery: reports leave the request's thread at once and reach the notifiers from one thread.
 
-``Dispatcher.observe(event)`` asks the noise control what to send and puts it on a bounded queue
-(never blocking: when the queue is full the report is dropped and counted). One daemon thread
-delivers each report to every notifier, retrying a notifier that answers 429 or 5xx or cannot be
+``Dispatcher.observe(event)`` only adds the occurrence to an in-memory inbox, one slot per
+fingerprint (repeats are counted in their slot; past ``queue_size`` distinct bugs an occurrence is
+dropped and counted), so a request never waits for the network. One daemon thread takes the inbox,
+asks the noise control (per process, or shared through Redis) what to send, and delivers each
+report to every notifier, retrying a notifier that answers 429 or 5xx or cannot be
 reached (honouring ``Retry-After``, backing off otherwise), and sends the digests whose window has
 ended. The thread starts on the first report and again in a forked child (gunicorn ``--preload``),
 where the parent's thread does not exist. ``close()`` sends the pending digests and waits a
@@ -15,15 +17,14 @@ Imports: the standard library, ``_core.safety`` and this package.
 from __future__ import annotations
 
 import os
-import queue
 import threading
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from msatrace._core.errors.event import ErrorEvent
-from msatrace._core.errors.noise import Noise, Report
+from msatrace._core.errors.noise import MAX_TRACE_IDS, Noise, Report
 from msatrace._core.safety import warn_once
 
 
@@ -45,7 +46,7 @@ class Notifier(Protocol):
 
 
 class Dispatcher:
-    """The bounded queue and the thread between capture and the notifiers."""
+    """Between capture and the notifiers: an in-memory inbox and one delivery thread."""
 
     def __init__(
         self,
@@ -74,32 +75,32 @@ class Dispatcher:
         _live.add(self)
 
     def _reset(self) -> None:
-        self._queue: queue.Queue[Report] = queue.Queue(self.queue_size)
-        self._busy = 0
+        # fingerprint -> [first event, repeats since, some of their trace IDs]
+        self._inbox: dict[str, list[Any]] = {}
         self._cond = threading.Condition()
+        self._working = False
         self._thread: threading.Thread | None = None
 
-    # --- the request's side: never blocks, never raises -------------------------------------
+    # --- the request's side: memory only, never blocks, never raises ------------------------
 
     def observe(self, event: ErrorEvent) -> None:
-        """One occurrence of a bug: report it now, or count it for the digest."""
+        """One occurrence of a bug, handed to the delivery thread."""
         try:
-            report = self.noise.observe(event, time.time())
+            with self._cond:
+                slot = self._inbox.get(event.fingerprint)
+                if slot is None:
+                    if len(self._inbox) >= self.queue_size:
+                        self.dropped += 1
+                        return
+                    self._inbox[event.fingerprint] = [event, 0, []]
+                else:
+                    slot[1] += 1
+                    if event.trace_id and len(slot[2]) < MAX_TRACE_IDS:
+                        slot[2].append(event.trace_id)
+                self._cond.notify_all()
             self._ensure_thread()
-            if report is not None:
-                self._put(report)
         except Exception as exc:
             warn_once("errors.observe", "msatrace: could not queue an error report: %s", exc)
-
-    def _put(self, report: Report) -> None:
-        with self._cond:
-            try:
-                self._queue.put_nowait(report)
-            except queue.Full:
-                self.dropped += 1
-                warn_once("errors.full", "msatrace: error report queue full; reports dropped")
-                return
-            self._busy += 1
 
     # --- the delivery thread ----------------------------------------------------------------
 
@@ -115,19 +116,26 @@ class Dispatcher:
 
     def _run(self) -> None:
         while True:
+            with self._cond:
+                if not self._inbox and not self._closing:
+                    self._cond.wait(self.tick)
+                inbox, self._inbox = self._inbox, {}
+                self._working = True
             try:
-                report = self._queue.get(timeout=self.tick)
-            except queue.Empty:
-                report = None
-            if report is not None:
-                self._deliver(report)
-                with self._cond:
-                    self._busy -= 1
-                    self._cond.notify_all()
-            for digest in self.noise.due(time.time()):
-                self._put(digest)
-            if self._closing and self._queue.empty():
-                return
+                now = time.time()
+                for event, repeats, traces in inbox.values():
+                    report = self.noise.observe(event, now, repeats=repeats, traces=tuple(traces))
+                    if report is not None:
+                        self._deliver(report)
+                for digest in self.noise.due(time.time(), final=self._closing):
+                    self._deliver(digest)
+            except Exception as exc:  # the noise control's store failing: logged, never raised
+                warn_once("errors.run", "msatrace: error reporting failed: %s", exc)
+            with self._cond:
+                self._working = False
+                self._cond.notify_all()
+                if self._closing and not self._inbox:
+                    return
 
     def _deliver(self, report: Report) -> None:
         for notifier in self.notifiers:
@@ -138,11 +146,9 @@ class Dispatcher:
                     self.delivered += 1
                     break
                 except DeliveryError as exc:
-                    wait = (
-                        exc.retry_after
-                        if exc.retry_after is not None
-                        else self.backoff * 2**attempt
-                    )
+                    wait = exc.retry_after
+                    if wait is None:
+                        wait = self.backoff * 2**attempt
                     if not exc.retry or attempt >= self.retries or not self._may_wait(wait):
                         self._failed(notifier, exc)
                         break
@@ -167,19 +173,17 @@ class Dispatcher:
     # --- shutdown ---------------------------------------------------------------------------
 
     def close(self, timeout: float = 2.0) -> bool:
-        """Send pending digests and wait at most ``timeout`` s; True when everything went out."""
+        """Send what is pending (digests too) within ``timeout`` s; True when all went out."""
         self._deadline = time.monotonic() + timeout
-        for digest in self.noise.due(time.time(), final=True):
-            self._put(digest)
-        self._closing = True
-        if self._busy:
-            self._ensure_thread()
         with self._cond:
-            done = self._cond.wait_for(
-                lambda: self._busy == 0, max(0.0, self._deadline - time.monotonic())
-            )
+            self._closing = True
+            self._cond.notify_all()
+        self._ensure_thread()
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, self._deadline - time.monotonic()))
         _live.discard(self)
-        return done
+        return thread is None or not thread.is_alive()
 
 
 _live: weakref.WeakSet[Dispatcher] = weakref.WeakSet()

@@ -68,32 +68,44 @@ class Noise:
         self._evicted: list[Report] = []
         self._lock = threading.Lock()
 
-    def observe(self, event: ErrorEvent, now: float) -> Report | None:
-        """One occurrence: the report to send now, or ``None`` (counted for the digest)."""
+    def observe(
+        self, event: ErrorEvent, now: float, *, repeats: int = 0, traces: tuple[str, ...] = ()
+    ) -> Report | None:
+        """An occurrence (and ``repeats`` more of the same bug since, with some of their trace
+        IDs): the report to send now, or ``None`` (counted for the digest)."""
         with self._lock:
+            report = self._observe(event, now)
             group = self._groups.get(event.fingerprint)
-            if group is not None and now - group.last_seen <= self.quiet:
-                self._count(group, event, now)
-                return None
-            kind: Kind = "new" if group is None else "returned"
-            if group is not None and group.pending:
-                self._evicted.append(self._digest(group, now))
-            group = _Group(first_seen=now, last_seen=now, window_start=now, event=event)
-            self._groups[event.fingerprint] = group
-            self._groups.move_to_end(event.fingerprint)
-            self._bound(now)
-            if not self._allowed(now):
-                self._count(group, event, now)
-                return None
-            return Report(
-                kind=kind,
-                event=event,
-                count=1,
-                trace_ids=(event.trace_id,) if event.trace_id else (),
-                first_seen=now,
-                last_seen=now,
-                window=self.window,
-            )
+            if group is not None and repeats:
+                group.pending += repeats
+                room = MAX_TRACE_IDS - len(group.trace_ids)
+                group.trace_ids.extend(traces[: max(room, 0)])
+            return report
+
+    def _observe(self, event: ErrorEvent, now: float) -> Report | None:
+        group = self._groups.get(event.fingerprint)
+        if group is not None and now - group.last_seen <= self.quiet:
+            self._count(group, event, now)
+            return None
+        kind: Kind = "new" if group is None else "returned"
+        if group is not None and group.pending:
+            self._evicted.append(self._digest(group, now))
+        group = _Group(first_seen=now, last_seen=now, window_start=now, event=event)
+        self._groups[event.fingerprint] = group
+        self._groups.move_to_end(event.fingerprint)
+        self._bound(now)
+        if not self._allowed(now):
+            self._count(group, event, now)
+            return None
+        return Report(
+            kind=kind,
+            event=event,
+            count=1,
+            trace_ids=(event.trace_id,) if event.trace_id else (),
+            first_seen=now,
+            last_seen=now,
+            window=self.window,
+        )
 
     def due(self, now: float, *, final: bool = False) -> list[Report]:
         """Digests whose window has ended (every pending one when ``final``, at shutdown)."""
