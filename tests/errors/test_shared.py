@@ -27,7 +27,7 @@ WORKER = textwrap.dedent(
     from msatrace.notifiers import SlackNotifier
 
     redis_url, slack_url, start, n, worker = sys.argv[1:6]
-    noise = SharedNoise(redis_url, window=2.0, quiet=600.0)
+    noise = SharedNoise(redis_url, window=5.0, quiet=600.0)
     dispatcher = Dispatcher([SlackNotifier(slack_url)], noise, tick=0.05)
 
     def checkout(i):
@@ -40,7 +40,7 @@ WORKER = textwrap.dedent(
         except ValueError as exc:
             event = build(exc, context={"service": "orders", "trace_id": f"{worker}{i:031x}"})
             dispatcher.observe(event)
-    time.sleep(4.0)  # past the window: one of the workers sends the digest
+    time.sleep(7.0)  # past the window: one of the workers sends the digest
     sys.exit(0 if dispatcher.close(5.0) else 3)
     """
 )
@@ -71,12 +71,22 @@ def test_three_workers_send_one_report_and_one_digest(redis_url: str) -> None:
         codes = [p.wait(60) for p in procs]
         assert codes == [0, 0, 0]
     texts = [m["text"] for m in slack.received]
-    assert len(texts) == 2, texts
-    assert texts[0].startswith("[orders] ValueError: order ")
-    assert " more in " not in texts[0]
-    assert texts[1].startswith("[orders] 1001 more in ")
-    digest_blocks = str(slack.received[1]["blocks"])
-    assert digest_blocks.count("`") >= 2  # trace IDs listed
+    reports = [t for t in texts if " more in " not in t]
+    digests = [t for t in texts if " more in " in t]
+    assert len(reports) == 1, texts
+    assert reports[0].startswith("[orders] ValueError: order ")
+    # every other occurrence is in a digest, one per 5-s window: one, unless the machine was so
+    # loaded that the workers' errors spread over more than one window
+    assert sum(int(t.split()[1]) for t in digests) == 1001, texts
+    assert 1 <= len(digests) <= 2, texts
+    for message in slack.received:
+        if " more in " in message["text"]:
+            [some] = [
+                b["text"]["text"]
+                for b in message["blocks"]
+                if b["type"] == "section" and b.get("text", {}).get("text", "").startswith("*Some")
+            ]
+            assert 1 <= some.count("`") // 2 <= 5, some  # at most 5 of their trace IDs
 
 
 def _event(fp: str) -> ErrorEvent:
