@@ -49,6 +49,8 @@ TEST_DEPS = [
     "opentelemetry-exporter-otlp-proto-grpc",
     # the health response validated against a JSON Schema written from the IETF draft
     "jsonschema>=4",
+    # the Slack stand-in validates messages with Slack's own Block Kit models
+    "slack-sdk>=3.30",
 ]
 BENCH_PEERS = [
     "asgi-correlation-id",
