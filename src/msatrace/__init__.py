@@ -117,6 +117,12 @@ def init(
     propagate_threads: bool | None = None,
     shutdown_timeout: float | None = None,
     flush_on_sigterm: bool | None = None,
+    metrics_exporter: str | None = None,
+    metrics_path: str | None = None,
+    metrics_port: int | str | None = None,
+    metrics_address: str | None = None,
+    metrics_cardinality_limit: int | str | None = None,
+    metrics_dir: str | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

@@ -303,3 +303,40 @@ def url(value: str, origin: str) -> str:
     if port == 0 or (port is None and host.endswith(":")):
         raise ConfigError(f"{expected} and a port from 1 to 65535")
     return v.rstrip("/")
+
+
+# --- metrics ---
+METRICS_EXPORTERS = ("prometheus", "otlp", "none")
+
+
+def port(value: str | int, origin: str) -> int | None:
+    """A TCP port from 1 to 65535, or ``none`` / ``0`` for no port."""
+    v = str(value).strip().lower()
+    if v in ("none", "0"):
+        return None
+    if not _DIGITS.fullmatch(v) or not 1 <= int(v) <= 65535:
+        raise ConfigError(f"{origin}={value!r}: expected a port from 1 to 65535, or none")
+    return int(v)
+
+
+def url_path(value: str, origin: str) -> str | None:
+    """An absolute URL path (``/metrics``), or ``none`` for no path."""
+    v = value.strip()
+    if v.lower() == "none":
+        return None
+    if not v.startswith("/") or any(c in v for c in "?# ") or any(_control(c) for c in v):
+        raise ConfigError(f"{origin}={value!r}: expected a path starting with '/', or none")
+    return v
+
+
+def directory(value: str, origin: str) -> str:
+    """A directory path (created when missing)."""
+    v = value.strip()
+    if not v or "\x00" in v:
+        raise ConfigError(f"{origin}={value!r}: expected a directory path")
+    return v
+
+
+def cardinality(value: str | int, origin: str) -> int:
+    """A cardinality limit: a whole number from 1 to ``MAX_INT`` (an int from ``init()``, too)."""
+    return positive(str(value), origin)

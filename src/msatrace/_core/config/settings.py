@@ -24,6 +24,7 @@ from msatrace._core.config.parsers import (
     DEFAULT_OTLP_ENDPOINT,
     DEFAULT_OTLP_GRPC_ENDPOINT,
     LOG_FORMATS,
+    METRICS_EXPORTERS,
     SAMPLERS,
     TRACES_EXPORTERS,
     TRACES_PATH,
@@ -72,6 +73,13 @@ class Settings:
     propagate_threads: bool = True
     shutdown_timeout: float = 5.0
     flush_on_sigterm: bool = True
+    # --- metrics ---
+    metrics_exporter: str = "prometheus"
+    metrics_path: str | None = "/metrics"
+    metrics_port: int | None = None
+    metrics_address: str = "0.0.0.0"
+    metrics_cardinality_limit: int = 2000
+    metrics_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -379,6 +387,62 @@ OPTIONS: tuple[Option, ...] = (
         "When `SIGTERM` would kill the process at once (no handler of its own), flush spans "
         "first, then let it end the process as before.",
         "`true`",
+    ),
+    # --- metrics ---
+    Option(
+        "metrics_exporter",
+        ("MSATRACE_METRICS_EXPORTER", "OTEL_METRICS_EXPORTER"),
+        parse.choice(METRICS_EXPORTERS),
+        _const("prometheus"),
+        "RED metrics of requests, calls and tasks: `prometheus` (an endpoint to scrape; needs "
+        "`msatrace[prometheus]`) or `none` (nothing recorded, nothing spent). `otlp` is not "
+        "implemented yet: msatrace then records no metrics of its own.",
+        "`prometheus`",
+    ),
+    Option(
+        "metrics_path",
+        ("MSATRACE_METRICS_PATH",),
+        parse.url_path,
+        _const("/metrics"),
+        "Path the application's middleware answers scrapes on (neither traced, logged nor "
+        "measured), or `none` to serve metrics only on `metrics_port`.",
+        "`/metrics`",
+    ),
+    Option(
+        "metrics_port",
+        ("MSATRACE_METRICS_PORT",),
+        parse.port,
+        _const(None),
+        "Also serve metrics on this port of their own (a small threaded server, stopped at "
+        "`shutdown()`), for a service that keeps them off its public port.",
+        "none",
+    ),
+    Option(
+        "metrics_address",
+        ("MSATRACE_METRICS_ADDRESS",),
+        parse.text,
+        _const("0.0.0.0"),
+        "Address the `metrics_port` server listens on.",
+        "`0.0.0.0`",
+    ),
+    Option(
+        "metrics_cardinality_limit",
+        ("MSATRACE_METRICS_CARDINALITY_LIMIT",),
+        parse.cardinality,
+        _const(2000),
+        "Distinct attribute sets per metric; past it, measurements go to one series labelled "
+        '`otel_metric_overflow="true"` and are counted in `msatrace_metrics_overflow_total`.',
+        "`2000` (as OpenTelemetry's SDK)",
+    ),
+    Option(
+        "metrics_dir",
+        ("MSATRACE_METRICS_DIR", "PROMETHEUS_MULTIPROC_DIR"),
+        parse.directory,
+        _const(None),
+        "Directory shared by the worker processes of one server (gunicorn, `uvicorn "
+        "--workers`): each scrape then returns the totals of all workers, live and recycled. "
+        "Unset: each process counts alone.",
+        "none (single process)",
     ),
 )
 
