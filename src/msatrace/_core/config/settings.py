@@ -12,6 +12,7 @@ package's ``parsers`` and ``sdkvars``.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -135,6 +136,13 @@ def _tracing_default(env: Mapping[str, str]) -> bool:
     if raw not in ("", "true", "false"):
         raise ConfigError(f"OTEL_SDK_DISABLED={env['OTEL_SDK_DISABLED']!r}: expected true or false")
     return raw != "true"
+
+
+def _metrics_default(env: Mapping[str, str]) -> str:
+    # Installed but not asked for: on. Not installed and not asked for: off, rather than an
+    # init() that fails for every user without the extra (asked for by name, build() says which
+    # extra is missing).
+    return "prometheus" if importlib.util.find_spec("prometheus_client") else "none"
 
 
 def _service_default(env: Mapping[str, str]) -> str:
@@ -393,11 +401,11 @@ OPTIONS: tuple[Option, ...] = (
         "metrics_exporter",
         ("MSATRACE_METRICS_EXPORTER", "OTEL_METRICS_EXPORTER"),
         parse.choice(METRICS_EXPORTERS),
-        _const("prometheus"),
+        _metrics_default,
         "RED metrics of requests, calls and tasks: `prometheus` (an endpoint to scrape; needs "
         "`msatrace[prometheus]`) or `none` (nothing recorded, nothing spent). `otlp` is not "
         "implemented yet: msatrace then records no metrics of its own.",
-        "`prometheus`",
+        "`prometheus` when `prometheus_client` is installed (`msatrace[prometheus]`), else `none`",
     ),
     Option(
         "metrics_path",
