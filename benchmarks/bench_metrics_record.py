@@ -28,15 +28,13 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _harness import Batch, run_area  # noqa: E402
+from _harness import Batch, run_area
 
 GROUPS = ("prom", "prom-mp", "otel", "msatrace")
 ROUTES = [f"/r{i}/{{id}}" for i in range(50)]
 STATUSES = (200, 201, 404, 500)
 # (method, route, status, scheme, error_type) rotated through: 200 attribute sets.
-ROWS = [
-    ("GET", r, s, "http", "500" if s == 500 else "") for r in ROUTES for s in STATUSES
-]
+ROWS = [("GET", r, s, "http", "500" if s == 500 else "") for r in ROUTES for s in STATUSES]
 
 
 def _cycle(op: Callable[[tuple[Any, ...]], object]) -> Batch:
@@ -68,15 +66,22 @@ def build(group: str) -> dict[str, Batch]:
         h = Histogram(
             "http_server_request_duration_seconds",
             "d",
-            ["http_request_method", "http_route", "http_response_status_code", "url_scheme",
-             "error_type"],
+            [
+                "http_request_method",
+                "http_route",
+                "http_response_status_code",
+                "url_scheme",
+                "error_type",
+            ],
             registry=CollectorRegistry(),
             buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10),
         )
         ex = {"trace_id": "0af7651916cd43dd8448eb211c80319c", "span_id": "b7ad6b7169203331"}
         out = {
             f"{group}:loop": _empty,
-            f"{group}:observe": _cycle(lambda r: h.labels(r[0], r[1], str(r[2]), r[3], r[4]).observe(0.0123)),
+            f"{group}:observe": _cycle(
+                lambda r: h.labels(r[0], r[1], str(r[2]), r[3], r[4]).observe(0.0123)
+            ),
         }
         if group == "prom":
             out[f"{group}:observe+exemplar"] = _cycle(
@@ -89,17 +94,37 @@ def build(group: str) -> dict[str, Batch]:
 
         provider = MeterProvider(metric_readers=[PrometheusMetricReader()])
         hist = provider.get_meter("bench").create_histogram(
-            "http.server.request.duration", unit="s",
-            explicit_bucket_boundaries_advisory=[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+            "http.server.request.duration",
+            unit="s",
+            explicit_bucket_boundaries_advisory=[
+                0.005,
+                0.01,
+                0.025,
+                0.05,
+                0.075,
+                0.1,
+                0.25,
+                0.5,
+                0.75,
+                1,
+                2.5,
+                5,
+                7.5,
+                10,
+            ],
         )
         return {
             "otel:loop": _empty,
             "otel:record": _cycle(
                 lambda r: hist.record(
                     0.0123,
-                    {"http.request.method": r[0], "http.route": r[1],
-                     "http.response.status_code": r[2], "url.scheme": r[3],
-                     **({"error.type": r[4]} if r[4] else {})},
+                    {
+                        "http.request.method": r[0],
+                        "http.route": r[1],
+                        "http.response.status_code": r[2],
+                        "url.scheme": r[3],
+                        **({"error.type": r[4]} if r[4] else {}),
+                    },
                 )
             ),
         }
@@ -112,20 +137,43 @@ def build(group: str) -> dict[str, Batch]:
 
     def request(r: tuple[Any, ...]) -> None:
         active(1, method=r[0], scheme=r[3])
-        server(method=r[0], route=r[1], status=r[2], scheme=r[3], error_type=r[4] or None,
-               duration_s=0.0123, trace_id=tid, span_id=sid, sampled=True)
+        server(
+            method=r[0],
+            route=r[1],
+            status=r[2],
+            scheme=r[3],
+            error_type=r[4] or None,
+            duration_s=0.0123,
+            trace_id=tid,
+            span_id=sid,
+            sampled=True,
+        )
         active(-1, method=r[0], scheme=r[3])
 
     return {
         "msatrace:loop": _empty,
         "msatrace:record_server": _cycle(
-            lambda r: server(method=r[0], route=r[1], status=r[2], scheme=r[3],
-                             error_type=r[4] or None, duration_s=0.0123)
+            lambda r: server(
+                method=r[0],
+                route=r[1],
+                status=r[2],
+                scheme=r[3],
+                error_type=r[4] or None,
+                duration_s=0.0123,
+            )
         ),
         "msatrace:record_server+exemplar": _cycle(
-            lambda r: server(method=r[0], route=r[1], status=r[2], scheme=r[3],
-                             error_type=r[4] or None, duration_s=0.0123, trace_id=tid,
-                             span_id=sid, sampled=True)
+            lambda r: server(
+                method=r[0],
+                route=r[1],
+                status=r[2],
+                scheme=r[3],
+                error_type=r[4] or None,
+                duration_s=0.0123,
+                trace_id=tid,
+                span_id=sid,
+                sampled=True,
+            )
         ),
         "msatrace:request(active+1,record,active-1)": _cycle(request),
     }
@@ -138,7 +186,11 @@ def records(quick: bool) -> None:
     )
     for name, why in unavailable.items():
         print(f"unavailable: {name}: {why}")
-    loops = {n.split(":")[0]: statistics.median(r.rounds) for n, r in results.items() if n.endswith(":loop")}
+    loops = {
+        n.split(":")[0]: statistics.median(r.rounds)
+        for n, r in results.items()
+        if n.endswith(":loop")
+    }
     print(f"\n{'variant':50} {'µs/op (CPU, median of rounds, loop subtracted)':>10}")
     for name, r in results.items():
         if name.endswith(":loop"):
@@ -187,15 +239,20 @@ def _churn(child: str, scrape: Callable[[str], bytes], env_var: str | None, n: i
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
     live = []
     for _ in range(3):
-        p = subprocess.Popen([sys.executable, "-c", child, d, "stay"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, env=env)
+        p = subprocess.Popen(
+            [sys.executable, "-c", child, d, "stay"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
         assert p.stdout is not None
         p.stdout.readline()
         live.append(p)
     t0 = time.monotonic()
-    for i in range(n):
+    for _i in range(n):
         subprocess.run([sys.executable, "-c", child, d, "go"], env=env, check=True)
     spent = time.monotonic() - t0
+    scrape(d)  # the scraper's own start (imports, its registration) is not a scrape
     times = []
     body = b""
     for _ in range(20):
@@ -204,9 +261,12 @@ def _churn(child: str, scrape: Callable[[str], bytes], env_var: str | None, n: i
         times.append((time.perf_counter() - t) * 1000)
     files = os.listdir(d)
     size = sum(os.path.getsize(os.path.join(d, f)) for f in files)
-    print(f"  {n} recycled workers in {spent:.0f} s, 3 alive; files: {len(files)} ({size / 1e6:.2f} MB);"
-          f" scrape: first {times[0]:.1f} ms, median {statistics.median(times):.1f} ms, "
-          f"exposition {len(body)} bytes")
+    print(
+        f"  {n} recycled workers in {spent:.0f} s, 3 alive; "
+        f"files: {len(files)} ({size / 1e6:.2f} MB); "
+        f"scrape: first {times[0]:.1f} ms, median {statistics.median(times):.1f} ms, "
+        f"exposition {len(body)} bytes"
+    )
     for p in live:
         assert p.stdin is not None
         p.stdin.close()

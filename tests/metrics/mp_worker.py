@@ -19,9 +19,16 @@ def main() -> None:
     m = Metrics(limit=2000, directory=directory, path="/metrics", interval=0.05)
     for i in range(count):
         m.recorder.record_server(
-            method="GET", route=f"/r{i % 5}", status=500 if i % 5 == 4 else 200, scheme="http",
-            error_type=None, duration_s=0.001 * (i % 50), trace_id=count, span_id=1, sampled=True,
-        )  # fmt: skip
+            method="GET",
+            route=f"/r{i % 5}",
+            status=500 if i % 5 == 4 else 200,
+            scheme="http",
+            error_type=None,
+            duration_s=0.001 * (i % 50),
+            trace_id=count,
+            span_id=1,
+            sampled=True,
+        )
     if how == "close":
         m.close()
     elif how == "stay":
@@ -33,8 +40,14 @@ def main() -> None:
         pid = os.fork()
         if pid == 0:
             for _ in range(2):
-                m.recorder.record_server(method="GET", route="/child", status=200, scheme="http",
-                                         error_type=None, duration_s=0.01)  # fmt: skip
+                m.recorder.record_server(
+                    method="GET",
+                    route="/child",
+                    status=200,
+                    scheme="http",
+                    error_type=None,
+                    duration_s=0.01,
+                )
             m.close()
             os._exit(0)
         os.waitpid(pid, 0)

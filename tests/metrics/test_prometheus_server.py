@@ -65,14 +65,22 @@ def test_prometheus_stores_the_worker_totals_and_an_exemplar() -> None:
             )
         web = f"127.0.0.1:{_free_port()}"
         prom = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.tsdb.path={store}/data",
-             f"--web.listen-address={web}", "--enable-feature=exemplar-storage"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={store}/data",
+                f"--web.listen-address={web}",
+                "--enable-feature=exemplar-storage",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             base = f"http://{web}/api/v1"
             total = _until(
-                lambda: _api(base, "/query", query="sum(http_server_request_duration_seconds_count)"),
+                lambda: _api(
+                    base, "/query", query="sum(http_server_request_duration_seconds_count)"
+                ),
                 lambda r: bool(r["result"]) and r["result"][0]["value"][1] == "25",
             )
             errors = _api(
@@ -82,10 +90,15 @@ def test_prometheus_stores_the_worker_totals_and_an_exemplar() -> None:
             )
             now = time.time()
             exemplars = _until(
-                lambda: _api(base, "/query_exemplars", query="http_server_request_duration_seconds_bucket",
-                             start=str(now - 300), end=str(now + 60)),
+                lambda: _api(
+                    base,
+                    "/query_exemplars",
+                    query="http_server_request_duration_seconds_bucket",
+                    start=str(now - 300),
+                    end=str(now + 60),
+                ),
                 bool,
-            )  # fmt: skip
+            )
         finally:
             prom.terminate()
             prom.wait(timeout=30)
@@ -95,4 +108,5 @@ def test_prometheus_stores_the_worker_totals_and_an_exemplar() -> None:
     assert total["result"][0]["value"][1] == "25"
     assert errors["result"][0]["value"][1] == "5"  # every fifth request of each worker: 2 + 3
     trace_ids = {e["labels"]["trace_id"] for s in exemplars for e in s["exemplars"]}
-    assert trace_ids <= {f"{10:032x}", f"{15:032x}"} and trace_ids
+    assert trace_ids <= {f"{10:032x}", f"{15:032x}"}
+    assert trace_ids

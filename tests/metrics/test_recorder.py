@@ -10,8 +10,8 @@ import tempfile
 
 import pytest
 
-from msatrace._core.metrics import Metrics, build
 from msatrace._core.config.settings import resolve
+from msatrace._core.metrics import Metrics, build
 from tests.conftest import need, require
 
 TRACE_ID = 0x0AF7651916CD43DD8448EB211C80319C
@@ -19,10 +19,14 @@ SPAN_ID = 0xB7AD6B7169203331
 
 
 def _server(m: Metrics, **kw: object) -> None:
-    args: dict[str, object] = dict(
-        method="GET", route="/items/{id}", status=200, scheme="http", error_type=None,
-        duration_s=0.012,
-    )  # fmt: skip
+    args: dict[str, object] = {
+        "method": "GET",
+        "route": "/items/{id}",
+        "status": 200,
+        "scheme": "http",
+        "error_type": None,
+        "duration_s": 0.012,
+    }
     args.update(kw)
     m.recorder.record_server(**args)  # type: ignore[arg-type]
 
@@ -84,9 +88,13 @@ def test_client_4xx_is_an_error_and_has_address_and_port() -> None:
     m = Metrics(limit=2000)
 
     m.recorder.record_client(
-        method="GET", server_address="api.internal", server_port=8080, status=404,
-        error_type=None, duration_s=0.02,
-    )  # fmt: skip
+        method="GET",
+        server_address="api.internal",
+        server_port=8080,
+        status=404,
+        error_type=None,
+        duration_s=0.02,
+    )
 
     assert _series(m, "http_client_request_duration_seconds") == [
         {
@@ -165,17 +173,33 @@ def test_text_exposition_passes_promtool_without_a_lint_line() -> None:
     assert promtool is not None
     m = Metrics(limit=3)
     for i in range(5):
-        _server(m, route=f"/r{i}", status=500 if i == 2 else 200, trace_id=TRACE_ID, span_id=1,
-                sampled=True)  # fmt: skip
+        _server(
+            m,
+            route=f"/r{i}",
+            status=500 if i == 2 else 200,
+            trace_id=TRACE_ID,
+            span_id=1,
+            sampled=True,
+        )
     m.recorder.active_requests(1, method="GET", scheme="https")
     m.recorder.record_client(
-        method="POST", server_address="b", server_port=443, status=None, error_type="ConnectError",
+        method="POST",
+        server_address="b",
+        server_port=443,
+        status=None,
+        error_type="ConnectError",
         duration_s=1.5,
-    )  # fmt: skip
-    m.recorder.record_publish(operation="send", system="celery", destination="celery",
-                              error_type=None, duration_s=0.001)  # fmt: skip
-    m.recorder.record_process(operation="process", system="celery", destination="celery",
-                              error_type="KeyError", duration_s=0.2)  # fmt: skip
+    )
+    m.recorder.record_publish(
+        operation="send", system="celery", destination="celery", error_type=None, duration_s=0.001
+    )
+    m.recorder.record_process(
+        operation="process",
+        system="celery",
+        destination="celery",
+        error_type="KeyError",
+        duration_s=0.2,
+    )
     m.recorder.record_task(name="send_mail", outcome="ok", error_type=None, duration_s=0.05)
 
     done = subprocess.run(
@@ -199,24 +223,52 @@ def test_names_are_those_of_opentelemetrys_prometheus_exporter() -> None:
     provider = MeterProvider(metric_readers=[reader])
     meter = provider.get_meter("golden")
     b = list(sc.DURATION_BUCKETS)
-    meter.create_histogram(sc.METRIC_HTTP_SERVER_DURATION, unit="s", description="d",
-                           explicit_bucket_boundaries_advisory=b).record(
-        0.01, {sc.HTTP_REQUEST_METHOD: "GET", sc.HTTP_ROUTE: "/a", sc.HTTP_RESPONSE_STATUS_CODE: 500,
-               sc.URL_SCHEME: "http", sc.ERROR_TYPE: "500"})  # fmt: skip
-    meter.create_histogram(sc.METRIC_HTTP_CLIENT_DURATION, unit="s", description="d",
-                           explicit_bucket_boundaries_advisory=b).record(
-        0.01, {sc.HTTP_REQUEST_METHOD: "GET", sc.SERVER_ADDRESS: "h", sc.SERVER_PORT: 80,
-               sc.HTTP_RESPONSE_STATUS_CODE: 503, sc.ERROR_TYPE: "503"})  # fmt: skip
-    meter.create_up_down_counter(sc.METRIC_HTTP_SERVER_ACTIVE, unit="{request}",
-                                 description="d").add(
-        1, {sc.HTTP_REQUEST_METHOD: "GET", sc.URL_SCHEME: "http"})  # fmt: skip
+    meter.create_histogram(
+        sc.METRIC_HTTP_SERVER_DURATION,
+        unit="s",
+        description="d",
+        explicit_bucket_boundaries_advisory=b,
+    ).record(
+        0.01,
+        {
+            sc.HTTP_REQUEST_METHOD: "GET",
+            sc.HTTP_ROUTE: "/a",
+            sc.HTTP_RESPONSE_STATUS_CODE: 500,
+            sc.URL_SCHEME: "http",
+            sc.ERROR_TYPE: "500",
+        },
+    )
+    meter.create_histogram(
+        sc.METRIC_HTTP_CLIENT_DURATION,
+        unit="s",
+        description="d",
+        explicit_bucket_boundaries_advisory=b,
+    ).record(
+        0.01,
+        {
+            sc.HTTP_REQUEST_METHOD: "GET",
+            sc.SERVER_ADDRESS: "h",
+            sc.SERVER_PORT: 80,
+            sc.HTTP_RESPONSE_STATUS_CODE: 503,
+            sc.ERROR_TYPE: "503",
+        },
+    )
+    meter.create_up_down_counter(
+        sc.METRIC_HTTP_SERVER_ACTIVE, unit="{request}", description="d"
+    ).add(1, {sc.HTTP_REQUEST_METHOD: "GET", sc.URL_SCHEME: "http"})
     registry = CollectorRegistry()
     registry.register(reader._collector)  # the reader's collector, not the global registry
     otel = text_string_to_metric_families(generate_latest(registry).decode())
     m = Metrics(limit=2000)
     _server(m, route="/a", status=500)
-    m.recorder.record_client(method="GET", server_address="h", server_port=80, status=503,
-                             error_type=None, duration_s=0.01)  # fmt: skip
+    m.recorder.record_client(
+        method="GET",
+        server_address="h",
+        server_port=80,
+        status=503,
+        error_type=None,
+        duration_s=0.01,
+    )
     m.recorder.active_requests(1, method="GET", scheme="http")
     ours = text_string_to_metric_families(m.respond(None)[2].decode())
     scope = {"otel_scope_name", "otel_scope_version", "otel_scope_schema_url"}
@@ -250,7 +302,9 @@ def test_separate_port_serves_the_path_only() -> None:
         assert m.server is not None
         base = f"http://127.0.0.1:{m.server.port}"
 
-        req = urllib.request.Request(base + "/scrape", headers={"Accept": "application/openmetrics-text"})
+        req = urllib.request.Request(
+            base + "/scrape", headers={"Accept": "application/openmetrics-text"}
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             body = resp.read()
         with pytest.raises(urllib.error.HTTPError) as other:

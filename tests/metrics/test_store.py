@@ -43,7 +43,12 @@ def _totals(snap: Snapshot) -> tuple[list[int], float, float, int]:
     for s in snap.histograms["h"].values():
         counts = [a + b for a, b in zip(counts, s.counts, strict=True)]
         total += s.total
-    return counts, round(total, 6), sum(snap.gauges.get("g", {}).values()), len(snap.histograms["h"])
+    return (
+        counts,
+        round(total, 6),
+        sum(snap.gauges.get("g", {}).values()),
+        len(snap.histograms["h"]),
+    )
 
 
 @given(WORKLOAD)
