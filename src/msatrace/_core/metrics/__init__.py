@@ -49,7 +49,12 @@ class Metrics:
         if directory:
             from msatrace._core.metrics.multiproc import SharedDir
 
-            self.shared = SharedDir(directory, self.recorder, limit, interval)
+            try:
+                self.shared = SharedDir(directory, self.recorder, limit, interval)
+            except OSError as exc:
+                raise ConfigError(
+                    f"metrics_dir={directory!r}: cannot use it as the metrics directory ({exc})"
+                ) from None
         self._exposition = Exposition(self.collect)
         self.server = None
         if port is not None:

@@ -45,6 +45,8 @@ class SharedDir:
 
     def __init__(self, path: str, recorder: Recorder, limit: int, interval: float = 1.0) -> None:
         os.makedirs(path, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write in {path}")
         self.path = path
         self.recorder = recorder
         self.limit = limit

@@ -12,8 +12,6 @@ Imports: the standard library, ``_core.semconv``, ``_core.safety`` and this pack
 
 from __future__ import annotations
 
-from typing import Any
-
 from msatrace._core import semconv as sc
 from msatrace._core.metrics.store import Gauge, Histogram, Snapshot, snapshot
 from msatrace._core.safety import failed
@@ -177,25 +175,8 @@ class Recorder:
         except Exception as exc:
             failed("metrics.record_client", exc)
 
-    def record_publish(self, **kw: Any) -> None:
-        """One message sent (Celery ``send``): ``messaging.client.operation.duration``.
-
-        Keywords: ``operation``, ``system``, ``destination``, ``error_type``, ``duration_s``,
-        ``trace_id``, ``span_id``, ``sampled``.
-        """
-        self._messaging(self._publish, "metrics.record_publish", **kw)
-
-    def record_process(self, **kw: Any) -> None:
-        """One message processed (a Celery task run): ``messaging.process.duration``.
-
-        Keywords as :meth:`record_publish`.
-        """
-        self._messaging(self._process, "metrics.record_process", **kw)
-
-    def _messaging(
+    def record_publish(
         self,
-        hist: Histogram,
-        site: str,
         *,
         operation: str,
         system: str,
@@ -206,13 +187,42 @@ class Recorder:
         span_id: int | str | None = None,
         sampled: bool = False,
     ) -> None:
+        """One message sent (Celery: ``send``): ``messaging.client.operation.duration``.
+
+        ``operation`` is ``messaging.operation.name``, ``system`` ``messaging.system``
+        (``celery``), ``destination`` the queue or task name (``messaging.destination.name``).
+        """
         try:
             key = (operation, system, destination or "", error_type or "")
             ex = (trace_id, span_id) if sampled and trace_id else None
-            hist.record(key, duration_s, ex)
+            self._publish.record(key, duration_s, ex)
             self.changes += 1
         except Exception as exc:
-            failed(site, exc)
+            failed("metrics.record_publish", exc)
+
+    def record_process(
+        self,
+        *,
+        operation: str,
+        system: str,
+        destination: str | None,
+        error_type: str | None,
+        duration_s: float,
+        trace_id: int | str | None = None,
+        span_id: int | str | None = None,
+        sampled: bool = False,
+    ) -> None:
+        """One message processed (a Celery task run): ``messaging.process.duration``.
+
+        Arguments as :meth:`record_publish`; ``error_type`` is the task's exception class.
+        """
+        try:
+            key = (operation, system, destination or "", error_type or "")
+            ex = (trace_id, span_id) if sampled and trace_id else None
+            self._process.record(key, duration_s, ex)
+            self.changes += 1
+        except Exception as exc:
+            failed("metrics.record_process", exc)
 
     def record_task(
         self,
