@@ -38,6 +38,7 @@ _LOCK = ".lock"
 _PREFIX = "live-"
 
 _instances: weakref.WeakSet[SharedDir] = weakref.WeakSet()
+_held: set[int] = set()  # descriptors of directory locks held right now, by any thread
 
 
 class SharedDir:
@@ -133,10 +134,14 @@ class SharedDir:
     @contextlib.contextmanager
     def _dir_lock(self) -> Iterator[None]:
         fd = os.open(os.path.join(self.path, _ARCHIVE_LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+        # A process forked while this is held would hold the lock too (flock belongs to the
+        # open file, which the child shares) until it exits: the fork hook closes it there.
+        _held.add(fd)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
+            _held.discard(fd)
             os.close(fd)  # releases the lock
 
     def compact(self) -> Snapshot:
@@ -226,6 +231,10 @@ def _unlink(path: str) -> None:
 
 
 def _after_fork_in_child() -> None:
+    for fd in list(_held):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
     for shared in list(_instances):
         shared._after_fork()
 
