@@ -54,7 +54,7 @@ def test_scrapes_sum_all_workers_through_recycling(preload: bool) -> None:
         ) as srv:
             sent = {"200": 0, "500": 0, "404": 0}
             for i in range(60):
-                path = ["/items/%d" % i, "/fail", "/nope/%d" % i][i % 3]
+                path = [f"/items/{i}", "/fail", f"/nope/{i}"][i % 3]
                 code, _ = _get(srv.url + path)
                 sent[str(code)] += 1
             seen: list[dict[str, float]] = []
