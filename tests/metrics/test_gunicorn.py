@@ -60,14 +60,17 @@ def test_gunicorn_scrapes_sum_all_workers_through_recycling(preload: bool) -> No
     """60 requests over 3 gunicorn workers recycled every 7 requests: scrapes never go down and
     reach the exact totals per status."""
     need("gunicorn")
-    with tempfile.TemporaryDirectory() as d, start_gunicorn(
-        "metrics_wsgi_app:app",
-        workers=3,
-        preload=preload,
-        access_log=False,
-        env={"MSATRACE_METRICS_DIR": d},
-        extra_args=["--max-requests", "7", "--max-requests-jitter", "0"],
-    ) as srv:
+    with (
+        tempfile.TemporaryDirectory() as d,
+        start_gunicorn(
+            "metrics_wsgi_app:app",
+            workers=3,
+            preload=preload,
+            access_log=False,
+            env={"MSATRACE_METRICS_DIR": d},
+            extra_args=["--max-requests", "7", "--max-requests-jitter", "0"],
+        ) as srv,
+    ):
         sent, seen = _send_and_scrape(srv)
 
     totals = [sum(c.values()) for c in seen]
@@ -78,11 +81,14 @@ def test_gunicorn_scrapes_sum_all_workers_through_recycling(preload: bool) -> No
 def test_uvicorn_workers_scrapes_sum_all_workers() -> None:
     """The same with ``uvicorn --workers 3`` (spawned workers, each with its own init)."""
     need("uvicorn")
-    with tempfile.TemporaryDirectory() as d, start_uvicorn(
-        "metrics_asgi_app:app",
-        env={"MSATRACE_METRICS_DIR": d},
-        extra_args=["--workers", "3"],
-    ) as srv:
+    with (
+        tempfile.TemporaryDirectory() as d,
+        start_uvicorn(
+            "metrics_asgi_app:app",
+            env={"MSATRACE_METRICS_DIR": d},
+            extra_args=["--workers", "3"],
+        ) as srv,
+    ):
         sent, seen = _send_and_scrape(srv)
 
     totals = [sum(c.values()) for c in seen]
