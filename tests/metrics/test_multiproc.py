@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from msatrace._core.metrics import Metrics
 from msatrace._core.metrics.multiproc import SharedDir
@@ -187,3 +189,71 @@ def test_a_file_left_behind_after_its_fold_is_not_counted_twice(metrics_dir: str
 
     assert counts == {"/r0": 1}
     assert not Path(metrics_dir, lock).exists()
+
+
+OPS = st.lists(
+    st.one_of(
+        st.just(("start", 0, 0)),
+        st.tuples(st.just("record"), st.integers(0, 5), st.integers(1, 5)),
+        st.tuples(st.just("write"), st.integers(0, 5), st.just(0)),
+        st.tuples(st.just("crash"), st.integers(0, 5), st.just(0)),
+        st.tuples(st.just("close"), st.integers(0, 5), st.just(0)),
+        st.just(("scrape", 0, 0)),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40)
+@given(OPS)
+def test_any_history_of_workers_is_counted_exactly_once(ops: list[tuple[str, int, int]]) -> None:
+    """Workers starting, recording, writing, crashing and closing in any order: every scrape
+    shows exactly what was written by live workers plus what dead ones left."""
+    with tempfile.TemporaryDirectory() as d:
+        live: list[list[object]] = []  # [shared, recorded, written]
+        dead = 0
+        scraper = SharedDir(d, Recorder(2000), 2000, interval=3600)
+        try:
+            for op, i, n in ops:
+                if op == "start":
+                    live.append([SharedDir(d, Recorder(2000), 2000, interval=3600), 0, 0])
+                    continue
+                if op == "scrape":
+                    got = sum(_counts(scraper.collect()).values())
+                    assert got == dead + sum(int(w[2]) for w in live)  # type: ignore[call-overload]
+                    continue
+                if not live:
+                    continue
+                w = live[i % len(live)]
+                shared = w[0]
+                assert isinstance(shared, SharedDir)
+                if op == "record":
+                    for _ in range(n):
+                        shared.recorder.record_server(
+                            method="GET", route="/a", status=200, scheme="http",
+                            error_type=None, duration_s=0.01,
+                        )  # fmt: skip
+                    w[1] = int(w[1]) + n  # type: ignore[call-overload]
+                elif op == "write":
+                    shared.write()
+                    w[2] = w[1]
+                elif op == "crash":
+                    if shared._id is not None:
+                        _crash(shared)
+                        dead += int(w[2])  # type: ignore[call-overload]
+                    else:
+                        shared.close()  # never wrote: nothing on disk, so close as well
+                        dead += int(w[1])  # type: ignore[call-overload]
+                    live.remove(w)
+                elif op == "close":
+                    shared.close()
+                    dead += int(w[1])  # type: ignore[call-overload]
+                    live.remove(w)
+            final = sum(_counts(scraper.collect()).values())
+        finally:
+            for w in live:
+                assert isinstance(w[0], SharedDir)
+                w[0].close()
+            scraper.close()
+
+    assert final == dead + sum(int(w[2]) for w in live)  # type: ignore[call-overload]
