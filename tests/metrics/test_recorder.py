@@ -341,3 +341,17 @@ def test_metrics_dir_falls_back_to_prometheus_multiproc_dir() -> None:
 
     assert settings.metrics_dir == d
     os.rmdir(d)
+
+
+def test_an_id_of_another_shape_gives_no_exemplar_and_the_scrape_still_works() -> None:
+    """A trace ID that is not 32 hex digits is left out; the exposition stays valid."""
+    parser = need("prometheus_client.openmetrics.parser")
+    m = Metrics(limit=2000)
+
+    _server(m, trace_id="x" * 200, span_id="y", sampled=True)
+
+    text = m.respond("application/openmetrics-text")[2].decode()
+    fam = {f.name: f for f in parser.text_string_to_metric_families(text)}[
+        "http_server_request_duration_seconds"
+    ]
+    assert not [s for s in fam.samples if s.exemplar]

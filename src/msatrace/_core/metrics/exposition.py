@@ -90,12 +90,11 @@ def families(snap: Snapshot, bounds: tuple[float, ...] = sc.DURATION_BUCKETS) ->
             for i, (le, n) in enumerate(zip(les, s.counts, strict=False)):
                 running += n
                 ex = s.exemplars.get(i)
-                if ex is None:
+                labels = _exemplar_labels(ex) if ex is not None else None
+                if ex is None or labels is None:
                     buckets.append((le, running))
                 else:
-                    tid, sid, v, ts = ex
-                    labels = {"trace_id": _hex(tid, 32), "span_id": _hex(sid, 16)}
-                    buckets.append((le, running, Exemplar(labels, v, ts)))
+                    buckets.append((le, running, Exemplar(labels, ex[2], ex[3])))
             fam.add_metric(label_values, buckets, s.total)
         out.append(fam)
     for name, (unit, keys, doc) in GAUGES.items():
@@ -131,6 +130,15 @@ def _le(bound: float) -> str:
 
 def _hex(value: Any, width: int) -> str:
     return value if isinstance(value, str) else format(value, f"0{width}x")
+
+
+def _exemplar_labels(ex: tuple[Any, Any, float, float]) -> dict[str, str] | None:
+    """trace_id and span_id as W3C hex, or None for IDs of another shape: OpenMetrics caps an
+    exemplar's labels at 128 characters, and one bad exemplar would fail the whole scrape."""
+    tid, sid = _hex(ex[0], 32), _hex(ex[1], 16)
+    if len(tid) != 32 or len(sid) != 16:
+        return None
+    return {"trace_id": tid, "span_id": sid}
 
 
 class _Collector:
