@@ -25,14 +25,16 @@ VALUES = st.one_of(
 EXEMPLAR = st.one_of(st.none(), st.tuples(st.integers(1, 2**128 - 1), st.integers(1, 2**64 - 1)))
 MEASUREMENT = st.tuples(KEYS, VALUES, EXEMPLAR, st.integers(-1, 1))
 # measurements, each tagged with the process (0..3) that records it
+Measurement = tuple[tuple[str, str], float, tuple[int, int] | None, int]
+Workload = list[tuple[int, Measurement]]
 WORKLOAD = st.lists(st.tuples(st.integers(0, 3), MEASUREMENT), max_size=60)
 
 
-def _record(items: list[tuple[tuple[str, str], float, object, int]], limit: int) -> Snapshot:
+def _record(items: list[Measurement], limit: int) -> Snapshot:
     h = Histogram("h", DURATION_BUCKETS, limit)
     g = Gauge("g", limit)
     for key, value, ex, delta in items:
-        h.record(key, value, ex)  # type: ignore[arg-type]
+        h.record(key, value, ex)
         g.add(key, delta)
     return snapshot([h], [g])
 
@@ -52,7 +54,7 @@ def _totals(snap: Snapshot) -> tuple[list[int], float, float, int]:
 
 
 @given(WORKLOAD)
-def test_merging_processes_equals_recording_in_one(workload: list) -> None:
+def test_merging_processes_equals_recording_in_one(workload: Workload) -> None:
     """Measurements spread over processes and merged give the counts of one process doing all."""
     procs = [_record([m for p, m in workload if p == i], 100) for i in range(4)]
     alone = _record([m for _, m in workload], 100)
@@ -68,7 +70,7 @@ def test_merging_processes_equals_recording_in_one(workload: list) -> None:
 
 
 @given(WORKLOAD, st.permutations(range(4)))
-def test_merge_order_does_not_change_the_counts(workload: list, order: list[int]) -> None:
+def test_merge_order_does_not_change_the_counts(workload: Workload, order: list[int]) -> None:
     """Merging the processes in any order gives the same bucket counts per attribute set."""
     procs = [_record([m for p, m in workload if p == i], 100) for i in range(4)]
 
@@ -84,7 +86,7 @@ def test_merge_order_does_not_change_the_counts(workload: list, order: list[int]
 
 
 @given(WORKLOAD, st.integers(1, 4))
-def test_a_merge_past_the_cap_keeps_every_measurement(workload: list, limit: int) -> None:
+def test_a_merge_past_the_cap_keeps_every_measurement(workload: Workload, limit: int) -> None:
     """Past the cap, series fold into the overflow series: nothing lost, at most cap + 1 series."""
     procs = [_record([m for p, m in workload if p == i], limit) for i in range(4)]
     alone = _record([m for _, m in workload], 10_000)
@@ -100,7 +102,7 @@ def test_a_merge_past_the_cap_keeps_every_measurement(workload: list, limit: int
 
 
 @given(WORKLOAD)
-def test_a_snapshot_survives_its_file_format(workload: list) -> None:
+def test_a_snapshot_survives_its_file_format(workload: Workload) -> None:
     """encode then decode gives back the same counts, sums, gauges and exemplars (as hex)."""
     snap = _record([m for _, m in workload], 100)
 
