@@ -105,9 +105,11 @@ class SharedDir:
     def close(self) -> None:
         """At exit: the last write, the lock released, and this worker folded into the archive."""
         atexit.unregister(self.close)
+        _instances.discard(self)  # a later fork has nothing to restart
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=self.interval + 1.0)
+        self._thread = None
         with guard("metrics.close"):
             if self.recorder.changes != self._written:
                 self.write()
