@@ -171,7 +171,7 @@ def test_text_exposition_passes_promtool_without_a_lint_line() -> None:
     promtool = shutil.which("promtool")
     require("promtool", promtool is not None)
     assert promtool is not None
-    m = Metrics(limit=3)
+    m = Metrics(limit=3, resource={"service.name": "orders", "service.version": "1.0"})
     for i in range(5):
         _server(
             m,
@@ -214,13 +214,15 @@ def test_names_are_those_of_opentelemetrys_prometheus_exporter() -> None:
     need("opentelemetry.exporter.prometheus")
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
     from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.resources import Resource
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.parser import text_string_to_metric_families
 
     from msatrace._core import semconv as sc
 
-    reader = PrometheusMetricReader(disable_target_info=True)
-    provider = MeterProvider(metric_readers=[reader])
+    reader = PrometheusMetricReader()
+    resource = {sc.SERVICE_NAME: "orders", sc.SERVICE_VERSION: "1.0"}
+    provider = MeterProvider(metric_readers=[reader], resource=Resource(resource))
     meter = provider.get_meter("golden")
     b = list(sc.DURATION_BUCKETS)
     meter.create_histogram(
@@ -259,7 +261,7 @@ def test_names_are_those_of_opentelemetrys_prometheus_exporter() -> None:
     registry = CollectorRegistry()
     registry.register(reader._collector)  # the reader's collector, not the global registry
     otel = text_string_to_metric_families(generate_latest(registry).decode())
-    m = Metrics(limit=2000)
+    m = Metrics(limit=2000, resource=resource)
     _server(m, route="/a", status=500)
     m.recorder.record_client(
         method="GET",

@@ -16,10 +16,13 @@ Imports: the standard library, orjson, ``prometheus_client``, ``msatrace.excepti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from msatrace._core.config.settings import Settings
 from msatrace._core.metrics.recorder import Recorder
 from msatrace._core.metrics.store import Snapshot
 from msatrace._core.safety import failed
+from msatrace._core.semconv import DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION
 from msatrace.exceptions import ConfigError
 
 
@@ -35,6 +38,7 @@ class Metrics:
         address: str = "0.0.0.0",
         port: int | None = None,
         interval: float = 1.0,
+        resource: Mapping[str, str] | None = None,
     ) -> None:
         try:
             from msatrace._core.metrics.exposition import Exposition
@@ -55,7 +59,7 @@ class Metrics:
                 raise ConfigError(
                     f"metrics_dir={directory!r}: cannot use it as the metrics directory ({exc})"
                 ) from None
-        self._exposition = Exposition(self.collect)
+        self._exposition = Exposition(self.collect, resource)
         self.server = None
         if port is not None:
             from msatrace._core.metrics.server import MetricsServer
@@ -111,4 +115,9 @@ def build(settings: Settings) -> Metrics | None:
         path=settings.metrics_path,
         address=settings.metrics_address,
         port=settings.metrics_port,
+        resource={
+            SERVICE_NAME: settings.service_name,
+            SERVICE_VERSION: settings.service_version,
+            DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
+        },
     )

@@ -13,7 +13,7 @@ Prometheus exporter is chosen), ``_core.semconv`` and this package's ``store`` a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client.core import (
@@ -22,6 +22,7 @@ from prometheus_client.core import (
     Exemplar,
     GaugeMetricFamily,
     HistogramMetricFamily,
+    InfoMetricFamily,
     Metric,
 )
 from prometheus_client.exposition import choose_encoder
@@ -70,9 +71,20 @@ def _labels(
     return order, [[d.get(n, "") for n in order] for d in dicts]
 
 
-def families(snap: Snapshot, bounds: tuple[float, ...] = sc.DURATION_BUCKETS) -> list[Metric]:
-    """The Prometheus metric families of a snapshot, exemplars on the histogram buckets."""
+def families(
+    snap: Snapshot,
+    bounds: tuple[float, ...] = sc.DURATION_BUCKETS,
+    resource: Mapping[str, str] | None = None,
+) -> list[Metric]:
+    """The Prometheus metric families of a snapshot, exemplars on the histogram buckets.
+
+    ``resource`` (``service.name`` ...) becomes the ``target_info`` family, as the exporter
+    writes the resource, so PromQL can join a service's metrics with its version.
+    """
     out: list[Metric] = []
+    if resource:
+        info = {prometheus_label(k): v for k, v in resource.items()}
+        out.append(InfoMetricFamily("target", "Target metadata", value=info))
     les = [_le(b) for b in bounds] + ["+Inf"]
     for name, (unit, keys, doc) in HISTOGRAMS.items():
         series = snap.histograms.get(name)
@@ -144,19 +156,22 @@ def _exemplar_labels(ex: tuple[Any, Any, float, float]) -> dict[str, str] | None
 class _Collector:
     """A prometheus_client collector over whatever snapshot ``source`` returns at scrape time."""
 
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
+    def __init__(self, source: Callable[[], Snapshot], resource: Mapping[str, str] | None) -> None:
         self._source = source
+        self._resource = resource
 
     def collect(self) -> Iterator[Metric]:
-        yield from families(self._source())
+        yield from families(self._source(), resource=self._resource)
 
 
 class Exposition:
     """Answers a scrape: the current snapshot in the format the scraper's ``Accept`` asks for."""
 
-    def __init__(self, source: Callable[[], Snapshot]) -> None:
+    def __init__(
+        self, source: Callable[[], Snapshot], resource: Mapping[str, str] | None = None
+    ) -> None:
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_Collector(source))
+        self._registry.register(_Collector(source, resource))
 
     def respond(self, accept: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, headers, body) of a ``GET`` on the metrics path."""
