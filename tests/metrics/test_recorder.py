@@ -214,6 +214,7 @@ def test_names_are_those_of_opentelemetrys_prometheus_exporter() -> None:
     need("opentelemetry.exporter.prometheus")
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
     from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
     from opentelemetry.sdk.resources import Resource
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.parser import text_string_to_metric_families
@@ -222,14 +223,15 @@ def test_names_are_those_of_opentelemetrys_prometheus_exporter() -> None:
 
     reader = PrometheusMetricReader()
     resource = {sc.SERVICE_NAME: "orders", sc.SERVICE_VERSION: "1.0"}
-    provider = MeterProvider(metric_readers=[reader], resource=Resource(resource))
-    meter = provider.get_meter("golden")
     b = list(sc.DURATION_BUCKETS)
+    # a View, not the advisory boundaries: those need SDK 1.28 (tests_min runs 1.27)
+    buckets = View(instrument_name="*duration", aggregation=ExplicitBucketHistogramAggregation(b))
+    provider = MeterProvider(metric_readers=[reader], resource=Resource(resource), views=[buckets])
+    meter = provider.get_meter("golden")
     meter.create_histogram(
         sc.METRIC_HTTP_SERVER_DURATION,
         unit="s",
         description="d",
-        explicit_bucket_boundaries_advisory=b,
     ).record(
         0.01,
         {
@@ -244,7 +246,6 @@ def test_names_are_those_of_opentelemetrys_prometheus_exporter() -> None:
         sc.METRIC_HTTP_CLIENT_DURATION,
         unit="s",
         description="d",
-        explicit_bucket_boundaries_advisory=b,
     ).record(
         0.01,
         {
