@@ -47,7 +47,7 @@ TEST_DEPS = [
     "opentelemetry-propagator-b3",
     # OTEL_EXPORTER_OTLP_PROTOCOL=grpc builds the gRPC exporter when installed (msatrace[otlp-grpc])
     "opentelemetry-exporter-otlp-proto-grpc",
-    # the golden test of metric names (tests/metrics/test_names.py); it requires the SDK of its
+    # the golden test of metric names (tests/metrics/test_recorder.py); it requires the SDK of its
     # own release, so pip resolves the two together
     "opentelemetry-exporter-prometheus",
 ]

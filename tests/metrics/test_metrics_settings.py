@@ -25,19 +25,19 @@ def test_defaults() -> None:
     assert (s.metrics_cardinality_limit, s.metrics_address) == (2000, "0.0.0.0")
 
 
-def test_msatrace_variables_win_over_the_standard_ones() -> None:
+def test_msatrace_variables_win_over_the_standard_ones(tmp_path: Path) -> None:
     """MSATRACE_METRICS_EXPORTER over OTEL_METRICS_EXPORTER; MSATRACE_METRICS_DIR over
     PROMETHEUS_MULTIPROC_DIR."""
     env = {
         "MSATRACE_METRICS_EXPORTER": "none",
         "OTEL_METRICS_EXPORTER": "prometheus",
-        "MSATRACE_METRICS_DIR": "/a",
+        "MSATRACE_METRICS_DIR": str(tmp_path),
         "PROMETHEUS_MULTIPROC_DIR": "/b",
     }
 
     s = resolve({}, env)
 
-    assert (s.metrics_exporter, s.metrics_dir) == ("none", "/a")
+    assert (s.metrics_exporter, s.metrics_dir) == ("none", str(tmp_path))
 
 
 def test_keywords_take_numbers_and_none() -> None:
@@ -59,6 +59,8 @@ def test_keywords_take_numbers_and_none() -> None:
         ("MSATRACE_METRICS_PORT", "-1"),
         ("MSATRACE_METRICS_CARDINALITY_LIMIT", "0"),
         ("MSATRACE_METRICS_CARDINALITY_LIMIT", "many"),
+        ("MSATRACE_METRICS_DIR", "/no/such/directory"),
+        ("PROMETHEUS_MULTIPROC_DIR", "relative/missing"),
     ],
 )
 def test_a_bad_value_is_a_config_error_naming_the_variable(variable: str, value: str) -> None:

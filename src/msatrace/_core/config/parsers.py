@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import math
+import os
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -330,10 +331,10 @@ def url_path(value: str, origin: str) -> str | None:
 
 
 def directory(value: str, origin: str) -> str:
-    """A directory path (created when missing)."""
-    v = value.strip()
-    if not v or "\x00" in v:
-        raise ConfigError(f"{origin}={value!r}: expected a directory path")
+    """The path of an existing directory (msatrace creates none: a typo must not go unseen)."""
+    v = value.strip() if isinstance(value, str) else ""
+    if not v or "\x00" in v or not os.path.isdir(v):
+        raise ConfigError(f"{origin}={value!r}: expected the path of an existing directory")
     return v
 
 

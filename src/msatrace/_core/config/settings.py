@@ -447,9 +447,9 @@ OPTIONS: tuple[Option, ...] = (
         ("MSATRACE_METRICS_DIR", "PROMETHEUS_MULTIPROC_DIR"),
         parse.directory,
         _const(None),
-        "Directory shared by the worker processes of one server (gunicorn, `uvicorn "
-        "--workers`): each scrape then returns the totals of all workers, live and recycled. "
-        "Unset: each process counts alone.",
+        "An existing directory shared by the worker processes of one server (gunicorn, "
+        "`uvicorn --workers`): each scrape then returns the totals of all workers, live and "
+        "recycled. Unset: each process counts alone.",
         "none (single process)",
     ),
 )
