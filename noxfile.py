@@ -51,6 +51,9 @@ TEST_DEPS = [
     "jsonschema>=4",
     # the Slack stand-in validates messages with Slack's own Block Kit models
     "slack-sdk>=3.30",
+    # the golden test of metric names (tests/metrics/test_recorder.py); it requires the SDK of its
+    # own release, so pip resolves the two together
+    "opentelemetry-exporter-prometheus",
 ]
 BENCH_PEERS = [
     "asgi-correlation-id",

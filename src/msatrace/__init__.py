@@ -135,6 +135,12 @@ def init(
     health_path_answers: str | None = None,
     health_cache_ttl: float | None = None,
     health_token: str | None = None,
+    metrics_exporter: str | None = None,
+    metrics_path: str | None = None,
+    metrics_port: int | str | None = None,
+    metrics_address: str | None = None,
+    metrics_cardinality_limit: int | str | None = None,
+    metrics_dir: str | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 
