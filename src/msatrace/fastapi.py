@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
     raise ImportError("msatrace.fastapi needs FastAPI: pip install 'msatrace[fastapi]'") from None
 
 from msatrace import starlette
+from msatrace._core import patching, upstream
 from msatrace.asgi import ASGIApp
 
 __all__ = ["instrument"]
@@ -70,12 +71,9 @@ def _mounted_tracing_off(routes: list[BaseRoute]) -> None:
 
 
 def _native_tracing_off(app: FastAPI) -> None:
-    # FastAPI >= 0.16x: FastAPI.__init__ stores its telemetry settings in app._telemetry and
-    # hands the same dict to NativeTelemetry, which reads "tracing" on every request. There is
-    # no public setter after construction; the dict is the documented TelemetryConfig.
-    for config in (
-        getattr(app, "_telemetry", None),
-        getattr(getattr(app, "_native_telemetry", None), "config", None),
-    ):
-        if isinstance(config, dict):
-            config["tracing"] = False
+    # FastAPI >= 0.16x reads "tracing" from its telemetry settings on every request; the public
+    # switch exists only at construction (FastAPI(telemetry={"tracing": False})), so the settings
+    # are changed in place (upstream entry fastapi.telemetry) and msatrace.unpatch() restores them.
+    undo = upstream.fastapi_tracing_off(app)
+    if undo is not None:
+        patching.record(f"fastapi.telemetry:{id(app)}", undo)
