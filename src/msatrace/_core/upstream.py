@@ -87,7 +87,7 @@ from typing import Any
 from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
-from opentelemetry.trace import INVALID_SPAN
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan
 
 _log = logging.getLogger("msatrace")
 _lock = threading.Lock()
@@ -169,13 +169,14 @@ def forget_tracer_provider(provider: object) -> bool:
 
 
 def _span_key() -> str:
-    ctx = trace.set_span_in_context(INVALID_SPAN, Context())
-    (key,) = ctx.keys()  # more than one key: a new layout, nothing to read one dict entry from
-    if not isinstance(key, str) or trace.get_current_span(Context({key: INVALID_SPAN})) is not (
-        INVALID_SPAN
-    ):
-        raise RuntimeError(f"msatrace: upstream entry otel.span-key: unexpected key {key!r}")
-    return key
+    """The one key ``set_span_in_context`` writes, if ``get_current_span`` reads the span back."""
+    span = NonRecordingSpan(INVALID_SPAN_CONTEXT)
+    keys = list(trace.set_span_in_context(span, Context()).keys())
+    if len(keys) != 1 or not isinstance(keys[0], str):
+        raise RuntimeError(f"msatrace: upstream entry otel.span-key: the context holds {keys!r}")
+    if trace.get_current_span(Context({keys[0]: span})) is not span:
+        raise RuntimeError(f"msatrace: upstream entry otel.span-key: {keys[0]!r} is not read")
+    return keys[0]
 
 
 SPAN_KEY = _span_key()
