@@ -17,17 +17,26 @@ The figures go in commit messages and reports, never in code comments.
 from __future__ import annotations
 
 import sys
+import time
 import timeit
 from types import SimpleNamespace
 from typing import Any
 
-N = 20_000
-REPEAT = 7
+N = 5_000
+REPEAT = 21
 
 
-def _best(stmt: Any, setup: Any = "pass") -> float:
-    times = timeit.repeat(stmt, setup, number=N, repeat=REPEAT)
-    return min(times) / N * 1e6
+def _net(run: Any, baseline: Any = None) -> float:
+    """Best per-call CPU time of ``run`` minus that of ``baseline``, in µs, timed interleaved.
+
+    CPU time rather than wall time: on a shared machine it is far less disturbed by the others.
+    """
+    runs, bases = [], []
+    for _ in range(REPEAT):
+        runs.append(timeit.timeit(run, number=N, timer=time.process_time))
+        if baseline is not None:
+            bases.append(timeit.timeit(baseline, number=N, timer=time.process_time))
+    return (min(runs) - (min(bases) if bases else 0.0)) / N * 1e6
 
 
 def httpx_headers() -> float:
@@ -36,10 +45,17 @@ def httpx_headers() -> float:
     import msatrace.httpx as adapter
 
     client = adapter._CLIENT
-    fresh = {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01", "x-trace-id": "a" * 32,
-             "x-request-id": "c" * 32}
-    base = [(b"Host", b"example.org"), (b"Accept", b"*/*"), (b"Accept-Encoding", b"gzip"),
-            (b"User-Agent", b"python-httpx/0.29")]
+    fresh = {
+        "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+        "x-trace-id": "a" * 32,
+        "x-request-id": "c" * 32,
+    }
+    base = [
+        (b"Host", b"example.org"),
+        (b"Accept", b"*/*"),
+        (b"Accept-Encoding", b"gzip"),
+        (b"User-Agent", b"python-httpx/0.29"),
+    ]
 
     def run() -> None:
         headers = httpx.Headers(base)
@@ -50,7 +66,7 @@ def httpx_headers() -> float:
     def baseline() -> None:
         httpx.Headers(base)
 
-    return _best(run) - _best(baseline)
+    return _net(run, baseline)
 
 
 def requests_headers() -> float:
@@ -59,10 +75,17 @@ def requests_headers() -> float:
     import msatrace.requests as adapter
 
     client = adapter._CLIENT
-    fresh = {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01", "x-trace-id": "a" * 32,
-             "x-request-id": "c" * 32}
-    base = {"User-Agent": "python-requests/2.32", "Accept-Encoding": "gzip", "Accept": "*/*",
-            "Connection": "keep-alive"}
+    fresh = {
+        "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+        "x-trace-id": "a" * 32,
+        "x-request-id": "c" * 32,
+    }
+    base = {
+        "User-Agent": "python-requests/2.32",
+        "Accept-Encoding": "gzip",
+        "Accept": "*/*",
+        "Connection": "keep-alive",
+    }
 
     def run() -> None:
         headers: Any = CaseInsensitiveDict(base)
@@ -73,7 +96,7 @@ def requests_headers() -> float:
     def baseline() -> None:
         CaseInsensitiveDict(base)
 
-    return _best(run) - _best(baseline)
+    return _net(run, baseline)
 
 
 def django_response() -> float:
@@ -87,11 +110,14 @@ def django_response() -> float:
 
     import msatrace.django as adapter
 
-    prop = SimpleNamespace(trace_key="x-trace-id", trace_header="X-Trace-ID",
-                           request_id_key="x-request-id", request_id_header="X-Request-ID",
-                           expose=None)
-    req = SimpleNamespace(status=None, propagation=prop, trace_id_hex="a" * 32,
-                          request_id="c" * 32)
+    prop = SimpleNamespace(
+        trace_key="x-trace-id",
+        trace_header="X-Trace-ID",
+        request_id_key="x-request-id",
+        request_id_header="X-Request-ID",
+        expose=None,
+    )
+    req = SimpleNamespace(status=None, propagation=prop, trace_id_hex="a" * 32, request_id="c" * 32)
 
     def run() -> None:
         response = HttpResponse(b"ok")
@@ -100,7 +126,7 @@ def django_response() -> float:
     def baseline() -> None:
         HttpResponse(b"ok")
 
-    return _best(run) - _best(baseline)
+    return _net(run, baseline)
 
 
 def otel_context() -> float:
@@ -116,12 +142,16 @@ def otel_context() -> float:
         current()
         detach(token)
 
-    return _best(run)
+    return _net(run)
 
 
 def main() -> None:
-    for name, fn in (("httpx headers", httpx_headers), ("requests headers", requests_headers),
-                     ("django response", django_response), ("otel context", otel_context)):
+    for name, fn in (
+        ("httpx headers", httpx_headers),
+        ("requests headers", requests_headers),
+        ("django response", django_response),
+        ("otel context", otel_context),
+    ):
         print(f"{name:18s} {fn():6.2f} µs", flush=True)
     sys.exit(0)
 
