@@ -41,21 +41,25 @@ def test_fastapi_telemetry_falls_back_when_changed(monkeypatch: pytest.MonkeyPat
     assert upstream.fallen_back() == {"fastapi.telemetry"}
 
 
-def test_fastapi_tracing_back_on_after_unpatch(env: pytest.MonkeyPatch) -> None:
-    """``msatrace.unpatch()`` gives the application its own tracing back."""
+def test_fastapi_tracing_off_only_while_msatrace_runs(env: pytest.MonkeyPatch) -> None:
+    """FastAPI's own tracing is off from init() to shutdown(), a re-init included, then back."""
     fastapi = need("fastapi")
+    import msatrace
     import msatrace.fastapi
 
-    msatrace.init(service_name="t", traces_exporter="none")
     app = msatrace.fastapi.instrument(fastapi.FastAPI())
     if not hasattr(app, "_telemetry"):
         pytest.skip("this FastAPI has no built-in telemetry")  # the minimum-versions session
-    assert app._telemetry["tracing"] is False
+    seen = [app._telemetry["tracing"]]
 
-    msatrace.unpatch()
+    msatrace.init(service_name="t", traces_exporter="none")
+    seen.append(app._telemetry["tracing"])
+    msatrace.init(service_name="t", traces_exporter="none", log_format="json")  # reconfigured
+    seen.append(app._native_telemetry.config["tracing"])
+    msatrace.shutdown()
+    seen.append(app._telemetry["tracing"])
 
-    assert app._telemetry["tracing"] is True
-    assert app._native_telemetry.config["tracing"] is True
+    assert seen == [True, False, False, True]
 
 
 def test_canary_flask_login_user() -> None:

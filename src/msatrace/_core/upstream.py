@@ -52,8 +52,8 @@ The entries, by library (the name the canary and the warning use comes first):
   the dict FastAPI reads ``"tracing"`` from on every request. Why: FastAPI traces itself once a
   global SDK provider exists, in a trace of its own; its public switch, ``FastAPI(telemetry=
   {"tracing": False})``, only exists at construction, before ``instrument(app)`` sees the app.
-  The change is undone by ``msatrace.unpatch()``. Changed: FastAPI's spans stay (two SERVER spans
-  per request), with one warning.
+  ``msatrace.fastapi`` turns it off from ``init()`` to ``shutdown()`` only, and gives it back
+  after. Changed: FastAPI's spans stay (two SERVER spans per request), with one warning.
 - ``flask-login.user``: ``flask.g._login_user``, where Flask-Login keeps the user once loaded.
   Why: as Django's. Changed: the user is not recorded.
 - ``structlog.proxy-to-logger``: ``BoundLoggerBase._proxy_to_logger`` overridden by msatrace's
