@@ -33,7 +33,8 @@ The entries, by library (the name the canary and the warning use comes first):
   redirects and above any transport, so each hop gets its own span and headers; no public hook
   sees each hop's request before it is sent with the power to end its span when the body closes.
   Changed: the adapter traces at the public ``send`` instead (one span and one set of headers per
-  API call: redirects and auth round trips share the first request's).
+  API call: redirects and auth round trips share the first request's, and httpx copies those
+  headers to a redirect's host whatever ``propagate_to`` says).
 - ``requests.content-consumed``: ``Response._content_consumed``. Why: a ``stream=True`` response
   whose body is still unread ends its span when closed or read, not when ``send`` returns; no
   public attribute says whether the body was read. Changed: the span ends when ``send`` returns.
@@ -66,6 +67,10 @@ The entries, by library (the name the canary and the warning use comes first):
   route's ``path_format`` and ``path_regex`` (route templates); Celery's ``vars(task.request)``
   (protocol-2 message headers); OpenTelemetry's ``SpanContext`` read as its declared tuple
   ``(trace_id, span_id, is_remote, trace_flags, trace_state, is_valid)``.
+
+Public, though on objects msatrace does not own, so not entries: an adopted provider's
+``id_generator`` (given back at ``shutdown()``); Werkzeug's ``environ["werkzeug.request"]``
+(documented); the ``_msatrace_hop`` attribute msatrace keeps on a streamed requests ``Response``.
 
 Not here: the lean span path (``_core/spans/lean.py``, ``leanspan.py``) keeps the SDK names it
 needs, with its own canaries. Removed (public API instead): OpenTelemetry's runtime context
