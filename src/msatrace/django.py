@@ -37,13 +37,12 @@ try:
     from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
     from django.core.handlers.asgi import ASGIRequest
     from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-    from django.http.response import ResponseHeaders
+    from django.utils import log as django_log
     from django.utils.functional import LazyObject
-    from django.utils.log import log_response
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
-from msatrace._core import safety
+from msatrace._core import safety, upstream
 from msatrace._core.endpoint import Endpoint
 from msatrace._core.lifecycle import environ as cgi
 from msatrace._core.lifecycle import inbound, served
@@ -59,6 +58,8 @@ __all__ = ["TraceMiddleware"]
 SCOPE_KEY = "msatrace.request"
 # Answered with a 4xx by Django (response_for_exception): not errors of the service.
 _CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
+# Django's own response logger (undocumented; upstream entry django.log-response), or None.
+_log_response = upstream.django_log_response(django_log)
 
 
 class TraceMiddleware:
@@ -201,35 +202,25 @@ def _respond(
     try:
         req.status = response.status_code
         headers = response.headers
-        # ResponseHeaders keeps (name, value) by lowercase name in _store; its `in` raises and
-        # catches a KeyError and its __setitem__ re-checks the charset: ~2 µs per request for two
-        # headers. Ours are ASCII tokens already validated, so they go straight into the store.
-        store = getattr(headers, "_store", None) if type(headers) is ResponseHeaders else None
         p = req.propagation
-        ours = (
-            (p.trace_key, p.trace_header, req.trace_id_hex),
-            (p.request_id_key, p.request_id_header, req.request_id),
-        )
-        for key, name, value in ours:
-            if store is None:
-                if name not in headers:  # case-insensitive: never replace a header the view set
-                    headers[name] = value
-            elif key not in store:
-                store[key] = (name, value)
+        # HttpResponse.setdefault: "Set a header unless it has already been set" (any case of
+        # the name), so a header the view set is never replaced.
+        response.setdefault(p.trace_header, req.trace_id_hex)
+        response.setdefault(p.request_id_header, req.request_id)
         expose = p.expose
         if expose is not None:  # expose_headers: merged with the view's own list, if any
             exposed = exposed_value(headers.get(expose.name), expose)
             if exposed is not None:
                 headers[expose.name] = exposed
-        if response.status_code >= 400:
+        if response.status_code >= 400 and _log_response is not None:
             # Django writes its "Not Found: /path" line (BaseHandler.get_response) after the
             # response has left every middleware, outside the request's trace. Write that same
             # line here, inside it; log_response marks the response and Django skips its own.
-            log_response(
+            _log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
             )
         # A FileResponse under WSGI goes to wsgi.file_wrapper, never through streaming_content.
-        if not response.streaming or getattr(response, "file_to_stream", None) is not None:
+        if not response.streaming or upstream.django_file_to_stream(response) is not None:
             return False
         content = response.streaming_content
         response.streaming_content = (
@@ -308,7 +299,7 @@ def _details(
         # REST framework sets a plain request.user. A lazy user nobody evaluated is left alone
         # (evaluating it is a query).
         attrs = request.__dict__
-        user = attrs.get("_cached_user") or attrs.get("_acached_user")
+        user = upstream.django_cached_user(request)
         if user is None:
             user = attrs.get("user")
             if isinstance(user, LazyObject):

@@ -268,7 +268,7 @@ def _proxy_to_logger(
     if not chain or chain[0] is not _emit:
         super(type(self), self)._proxy_to_logger(method_name, event, **event_kw)
         return
-    ev = self._context.copy()
+    ev = sys.modules["structlog"].get_context(self).copy()  # configure() imported it
     ev.update(event_kw)
     if event is not None:
         ev["event"] = event
