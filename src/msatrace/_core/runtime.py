@@ -37,7 +37,7 @@ from typing import Any
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
-from msatrace._core import patching
+from msatrace._core import metrics, patching
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
 from msatrace._core.logs import structured
 from msatrace._core.spans import tracing
@@ -64,6 +64,8 @@ class Runtime:
     propagation: Propagation
     exclude_paths: frozenset[str]
     previous_textmap: TextMapPropagator | None
+    # The RED recorder and the scrape answer, or None with metrics off.
+    metrics: metrics.Metrics | None = None
 
 
 _runtime: Runtime | None = None
@@ -131,6 +133,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
                 propagation,
                 frozenset(settings.exclude_paths) | own_paths(settings),
                 _runtime.previous_textmap,
+                _metrics_again(_runtime, settings),
             )
             _set(rt)
             _install_textmap(settings, propagation)
@@ -142,6 +145,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         tracer = tracing.install(settings)
         try:
             structured.configure(settings)
+            recorded = metrics.build(settings)
         except BaseException:
             tracer.shutdown(0)  # no half-initialised provider left global for the next init()
             raise
@@ -153,6 +157,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
             propagation,
             frozenset(settings.exclude_paths) | own_paths(settings),
             previous,
+            recorded,
         )
         _set(rt)
         _install_textmap(settings, propagation)
@@ -162,6 +167,30 @@ def init(arguments: dict[str, Any]) -> Runtime:
             atexit.register(_at_exit)
             _atexit_registered = True
         return rt
+
+
+_METRICS_SETTINGS = (
+    "metrics_exporter",
+    "metrics_path",
+    "metrics_port",
+    "metrics_address",
+    "metrics_cardinality_limit",
+    "metrics_dir",
+    "service_name",
+    "service_version",
+    "environment",
+)
+
+
+def _metrics_again(old: Runtime, settings: Settings) -> metrics.Metrics | None:
+    """A second init(): the same metrics (and counts) unless their settings changed."""
+    if all(getattr(old.settings, n) == getattr(settings, n) for n in _METRICS_SETTINGS):
+        return old.metrics
+    built = metrics.build(settings)
+    if old.metrics is not None:
+        with contextlib.suppress(Exception):
+            old.metrics.close()
+    return built
 
 
 def _announce(settings: Settings, installed: tracing.Tracing) -> None:
@@ -253,6 +282,9 @@ def shutdown(timeout: float = 5.0) -> None:
         _watch_sigterm(False)
         patching.unpatch_all()
         try:
+            if runtime.metrics is not None:
+                with contextlib.suppress(Exception):
+                    runtime.metrics.close()
             runtime.tracing.shutdown(timeout)
         finally:
             if runtime.previous_textmap is not None:

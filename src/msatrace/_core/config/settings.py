@@ -587,9 +587,11 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
 
 def own_paths(settings: Settings) -> frozenset[str]:
     """The paths msatrace's middleware answers itself (never traced, logged or measured)."""
-    if not settings.health:
-        return frozenset()
-    paths = (settings.health_live_path, settings.health_ready_path, settings.health_path)
+    paths: list[str | None] = []
+    if settings.health:
+        paths += (settings.health_live_path, settings.health_ready_path, settings.health_path)
+    if settings.metrics_exporter == "prometheus":
+        paths.append(settings.metrics_path)
     return frozenset(p for p in paths if p)
 
 

@@ -1,11 +1,12 @@
 """msatrace's own endpoints, answered by the middleware before the application sees the request.
 
-``active`` maps a path to its :class:`~msatrace._core.endpoint.Endpoint` (the health probes
-today), rebuilt at each ``init()`` and emptied at ``shutdown()``. Those paths are also excluded
-from traces and access lines (``settings.own_paths``), so adapters look one up only for a request
-they already skip: a traced request pays nothing for it.
+``active`` maps a path to its :class:`~msatrace._core.endpoint.Endpoint` (the health probes and
+the metrics scrape), rebuilt at each ``init()`` and emptied at ``shutdown()``. Those paths are
+also excluded from traces and access lines (``settings.own_paths``), so adapters look one up only
+for a request they already skip: a traced request pays nothing for it.
 
-Imports: ``_core.runtime``, ``_core.health``, ``_core.endpoint``, ``_core.safety``.
+Imports: ``_core.runtime`` (and the metrics it built), ``_core.health``, ``_core.endpoint``,
+``_core.safety``.
 """
 
 from __future__ import annotations
@@ -36,13 +37,22 @@ def answer(endpoint: Endpoint, method: str, headers: Mapping[str, str]) -> Respo
     except Exception as exc:
         failed("endpoint", exc)
         status, response_headers, body = 500, [("content-type", "text/plain")], b"error\n"
-    response_headers = [*response_headers, ("content-length", str(len(body)))]
+    response_headers = [(k.lower(), v) for k, v in response_headers]
+    response_headers.append(("content-length", str(len(body))))
     return status, response_headers, (b"" if method == "HEAD" else body)
 
 
 def _runtime_changed(rt: runtime.Runtime | None) -> None:
     global active
-    active = {} if rt is None else dict(health_endpoints(rt.settings))
+    if rt is None:
+        active = {}
+        return
+    table = dict(health_endpoints(rt.settings))
+    recorded = rt.metrics
+    if recorded is not None and recorded.path:
+        # A scrape of a multi-process directory reads files: off the event loop.
+        table[recorded.path] = Endpoint(lambda h: recorded.respond(h.get("accept")), blocking=True)
+    active = table
 
 
 runtime.watch(_runtime_changed)
