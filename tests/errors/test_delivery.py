@@ -138,7 +138,7 @@ def test_webhook_is_signed_and_versioned() -> None:
 
 def test_verify_signature_refuses_replays_and_forgeries() -> None:
     """An old timestamp, another body or another secret is refused."""
-    from msatrace.notifiers.webhook import sign
+    from msatrace._core.errors.notify.webhook import sign
 
     body, ts = b'{"a":1}', "1796400000"
     good = "v1=" + sign(b"k", ts, body)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from msatrace._core.errors.dispatch import DeliveryError, Notifier
 from msatrace._core.errors.event import ErrorEvent, ExceptionInfo, Frame
 from msatrace._core.errors.noise import Report
-from msatrace.notifiers.jira import JiraNotifier
-from msatrace.notifiers.opsgenie import OpsgenieNotifier
-from msatrace.notifiers.pagerduty import PagerDutyNotifier
-from msatrace.notifiers.slack import SlackNotifier
-from msatrace.notifiers.webhook import WebhookNotifier, verify_signature
+from msatrace._core.errors.notify.jira import JiraNotifier
+from msatrace._core.errors.notify.opsgenie import OpsgenieNotifier
+from msatrace._core.errors.notify.pagerduty import PagerDutyNotifier
+from msatrace._core.errors.notify.slack import SlackNotifier
+from msatrace._core.errors.notify.webhook import WebhookNotifier, verify_signature
 
 __all__ = [
     "DeliveryError",

@@ -12,7 +12,7 @@ from typing import Any
 
 from msatrace._core.errors.http import post
 from msatrace._core.errors.noise import Report
-from msatrace.notifiers._text import headline, stack, trace_url, truncate
+from msatrace._core.errors.notify._text import headline, stack, trace_url, truncate
 
 
 class SlackNotifier:

@@ -14,7 +14,7 @@ from typing import Any
 
 from msatrace._core.errors.http import post
 from msatrace._core.errors.noise import Report
-from msatrace.notifiers._text import headline, stack, trace_url, truncate
+from msatrace._core.errors.notify._text import headline, stack, trace_url, truncate
 
 ALERTS_URL = "https://api.opsgenie.com/v2/alerts"
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")

@@ -26,7 +26,7 @@ from typing import Any
 
 from msatrace._core.errors.http import post
 from msatrace._core.errors.noise import Report
-from msatrace.notifiers._text import headline, trace_url
+from msatrace._core.errors.notify._text import headline, trace_url
 
 VERSION = 1
 TOLERANCE = 300.0

@@ -13,7 +13,7 @@ from typing import Any
 
 from msatrace._core.errors.http import post
 from msatrace._core.errors.noise import Report
-from msatrace.notifiers._text import headline, trace_url, truncate
+from msatrace._core.errors.notify._text import headline, trace_url, truncate
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SEVERITIES = ("critical", "error", "warning", "info")

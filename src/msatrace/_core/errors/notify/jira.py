@@ -23,7 +23,7 @@ from typing import Any
 from msatrace._core.errors.dispatch import DeliveryError
 from msatrace._core.errors.http import post, request
 from msatrace._core.errors.noise import Report
-from msatrace.notifiers._text import headline, stack, trace_url, truncate
+from msatrace._core.errors.notify._text import headline, stack, trace_url, truncate
 
 LABEL = "msatrace"
 
