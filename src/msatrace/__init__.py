@@ -18,7 +18,7 @@ from msatrace._version import __version__
 from msatrace.exceptions import ConfigError, MsatraceError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     # Adapters, typed for checkers; at run time they load on first attribute access.
     from msatrace import asgi as asgi
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         unbind,
     )
     from msatrace._core.trace.propagation import XTraceIdPropagator
+    from msatrace.notifiers import Notifier
 
 # Loaded on first use, so that `import msatrace` costs next to nothing (issue #2): name -> module.
 _LAZY = {
@@ -141,6 +142,13 @@ def init(
     metrics_address: str | None = None,
     metrics_cardinality_limit: int | str | None = None,
     metrics_dir: str | None = None,
+    notify: str | tuple[str, ...] | list[str] | None = None,
+    notifiers: Sequence[Notifier] | None = None,
+    trace_url: str | None = None,
+    errors_redis_url: str | None = None,
+    error_digest_window: float | None = None,
+    error_quiet_period: float | None = None,
+    error_rate_limit: int | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

@@ -351,3 +351,44 @@ def directory(value: str, origin: str) -> str:
 def cardinality(value: str | int, origin: str) -> int:
     """A cardinality limit: a whole number from 1 to ``MAX_INT`` (an int from ``init()``, too)."""
     return positive(str(value), origin)
+
+
+# --- error reports ---
+
+
+def notifiers(value: object, origin: str) -> tuple[object, ...]:
+    """Notifier objects: each with a ``name`` and a callable ``send``."""
+    items = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    for item in items:
+        if not callable(getattr(item, "send", None)) or not isinstance(
+            getattr(item, "name", None), str
+        ):
+            raise ConfigError(
+                f"{origin}: {type(item).__name__} is not a notifier (it needs a `name` and a "
+                "`send(report)` method)"
+            )
+    return items
+
+
+def trace_url(value: str, origin: str) -> str:
+    """An http(s) URL template containing ``{trace_id}``."""
+    v = value.strip() if isinstance(value, str) else ""
+    if "{trace_id}" not in v or not v.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{origin}={value!r}: expected an http(s) URL containing {{trace_id}}, e.g. "
+            "'https://grafana.example.com/explore?traceId={trace_id}'"
+        )
+    return v
+
+
+def redis_url(value: str, origin: str) -> str:
+    """``redis://`` or ``rediss://`` with a host; the message never repeats a password."""
+    v = value.strip() if isinstance(value, str) else ""
+    try:
+        parts = urllib.parse.urlsplit(v)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ConfigError(f"{origin}: expected redis://host[:port][/db] (value not shown)")
+    return v

@@ -89,6 +89,14 @@ class Settings:
     metrics_address: str = "0.0.0.0"
     metrics_cardinality_limit: int = 2000
     metrics_dir: str | None = None
+    # --- error reports ---
+    notify: tuple[str, ...] = field(default=(), repr=False)
+    notifiers: tuple[Any, ...] = ()
+    trace_url: str | None = None
+    errors_redis_url: str | None = field(default=None, repr=False)
+    error_digest_window: float = 600.0
+    error_quiet_period: float = 3600.0
+    error_rate_limit: int = 30
 
 
 @dataclass(frozen=True)
@@ -521,6 +529,70 @@ OPTIONS: tuple[Option, ...] = (
         "`uvicorn --workers`): each scrape then returns the totals of all workers, live and "
         "recycled. Unset: each process counts alone.",
         "none (single process)",
+    ),
+    # --- error reports ---
+    Option(
+        "notify",
+        ("MSATRACE_NOTIFY",),
+        parse.comma_list,
+        _const(()),
+        "Where unhandled exceptions are reported, grouped by fingerprint: comma-separated "
+        "`slack:<webhook URL>`, `webhook:<URL>#<secret>`, `jira:https://<e-mail>:<token>@<site>"
+        "?project=KEY`, `pagerduty:<routing key>`, `opsgenie:<API key>` (see Error tracking). "
+        "Holds secrets: never logged.",
+        "none (nothing reported)",
+    ),
+    Option(
+        "notifiers",
+        (),
+        parse.notifiers,
+        _const(()),
+        "Notifier objects (`msatrace.notifiers`, or your own with `name` and `send(report)`), "
+        "besides those named by `notify`. Keyword only.",
+        "none",
+    ),
+    Option(
+        "trace_url",
+        ("MSATRACE_TRACE_URL",),
+        parse.trace_url,
+        _const(None),
+        "Link from an error report to its trace: a URL with `{trace_id}`, e.g. "
+        "`https://grafana.example.com/explore?traceId={trace_id}`.",
+        "none (the trace ID as text)",
+    ),
+    Option(
+        "errors_redis_url",
+        ("MSATRACE_ERRORS_REDIS_URL",),
+        parse.redis_url,
+        _const(None),
+        "A Redis all processes of the service share (`redis://host:6379/0`): workers and "
+        "replicas then report each bug once between them. Unset: each process decides alone.",
+        "none",
+    ),
+    Option(
+        "error_digest_window",
+        ("MSATRACE_ERROR_DIGEST_WINDOW",),
+        parse.seconds,
+        _const(600.0),
+        "Seconds between digests of a bug's repeats (its first occurrence is reported at once).",
+        "`600`",
+    ),
+    Option(
+        "error_quiet_period",
+        ("MSATRACE_ERROR_QUIET_PERIOD",),
+        parse.seconds,
+        _const(3600.0),
+        "A bug silent this long is reported at once again when it comes back.",
+        "`3600`",
+    ),
+    Option(
+        "error_rate_limit",
+        ("MSATRACE_ERROR_RATE_LIMIT",),
+        lambda value, origin: parse.positive(str(value), origin),
+        _const(30),
+        "Immediate reports per minute at most (a storm of different bugs); the rest go into "
+        "their digests.",
+        "`30`",
     ),
 )
 
