@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import msatrace
-from msatrace._core.logs import access, render, structured
+from msatrace._core.logs import access, builder, render
 from msatrace._core.trace import context
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -29,13 +29,13 @@ def out(env: pytest.MonkeyPatch) -> Iterator[io.BytesIO]:
     msatrace.init(service_name="svc", service_version="1.0.0", patch="none")
     buffer = io.BytesIO()
     # A text stream over the buffer, as sys.stdout is: lines go to its .buffer as bytes.
-    previous = structured.set_output(render.Output(stream=io.TextIOWrapper(buffer)))
+    previous = builder.set_output(render.Output(stream=io.TextIOWrapper(buffer)))
     token = context._fields.set(MappingProxyType({"request_id": REQUEST_ID}))
     try:
         yield buffer
     finally:
         context._fields.reset(token)
-        structured.set_output(previous)
+        builder.set_output(previous)
 
 
 def _write(request_id: str | None, args: tuple[Any, ...]) -> None:
