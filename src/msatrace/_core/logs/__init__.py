@@ -4,7 +4,7 @@
 ``get_logger``. ``builder``: the one event builder every line goes through (structlog calls,
 bridged records, exception lines, access lines), with the event transforms where redaction
 hooks in. ``render``: the JSON and console lines, the output. ``access``: msatrace's access
-line, one per request. Within the package: ``configure`` above ``access`` above ``builder``
+line, one per request. Within the package: ``access`` above ``configure`` above ``builder``
 above ``render`` (import-linter). Knows which trace is current (``_core.trace.context``), never
 starts a span.
 
