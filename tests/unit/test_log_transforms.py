@@ -20,7 +20,7 @@ from msatrace.exceptions import ConfigError
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 ENDED_NS = 1_764_072_000_123_456_789
 SECRET = "alice@example.com"
-Factory = Callable[[Settings], "builder.Transform | None"]
+Factory = builder.TransformFactory
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ those fields (``event`` the message, then method, route, path, status, duration_
 client_address, user_agent after the schema and bound fields), through the same levels
 (``configure.enabled``), event transforms, renderer and output as every other line.
 
-One shortcut, because the line is written on every request: while nothing but the request's own
-ID is bound and no event transform is installed, the dict is built as one display from the
-known fields instead of by ``builder.build``; ``tests/unit/test_access_line.py`` holds the
-shortcut to the general builder's bytes, in both formats, for any field values.
+One shortcut, because the line is written on every request: while no event transform is
+installed and no bound field is named like a schema field (which ``builder.build`` would move
+aside), the dict is built directly from the known fields instead of by ``builder.build``;
+``tests/unit/test_access_line.py`` holds the shortcut to the general builder's bytes, in both
+formats, for any field values and bound fields.
 :func:`write_access_line` is the former positional entry, kept for its callers.
 
 Imports: the standard library and ``msatrace._core``.
@@ -16,6 +17,7 @@ Imports: the standard library and ``msatrace._core``.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from msatrace._core.logs import builder, configure, render
@@ -51,8 +53,8 @@ def write(
     timestamp = render.timestamp_ms(time_ns // 1_000_000)
     lines = builder.pipeline
     bound = context.fields()
-    if not lines.transforms and len(bound) == 1 and "request_id" in bound:
-        # The shortcut: builder.build's line for exactly these fields.
+    if not lines.transforms and builder.SCHEMA.isdisjoint(bound):
+        # The shortcut: builder.build's line for these fields, without its general steps.
         static = lines.static
         out: dict[str, Any] = {
             "timestamp": timestamp,
@@ -64,15 +66,17 @@ def write(
             "version": static["version"],
             "trace_id": ids[0] if ids is not None else None,
             "span_id": ids[1] if ids is not None else None,
-            "request_id": bound["request_id"],
-            "method": method,
-            "route": route,
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-            "client_address": client_address,
-            "user_agent": user_agent,
+            "request_id": None,
         }
+        if bound:  # as builder.build adds them (from the proxy's dict)
+            out.update(bound.copy() if type(bound) is MappingProxyType else bound)
+        out["method"] = method
+        out["route"] = route
+        out["path"] = path
+        out["status"] = status
+        out["duration_ms"] = duration_ms
+        out["client_address"] = client_address
+        out["user_agent"] = user_agent
         lines.output.write(lines.renderer(out), out)
         return
     fields: dict[str, Any] = {

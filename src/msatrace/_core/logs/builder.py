@@ -135,11 +135,11 @@ def _withheld(event: Mapping[str, Any], exc: Exception) -> dict[str, Any]:
 # The fields every line carries, which a log pipeline relies on: a call's keyword, a stdlib
 # record's ``extra`` or a bound field of the same name is kept as ``<name>_`` instead of replacing
 # them. ``request_id`` is msatrace's own bound field; a log call may still not replace it.
-_SCHEMA = frozenset(
+SCHEMA = frozenset(
     ("timestamp", "level", "logger", "event", "service", "environment", "version", "trace_id",
      "span_id")
 )  # fmt: skip
-_CALLER_SCHEMA = _SCHEMA | {"request_id"}
+_CALLER_SCHEMA = SCHEMA | {"request_id"}
 
 
 def _renamed(fields: Mapping[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
@@ -195,8 +195,8 @@ def build(
     out["request_id"] = None  # stable schema: present on every line, filled inside a request
     bound = context.fields()
     if bound:
-        if not _SCHEMA.isdisjoint(bound):
-            bound = _renamed(bound, _SCHEMA)
+        if not SCHEMA.isdisjoint(bound):
+            bound = _renamed(bound, SCHEMA)
         elif type(bound) is MappingProxyType:
             # The bound fields are a read-only proxy of a dict: update() from the proxy takes
             # the generic mapping path, from its copy() (that dict's) the dict path.
