@@ -1,18 +1,20 @@
-"""Per-line cost of msatrace's three kinds of log line, in one process, without peers.
+"""Per-line cost of msatrace's kinds of log line, without peers; two trees side by side.
 
     PYTHONPATH=src python benchmarks/log_lines.py [--rounds 15] [--number 20000]
+    python benchmarks/log_lines.py --trees before=/tmp/old/src after=src [--rounds 40]
 
 - ``event``: ``get_logger("bench").info("user logged in", user="alice", attempt=3)`` inside a
   sampled span with a request ID bound (as in a request handler);
 - ``stdlib``: a standard-library record with two ``extra`` fields, bridged by msatrace;
 - ``access``: one access line as ``RequestScope.end`` writes it (``access.write_access_line``,
-  nothing bound since the request began: the known-fields path);
-- ``access-bound``: the same with a field the application bound (the general path).
+  nothing bound but the request ID);
+- ``access-bound``: the same with a field the application bound.
 
-Lines are JSON and go to the real ``sys.stdout``, whose descriptor points at ``/dev/null``.
-Each round times every kind once (rotated order); the figure is the median over rounds, in µs
-of process CPU time per line. To compare two trees, run this script once per tree, interleaved
-(``benchmarks/RESULTS.md`` carries the comparisons of whole requests).
+Lines are JSON and go to the real ``sys.stdout``, whose descriptor points at ``/dev/null``. Each
+round times every kind once, in every tree; the figure is the median over rounds, in µs of
+process CPU time per line. With ``--trees``, one worker process per tree (its ``PYTHONPATH``)
+runs the batches in turn, the order rotated per round, and the difference to the first tree is
+taken within each round: drift of a shared machine hits every tree alike.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import argparse
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+
+KINDS = ("event", "stdlib", "access", "access-bound")
 
 
 def _kinds() -> dict[str, Callable[[], object]]:
@@ -72,36 +77,72 @@ def _kinds() -> dict[str, Callable[[], object]]:
     }
 
 
+def _worker(number: int) -> None:
+    """Run batches on command (``KIND``) from stdin; answer µs per line on the real stdout."""
+    report = os.fdopen(os.dup(1), "w")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    kinds = _kinds()
+    for op in kinds.values():  # warm up
+        for _ in range(number // 4):
+            op()
+    for command in sys.stdin:
+        op = kinds[command.strip()]
+        start = time.process_time_ns()
+        for _ in range(number):
+            op()
+        report.write(f"{(time.process_time_ns() - start) / number / 1000}\n")
+        report.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--number", type=int, default=20000)
+    parser.add_argument("--trees", nargs="*", default=[], help="NAME=SRC_DIR ...")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    report = os.fdopen(os.dup(1), "w")
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    kinds = _kinds()
-    names = list(kinds)
-    results: dict[str, list[float]] = {name: [] for name in names}
-    for op in kinds.values():  # warm up
-        for _ in range(args.number // 4):
-            op()
-    for r in range(args.rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            op = kinds[name]
-            start = time.process_time_ns()
-            for _ in range(args.number):
-                op()
-            results[name].append((time.process_time_ns() - start) / args.number / 1000)
-    for name in names:
-        values = sorted(results[name])
-        q = statistics.quantiles(values, n=4)
-        print(
-            f"{name:13} {statistics.median(values):6.2f} µs  (IQR {q[0]:.2f}-{q[2]:.2f})",
-            file=report,
+    if args.worker:
+        _worker(args.number)
+        return
+    trees = dict(tree.split("=", 1) for tree in args.trees) or {
+        "this": os.environ.get("PYTHONPATH", "")
+    }
+    workers = {
+        name: subprocess.Popen(
+            [sys.executable, __file__, "--worker", "--number", str(args.number)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.path.abspath(src)},
         )
-    report.flush()
+        for name, src in trees.items()
+    }
+    names = list(trees)
+    results: dict[tuple[str, str], list[float]] = {}
+    for r in range(args.rounds):
+        for kind in KINDS:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                worker = workers[name]
+                assert worker.stdin is not None
+                assert worker.stdout is not None
+                worker.stdin.write(kind + "\n")
+                worker.stdin.flush()
+                results.setdefault((name, kind), []).append(float(worker.stdout.readline()))
+    for worker in workers.values():
+        assert worker.stdin is not None
+        worker.stdin.close()
+        worker.wait()
+    first = names[0]
+    for kind in KINDS:
+        row = [f"{kind:13}"]
+        for name in names:
+            values = results[(name, kind)]
+            row.append(f"{name} {statistics.median(values):6.2f} µs")
+            if name != first:
+                diffs = [v - b for v, b in zip(values, results[(first, kind)], strict=True)]
+                q = statistics.quantiles(diffs, n=4)
+                row[-1] += f" ({statistics.median(diffs):+.2f}, IQR {q[0]:+.2f}..{q[2]:+.2f})"
+        print("   ".join(row))
 
 
 if __name__ == "__main__":
