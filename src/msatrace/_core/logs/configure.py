@@ -78,7 +78,7 @@ _processors: list[Any] = []  # mutated in place so loggers cached by structlog f
 
 
 class _Sink:
-    """The structlog "logger": carries the logger's name; writing happens in the renderer."""
+    """The structlog "logger": carries the logger's name; ``_write`` writes the line."""
 
     __slots__ = ("name",)
 
@@ -169,7 +169,7 @@ def enabled(name: str, level: str) -> bool:
 
 
 class _Bridge(logging.Handler):
-    """Sends stdlib log records through msatrace's processors to the same output."""
+    """Sends stdlib log records through the event builder to the same output."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

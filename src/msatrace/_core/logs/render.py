@@ -123,7 +123,9 @@ _MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond o
 
 def timestamp(now: float) -> str:
     """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
-    return timestamp_ms(int(now * 1000))
+    ms = int(now * 1000)
+    cached = _last_ms
+    return cached[1] if cached[0] == ms else timestamp_ms(ms)
 
 
 def timestamp_ms(ms: int) -> str:
