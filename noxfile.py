@@ -1,4 +1,4 @@
-"""Developer sessions: tests, tests_min, tests_bare, lint, typecheck, docs, bench, demo.
+"""Developer sessions: tests, tests_min, prerelease, tests_bare, lint, typecheck, docs, bench, demo.
 
     python3 -m nox -s demo      # the three-service demo (README's first command)
     python3 -m nox -s tests     # the test suite on every Python 3.10-3.13 found (coverage on one)
@@ -47,6 +47,13 @@ TEST_DEPS = [
     "opentelemetry-propagator-b3",
     # OTEL_EXPORTER_OTLP_PROTOCOL=grpc builds the gRPC exporter when installed (msatrace[otlp-grpc])
     "opentelemetry-exporter-otlp-proto-grpc",
+    # the health response validated against a JSON Schema written from the IETF draft
+    "jsonschema>=4",
+    # the Slack stand-in validates messages with Slack's own Block Kit models
+    "slack-sdk>=3.30",
+    # the golden test of metric names (tests/metrics/test_recorder.py); it requires the SDK of its
+    # own release, so pip resolves the two together
+    "opentelemetry-exporter-prometheus",
 ]
 BENCH_PEERS = [
     "asgi-correlation-id",
@@ -152,6 +159,41 @@ def tests_min(session: nox.Session) -> None:
         "ignore:pkg_resources is deprecated as an API:UserWarning",
         *(session.posargs or ["tests"]),
     )
+
+
+# What msatrace reaches into (msatrace._core.upstream) or builds on most closely, upgraded to the
+# newest pre-releases by the prerelease session.
+PRERELEASE = [
+    "opentelemetry-api",
+    "opentelemetry-sdk",
+    "opentelemetry-exporter-otlp-proto-http",
+    "opentelemetry-exporter-otlp-proto-grpc",
+    "httpx",
+    "starlette",
+    "fastapi",
+    "django",
+    "structlog",
+]
+
+
+@nox.session(python=DEV_PYTHON)
+def prerelease(session: nox.Session) -> None:
+    """The suite against the newest pre-releases of the libraries in ``PRERELEASE``.
+
+    Not part of ``.ci/run``: a new upstream release may break it before msatrace can do anything
+    about it. Run it on a schedule or before a release; ``tests/upstream`` (the canaries of
+    ``msatrace._core.upstream``) names the private name that changed. Arguments go to pytest.
+    """
+    ensure_debian_packages(session)
+    session.install("-e", ".[all]", *TEST_DEPS)
+    session.install("--pre", "-U", *PRERELEASE)
+    session.run(
+        "python",
+        "-c",
+        "import importlib.metadata as m, sys; [print(n, m.version(n)) for n in sys.argv[1:]]",
+        *PRERELEASE,
+    )
+    session.run("pytest", *(session.posargs or ["-q", "tests/upstream", "tests"]))
 
 
 @nox.session(python=DEV_PYTHON)

@@ -84,7 +84,18 @@ __all__ = [
 ]
 
 _ADAPTERS = frozenset(
-    ("asgi", "wsgi", "starlette", "fastapi", "flask", "django", "httpx", "requests", "celery")
+    (
+        "asgi",
+        "wsgi",
+        "starlette",
+        "fastapi",
+        "flask",
+        "django",
+        "httpx",
+        "requests",
+        "celery",
+        "health",
+    )
 )
 
 
@@ -117,6 +128,19 @@ def init(
     propagate_threads: bool | None = None,
     shutdown_timeout: float | None = None,
     flush_on_sigterm: bool | None = None,
+    health: bool | None = None,
+    health_live_path: str | None = None,
+    health_ready_path: str | None = None,
+    health_path: str | None = None,
+    health_path_answers: str | None = None,
+    health_cache_ttl: float | None = None,
+    health_token: str | None = None,
+    metrics_exporter: str | None = None,
+    metrics_path: str | None = None,
+    metrics_port: int | str | None = None,
+    metrics_address: str | None = None,
+    metrics_cardinality_limit: int | str | None = None,
+    metrics_dir: str | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

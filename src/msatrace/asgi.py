@@ -21,11 +21,13 @@ No extra needed; this module imports only ``msatrace._core``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from msatrace._core import runtime
-from msatrace._core.lifecycle import inbound
+from msatrace._core.endpoint import Endpoint
+from msatrace._core.lifecycle import inbound, served
 from msatrace._core.lifecycle.inbound import RequestFacts, RequestScope
 from msatrace._core.safety import failed
 from msatrace._core.trace.headers import parse_port, split_host
@@ -83,6 +85,11 @@ class TraceMiddleware:
                 req = edge.begin(_facts(scope, edge.wanted, edge.recording))
             except Exception as exc:
                 failed("asgi.begin", exc)
+        elif edge is not None and scope["type"] == "http":
+            endpoint = served.lookup(scope["method"], scope["path"])
+            if endpoint is not None:  # msatrace's own (a health probe): the app never sees it
+                await _answer(endpoint, scope, send)
+                return
         if req is None:
             await self.app(scope, receive, send)
             return
@@ -110,6 +117,26 @@ class TraceMiddleware:
                 req.end()
             except Exception as exc:
                 failed("asgi.end", exc)
+
+
+async def _answer(endpoint: Endpoint, scope: Scope, send: Send) -> None:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    method = scope["method"]
+    if endpoint.blocking and _asyncio_loop():
+        status, pairs, body = await asyncio.to_thread(served.answer, endpoint, method, headers)
+    else:
+        status, pairs, body = served.answer(endpoint, method, headers)
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _asyncio_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # another async library (trio): answer on this thread
+        return False
+    return True
 
 
 def _adopting(receive: Receive) -> Receive:

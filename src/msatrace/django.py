@@ -25,6 +25,7 @@ Needs the ``django`` extra (``pip install 'msatrace[django]'``).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Context
@@ -35,16 +36,16 @@ try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
     from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
     from django.core.handlers.asgi import ASGIRequest
-    from django.http import Http404, HttpRequest, HttpResponseBase
-    from django.http.response import ResponseHeaders
+    from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+    from django.utils import log as django_log
     from django.utils.functional import LazyObject
-    from django.utils.log import log_response
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.django needs Django: install 'msatrace[django]'") from None
 
-from msatrace._core import safety
+from msatrace._core import safety, upstream
+from msatrace._core.endpoint import Endpoint
 from msatrace._core.lifecycle import environ as cgi
-from msatrace._core.lifecycle import inbound
+from msatrace._core.lifecycle import inbound, served
 from msatrace._core.lifecycle.inbound import RequestFacts, RequestScope
 from msatrace._core.logs import configure
 from msatrace._core.trace import context
@@ -57,6 +58,8 @@ __all__ = ["TraceMiddleware"]
 SCOPE_KEY = "msatrace.request"
 # Answered with a 4xx by Django (response_for_exception): not errors of the service.
 _CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
+# Django's own response logger (undocumented; upstream entry django.log-response), or None.
+_log_response = upstream.django_log_response(django_log)
 
 
 class TraceMiddleware:
@@ -87,6 +90,9 @@ class TraceMiddleware:
     def _call(self, ctx: contextvars.Context | None, request: HttpRequest) -> Any:
         req, outer = _begin(request)
         if req is None:
+            endpoint = _own_endpoint(request, outer)
+            if endpoint is not None:  # msatrace's own (a health probe): Django never sees it
+                return _answer(endpoint, request)
             return _passed(outer, request, self.get_response(request))
         streamed = False
         try:
@@ -104,6 +110,11 @@ class TraceMiddleware:
     async def _acall(self, request: HttpRequest) -> Any:
         req, outer = _begin(request)
         if req is None:
+            endpoint = _own_endpoint(request, outer)
+            if endpoint is not None:
+                if endpoint.blocking:
+                    return await asyncio.to_thread(_answer, endpoint, request)
+                return _answer(endpoint, request)
             return _passed(outer, request, await self.get_response(request))
         streamed = False
         try:
@@ -131,6 +142,22 @@ class TraceMiddleware:
         if isinstance(req, RequestScope):
             # Django's own "django.request" line is the one exception line: record, don't log.
             safety.call("django.exception", partial(req.fail, log=False), exception)
+
+
+def _own_endpoint(request: HttpRequest, outer: RequestScope | None) -> Endpoint | None:
+    if outer is not None or inbound.active is None:
+        return None
+    return served.lookup(request.method or "GET", request.path)
+
+
+def _answer(endpoint: Endpoint, request: HttpRequest) -> HttpResponse:
+    # Answered before any other middleware: ALLOWED_HOSTS, SSL and slash redirects do not apply.
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    status, pairs, body = served.answer(endpoint, request.method or "GET", headers)
+    response = HttpResponse(body, status=status)
+    for name, value in pairs:
+        response[name] = value
+    return response
 
 
 def _fill(request: HttpRequest, facts: RequestFacts) -> None:
@@ -175,35 +202,25 @@ def _respond(
     try:
         req.status = response.status_code
         headers = response.headers
-        # ResponseHeaders keeps (name, value) by lowercase name in _store; its `in` raises and
-        # catches a KeyError and its __setitem__ re-checks the charset: ~2 µs per request for two
-        # headers. Ours are ASCII tokens already validated, so they go straight into the store.
-        store = getattr(headers, "_store", None) if type(headers) is ResponseHeaders else None
         p = req.propagation
-        ours = (
-            (p.trace_key, p.trace_header, req.trace_id_hex),
-            (p.request_id_key, p.request_id_header, req.request_id),
-        )
-        for key, name, value in ours:
-            if store is None:
-                if name not in headers:  # case-insensitive: never replace a header the view set
-                    headers[name] = value
-            elif key not in store:
-                store[key] = (name, value)
+        # HttpResponse.setdefault: "Set a header unless it has already been set" (any case of
+        # the name), so a header the view set is never replaced.
+        response.setdefault(p.trace_header, req.trace_id_hex)
+        response.setdefault(p.request_id_header, req.request_id)
         expose = p.expose
         if expose is not None:  # expose_headers: merged with the view's own list, if any
             exposed = exposed_value(headers.get(expose.name), expose)
             if exposed is not None:
                 headers[expose.name] = exposed
-        if response.status_code >= 400:
+        if response.status_code >= 400 and _log_response is not None:
             # Django writes its "Not Found: /path" line (BaseHandler.get_response) after the
             # response has left every middleware, outside the request's trace. Write that same
             # line here, inside it; log_response marks the response and Django skips its own.
-            log_response(
+            _log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
             )
         # A FileResponse under WSGI goes to wsgi.file_wrapper, never through streaming_content.
-        if not response.streaming or getattr(response, "file_to_stream", None) is not None:
+        if not response.streaming or upstream.django_file_to_stream(response) is not None:
             return False
         content = response.streaming_content
         response.streaming_content = (
@@ -282,7 +299,7 @@ def _details(
         # REST framework sets a plain request.user. A lazy user nobody evaluated is left alone
         # (evaluating it is a query).
         attrs = request.__dict__
-        user = attrs.get("_cached_user") or attrs.get("_acached_user")
+        user = upstream.django_cached_user(request)
         if user is None:
             user = attrs.get("user")
             if isinstance(user, LazyObject):

@@ -35,6 +35,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError("msatrace.flask needs Flask: install 'msatrace[flask]'") from None
 
+from msatrace._core import upstream
 from msatrace._core.lifecycle.inbound import RequestScope
 from msatrace._core.logs import configure
 from msatrace.wsgi import SCOPE_KEY, TraceMiddleware
@@ -88,7 +89,7 @@ def _login_user_id(environ: dict[str, Any]) -> str | None:
     """
     if "flask_login" not in sys.modules or not flask.has_app_context():
         return None  # no Flask-Login, or a middleware inside ours answered after Flask returned
-    user = flask.g.get("_login_user")
+    user = upstream.flask_login_user(flask.g)
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     user_id = user.get_id()

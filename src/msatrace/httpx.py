@@ -27,7 +27,7 @@ try:
 except ImportError:  # pragma: no cover - exercised by the bare test session
     raise ImportError("msatrace.httpx needs httpx: pip install 'msatrace[httpx]'") from None
 
-from msatrace._core import patching
+from msatrace._core import patching, upstream
 from msatrace._core.lifecycle import outbound
 from msatrace._core.lifecycle.outbound import Hop
 from msatrace._core.safety import failed
@@ -44,7 +44,7 @@ def patch() -> None:
     ``msatrace.init()`` calls this (setting ``patch`` / ``MSATRACE_PATCH``); calling it again does
     nothing. Clients created before the call are covered too (the patch is on the classes).
     """
-    patching.wrap_each(_PATCHES)
+    patching.wrap_each(_patches())
 
 
 def unpatch() -> None:
@@ -157,35 +157,15 @@ def _target(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 def _names(headers: httpx.Headers) -> Container[str]:
-    """``outbound.lowercase_names`` for ``httpx.Headers``, read off its list of raw headers.
+    """``outbound.lowercase_names`` for ``httpx.Headers``: its public raw ``(name, value)`` pairs.
 
-    ``Headers`` keeps ``(name, lowercase name, value)`` byte triples; its ``in`` decodes and scans
-    that whole list on every use. Names are ASCII tokens: latin-1 decodes any byte, and a name
-    that is not ASCII can match none of ours. Another layout falls back to the generic way.
+    Names are ASCII tokens: latin-1 decodes any byte, and a name that is not ASCII can match none
+    of ours. Headers are written the generic way (``headers[name] = value``).
     """
-    raw = getattr(headers, "_list", None) if type(headers) is httpx.Headers else None
-    if type(raw) is not list:
-        return outbound.lowercase_names(headers)
-    return {item[1].decode("latin-1") for item in raw}
+    return {name.decode("latin-1").lower() for name, _ in headers.raw}
 
 
-def _write(headers: httpx.Headers, fresh: dict[str, str]) -> None:
-    """``outbound.write_all`` for ``httpx.Headers``: append each new header's raw triple.
-
-    Encoded as ``Headers.__setitem__`` encodes it; ``[]=`` itself would scan the list again for
-    an existing header of that name, which ``_names`` already ruled out.
-    """
-    raw = getattr(headers, "_list", None) if type(headers) is httpx.Headers else None
-    if type(raw) is not list:
-        outbound.write_all(headers, fresh)
-        return
-    encoding = headers._encoding or "utf-8"
-    for name, value in fresh.items():
-        key = name.encode(encoding)
-        raw.append((key, key.lower(), value.encode(encoding)))
-
-
-_CLIENT = outbound.Client(_target, _names, _write)
+_CLIENT = outbound.Client(_target, _names)
 _current = outbound.CURRENT_CALL
 
 
@@ -236,11 +216,60 @@ class _AsyncBody(httpx.AsyncByteStream):
             self._hop.end()
 
 
-# The per-request hooks first: if a future httpx renamed them, patch() fails before changing
-# anything (the import hook reports it once) instead of half-patching.
+# Fallback when httpx has no usable _send_single_request (upstream entry
+# httpx.send-single-request): the public send() is then the hop too, one span and one set of
+# headers per API call (redirects and auth round trips share them).
+def _send_as_hop(wrapped: Wrapped, instance: httpx.Client, args: Any, kwargs: Any) -> Any:
+    call = outbound.begin(instance, _CLIENT)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    try:
+        return _send_single(wrapped, instance, args, kwargs)
+    finally:
+        call.close()
+
+
+# Fallback for AsyncClient.send: as _send_as_hop.
+async def _send_as_hop_async(
+    wrapped: Callable[..., Coroutine[Any, Any, Any]],
+    instance: httpx.AsyncClient,
+    args: Any,
+    kwargs: Any,
+) -> Any:
+    call = outbound.begin(instance, _CLIENT)
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    try:
+        return await _send_single_async(wrapped, instance, args, kwargs)
+    finally:
+        call.close()
+
+
+def _patches() -> tuple[tuple[type[Any], str, Callable[..., Any]], ...]:
+    """What ``patch()`` wraps: per hop where httpx has its private per-request method, else send.
+
+    The per-request hooks first: if one could not be applied, patch() fails before changing
+    anything (the import hook reports it once) instead of half-patching.
+    """
+    sync_hop = upstream.httpx_hop_method(httpx.Client)
+    async_hop = upstream.httpx_hop_method(httpx.AsyncClient)
+    if sync_hop is None or async_hop is None:
+        return (
+            (httpx.Client, "send", _send_as_hop),
+            (httpx.AsyncClient, "send", _send_as_hop_async),
+        )
+    return (
+        (httpx.Client, sync_hop, _send_single),
+        (httpx.AsyncClient, async_hop, _send_single_async),
+        (httpx.Client, "send", _send),
+        (httpx.AsyncClient, "send", _send_async),
+    )
+
+
+# Every attribute either way may carry a patch: unpatch() restores them all.
 _PATCHES = (
-    (httpx.Client, "_send_single_request", _send_single),
-    (httpx.AsyncClient, "_send_single_request", _send_single_async),
+    (httpx.Client, upstream.HTTPX_HOP, _send_single),
+    (httpx.AsyncClient, upstream.HTTPX_HOP, _send_single_async),
     (httpx.Client, "send", _send),
     (httpx.AsyncClient, "send", _send_async),
 )

@@ -17,7 +17,7 @@ Needs the ``requests`` extra (``pip install 'msatrace[requests]'``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,9 +28,7 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
         "msatrace.requests needs requests: pip install 'msatrace[requests]'"
     ) from None
 
-from requests.structures import CaseInsensitiveDict
-
-from msatrace._core import patching
+from msatrace._core import patching, upstream
 from msatrace._core.lifecycle import outbound
 from msatrace._core.lifecycle.outbound import Hop
 from msatrace._core.safety import failed
@@ -117,30 +115,9 @@ _HOSTS: dict[str, tuple[str, int | None]] = {}  # netloc -> (host, port)
 _HOSTS_SIZE = 1024
 
 
-def _names(headers: MutableMapping[str, Any]) -> Container[str]:
-    """``outbound.lowercase_names`` for requests' ``CaseInsensitiveDict``: its own store.
-
-    ``CaseInsensitiveDict`` keeps ``{lowercase name: (name, value)}`` in ``_store``, so the store's
-    keys are the answer, with no copy. Any other mapping (the caller replaced ``request.headers``
-    after ``prepare()``) goes the generic way.
-    """
-    store = getattr(headers, "_store", None) if type(headers) is CaseInsensitiveDict else None
-    if not isinstance(store, dict):  # an OrderedDict in every requests release so far
-        return outbound.lowercase_names(headers)
-    return store.keys()
-
-
-def _write(headers: MutableMapping[str, Any], fresh: dict[str, str]) -> None:
-    """``outbound.write_all`` for ``CaseInsensitiveDict``: straight into its store (as ``[]=``)."""
-    store = getattr(headers, "_store", None) if type(headers) is CaseInsensitiveDict else None
-    if not isinstance(store, dict):
-        outbound.write_all(headers, fresh)
-        return
-    for name, value in fresh.items():
-        store[name.lower()] = (name, value)
-
-
-_CLIENT = outbound.Client(_target, _names, _write)
+# Headers are read and written the generic way (outbound.lowercase_names, outbound.write_all):
+# CaseInsensitiveDict's public mapping interface.
+_CLIENT = outbound.Client(_target)
 _current = outbound.CURRENT_CALL
 
 
@@ -151,7 +128,7 @@ def _finish(hop: Hop, response: requests.Response, stream: bool) -> None:
         hop.end()
         return
     hop.respond(response.status_code, _VERSIONS.get(getattr(response.raw, "version", 0)))
-    if stream and not getattr(response, "_content_consumed", True):
+    if stream and upstream.requests_body_unread(response):
         setattr(response, _HOP, hop)  # ends in Response.close() or when the body is read
     else:
         hop.end()

@@ -22,12 +22,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
 from msatrace._core import safety
+from msatrace._core.endpoint import Endpoint
 from msatrace._core.lifecycle import environ as cgi
-from msatrace._core.lifecycle import inbound
+from msatrace._core.lifecycle import inbound, served
 from msatrace._core.lifecycle.inbound import RequestScope
 from msatrace._core.logs import configure
 from msatrace._core.trace import context
@@ -72,9 +74,25 @@ class TraceMiddleware:
         if not path.isascii() or not path:
             path = cgi.wsgi_path(environ)
         if path in edge.exclude_paths:
+            endpoint = served.lookup(environ.get("REQUEST_METHOD", "GET"), path)
+            if endpoint is not None:  # msatrace's own (a health probe): the app never sees it
+                return _answer(endpoint, environ, start_response)
             return self.app(environ, start_response)
         ctx = contextvars.copy_context()  # the request's own context (module docstring)
         return ctx.run(_Call.start, self, ctx, environ, start_response, edge, path)
+
+
+def _answer(
+    endpoint: Endpoint, environ: dict[str, Any], start_response: StartResponse
+) -> Iterable[bytes]:
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_") and isinstance(value, str)
+    }
+    status, pairs, body = served.answer(endpoint, environ.get("REQUEST_METHOD", "GET"), headers)
+    start_response(f"{status} {HTTPStatus(status).phrase}", pairs)
+    return [body]
 
 
 # next(iterator, _DONE): the end of the body without a StopIteration passing through ctx.run.

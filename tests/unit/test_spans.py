@@ -384,11 +384,3 @@ def test_the_span_context_msatrace_builds_equals_the_validated_one(
     assert (fast.trace_id, fast.span_id, fast.trace_flags, fast.is_valid) == (
         slow.trace_id, slow.span_id, slow.trace_flags, slow.is_valid,
     )  # fmt: skip
-
-
-def test_a_non_recording_span_keeps_its_context_where_msatrace_reads_it() -> None:
-    """inbound.RequestScope reads NonRecordingSpan._context instead of get_span_context()."""
-    sc = SpanContext(0xABC, 0xDEF, False, TraceFlags(0))
-    span = NonRecordingSpan(sc)
-    assert span._context is sc
-    assert span.get_span_context() is span._context

@@ -10,8 +10,10 @@ what it may import; import-linter (``pyproject.toml``) holds the layers, top to 
   every log line msatrace writes or bridges;
 - ``trace``: which trace is current, and what carries it across a boundary;
 - ``config``: the settings, resolved once in ``init()``;
-- ``patching``, then ``safety`` and ``semconv``: the patch registry; "never raise into the
-  application"; the semantic-convention names (attribute keys, span names) every layer writes.
+- ``patching``, then ``safety``, ``semconv`` and ``upstream``: the patch registry; "never raise
+  into the application"; the semantic-convention names (attribute keys, span names) every layer
+  writes; every private or undocumented third-party name msatrace touches, each probed once with
+  a public fallback (standard library, opentelemetry and structlog only).
 
 Metrics, error capture, redaction and health are to sit beside ``spans`` and ``logs``, below the
 lifecycles. ``propagation`` at this level only keeps an old import path working (see its

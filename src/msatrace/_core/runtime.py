@@ -38,7 +38,7 @@ from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import patching
-from msatrace._core.config.settings import Settings, resolve, unknown_variables
+from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
 from msatrace._core.logs import configure
 from msatrace._core.spans import tracing
 from msatrace._core.trace import threads
@@ -129,7 +129,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
                 settings,
                 _runtime.tracing,
                 propagation,
-                frozenset(settings.exclude_paths),
+                frozenset(settings.exclude_paths) | own_paths(settings),
                 _runtime.previous_textmap,
             )
             _set(rt)
@@ -147,7 +147,13 @@ def init(arguments: dict[str, Any]) -> Runtime:
             raise
         previous = otel_propagate().get_global_textmap()
         _announce(settings, tracer)
-        rt = Runtime(settings, tracer, propagation, frozenset(settings.exclude_paths), previous)
+        rt = Runtime(
+            settings,
+            tracer,
+            propagation,
+            frozenset(settings.exclude_paths) | own_paths(settings),
+            previous,
+        )
         _set(rt)
         _install_textmap(settings, propagation)
         _patch_clients(settings, explicit_patch)

@@ -67,3 +67,27 @@ DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"
 DEPLOYMENT_ENVIRONMENT = "deployment.environment"
 TELEMETRY_DISTRO_NAME = "telemetry.distro.name"
 TELEMETRY_DISTRO_VERSION = "telemetry.distro.version"
+
+# --- metrics (semconv http-metrics.md, messaging-metrics.md) ---
+# Names and units as the semantic conventions write them; the Prometheus names follow from them
+# as OpenTelemetry's Prometheus exporter translates them (see _core/metrics/exposition.py).
+METRIC_HTTP_SERVER_DURATION = "http.server.request.duration"
+METRIC_HTTP_SERVER_ACTIVE = "http.server.active_requests"
+METRIC_HTTP_CLIENT_DURATION = "http.client.request.duration"
+# messaging-metrics.md: the publish side is a client operation, the consumer side "process".
+METRIC_MESSAGING_CLIENT_DURATION = "messaging.client.operation.duration"
+METRIC_MESSAGING_PROCESS_DURATION = "messaging.process.duration"
+# msatrace's own names (no semconv for an in-process task; kept out of the otel namespaces).
+METRIC_TASK_DURATION = "msatrace.task.duration"
+METRIC_OVERFLOW = "msatrace.metrics.overflow"
+MSATRACE_TASK_NAME = "msatrace.task.name"
+MSATRACE_TASK_OUTCOME = "msatrace.task.outcome"
+MSATRACE_METRIC_NAME = "msatrace.metric.name"
+# The attribute of the one series past the cardinality limit, as the OpenTelemetry SDK names it.
+OTEL_METRIC_OVERFLOW = "otel.metric.overflow"
+UNIT_SECONDS = "s"
+UNIT_REQUEST = "{request}"
+UNIT_MEASUREMENT = "{measurement}"
+# http-metrics.md, http.server.request.duration: the recommended explicit bucket boundaries
+# (also those of http.client.request.duration and the messaging durations).
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import math
+import os
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -109,6 +110,16 @@ def text(value: str, origin: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{origin}={value!r}: expected a non-empty string")
     return value.strip()
+
+
+def path(value: str, origin: str) -> str:
+    """A URL path of one of msatrace's own endpoints; ``off`` (or empty) turns it off."""
+    v = value.strip() if isinstance(value, str) else value
+    if v in ("", "off"):
+        return ""
+    if not isinstance(v, str) or not v.startswith("/") or any(c in v for c in "?# \t\r\n"):
+        raise ConfigError(f"{origin}={value!r}: expected a path starting with / (or off)")
+    return v
 
 
 def boolean(value: object, origin: str) -> bool:
@@ -303,3 +314,40 @@ def url(value: str, origin: str) -> str:
     if port == 0 or (port is None and host.endswith(":")):
         raise ConfigError(f"{expected} and a port from 1 to 65535")
     return v.rstrip("/")
+
+
+# --- metrics ---
+METRICS_EXPORTERS = ("prometheus", "otlp", "none")
+
+
+def port(value: str | int, origin: str) -> int | None:
+    """A TCP port from 1 to 65535, or ``none`` / ``0`` for no port."""
+    v = str(value).strip().lower()
+    if v in ("none", "0"):
+        return None
+    if not _DIGITS.fullmatch(v) or not 1 <= int(v) <= 65535:
+        raise ConfigError(f"{origin}={value!r}: expected a port from 1 to 65535, or none")
+    return int(v)
+
+
+def url_path(value: str, origin: str) -> str | None:
+    """An absolute URL path (``/metrics``), or ``none`` for no path."""
+    v = value.strip()
+    if v.lower() == "none":
+        return None
+    if not v.startswith("/") or any(c in v for c in "?# ") or any(_control(c) for c in v):
+        raise ConfigError(f"{origin}={value!r}: expected a path starting with '/', or none")
+    return v
+
+
+def directory(value: str, origin: str) -> str:
+    """The path of an existing directory (msatrace creates none: a typo must not go unseen)."""
+    v = value.strip() if isinstance(value, str) else ""
+    if not v or "\x00" in v or not os.path.isdir(v):
+        raise ConfigError(f"{origin}={value!r}: expected the path of an existing directory")
+    return v
+
+
+def cardinality(value: str | int, origin: str) -> int:
+    """A cardinality limit: a whole number from 1 to ``MAX_INT`` (an int from ``init()``, too)."""
+    return positive(str(value), origin)

@@ -12,6 +12,7 @@ package's ``parsers`` and ``sdkvars``.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -24,6 +25,7 @@ from msatrace._core.config.parsers import (
     DEFAULT_OTLP_ENDPOINT,
     DEFAULT_OTLP_GRPC_ENDPOINT,
     LOG_FORMATS,
+    METRICS_EXPORTERS,
     SAMPLERS,
     TRACES_EXPORTERS,
     TRACES_PATH,
@@ -72,6 +74,21 @@ class Settings:
     propagate_threads: bool = True
     shutdown_timeout: float = 5.0
     flush_on_sigterm: bool = True
+    # --- health ---
+    health: bool = True
+    health_live_path: str = "/livez"
+    health_ready_path: str = "/readyz"
+    health_path: str = "/healthz"
+    health_path_answers: str = "live"
+    health_cache_ttl: float = 5.0
+    health_token: str | None = field(default=None, repr=False)
+    # --- metrics ---
+    metrics_exporter: str = "prometheus"
+    metrics_path: str | None = "/metrics"
+    metrics_port: int | None = None
+    metrics_address: str = "0.0.0.0"
+    metrics_cardinality_limit: int = 2000
+    metrics_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +144,13 @@ def _tracing_default(env: Mapping[str, str]) -> bool:
     if raw not in ("", "true", "false"):
         raise ConfigError(f"OTEL_SDK_DISABLED={env['OTEL_SDK_DISABLED']!r}: expected true or false")
     return raw != "true"
+
+
+def _metrics_default(env: Mapping[str, str]) -> str:
+    # Installed but not asked for: on. Not installed and not asked for: off, rather than an
+    # init() that fails for every user without the extra (asked for by name, build() says which
+    # extra is missing).
+    return "prometheus" if importlib.util.find_spec("prometheus_client") else "none"
 
 
 def _service_default(env: Mapping[str, str]) -> str:
@@ -380,6 +404,124 @@ OPTIONS: tuple[Option, ...] = (
         "first, then let it end the process as before.",
         "`true`",
     ),
+    # --- health ---
+    Option(
+        "health",
+        ("MSATRACE_HEALTH",),
+        parse.boolean,
+        _const(True),
+        "Answer the health probes (`health_live_path`, `health_ready_path`, `health_path`) in "
+        "msatrace's middleware, before the application; `false` leaves those paths to the app.",
+        "`true`",
+    ),
+    Option(
+        "health_live_path",
+        ("MSATRACE_HEALTH_LIVE_PATH",),
+        parse.path,
+        _const("/livez"),
+        "Liveness: 200 while the process answers; asks no dependency. `off` turns it off.",
+        "`/livez`",
+    ),
+    Option(
+        "health_ready_path",
+        ("MSATRACE_HEALTH_READY_PATH",),
+        parse.path,
+        _const("/readyz"),
+        "Readiness: runs the checks registered with `msatrace.health.add_check`; 503 when a "
+        "critical one fails. `off` turns it off.",
+        "`/readyz`",
+    ),
+    Option(
+        "health_path",
+        ("MSATRACE_HEALTH_PATH",),
+        parse.path,
+        _const("/healthz"),
+        "An alias answering as liveness or readiness (`health_path_answers`). `off` turns it off.",
+        "`/healthz`",
+    ),
+    Option(
+        "health_path_answers",
+        ("MSATRACE_HEALTH_PATH_ANSWERS",),
+        parse.choice(("live", "ready")),
+        _const("live"),
+        "What `health_path` answers: `live` (no dependency asked: safe for a liveness probe) "
+        "or `ready`.",
+        "`live`",
+    ),
+    Option(
+        "health_cache_ttl",
+        ("MSATRACE_HEALTH_CACHE_TTL",),
+        parse.seconds,
+        _const(5.0),
+        "Seconds a readiness result is reused, so frequent probes reach each dependency at most "
+        "once per period.",
+        "`5`",
+    ),
+    Option(
+        "health_token",
+        ("MSATRACE_HEALTH_TOKEN",),
+        parse.text,
+        _const(None),
+        "A secret: a probe sending `Authorization: Bearer <token>` sees each check's error "
+        "text; others see only each check's status. Never logged.",
+        "none (error text never shown)",
+    ),
+    # --- metrics ---
+    Option(
+        "metrics_exporter",
+        ("MSATRACE_METRICS_EXPORTER", "OTEL_METRICS_EXPORTER"),
+        parse.choice(METRICS_EXPORTERS),
+        _metrics_default,
+        "RED metrics of requests, calls and tasks: `prometheus` (an endpoint to scrape; needs "
+        "`msatrace[prometheus]`) or `none` (nothing recorded, nothing spent). `otlp` is not "
+        "implemented yet: msatrace then records no metrics of its own.",
+        "`prometheus` when `prometheus_client` is installed (`msatrace[prometheus]`), else `none`",
+    ),
+    Option(
+        "metrics_path",
+        ("MSATRACE_METRICS_PATH",),
+        parse.url_path,
+        _const("/metrics"),
+        "Path the application's middleware answers scrapes on (neither traced, logged nor "
+        "measured), or `none` to serve metrics only on `metrics_port`.",
+        "`/metrics`",
+    ),
+    Option(
+        "metrics_port",
+        ("MSATRACE_METRICS_PORT",),
+        parse.port,
+        _const(None),
+        "Also serve metrics on this port of their own (a small threaded server, stopped at "
+        "`shutdown()`), for a service that keeps them off its public port.",
+        "none",
+    ),
+    Option(
+        "metrics_address",
+        ("MSATRACE_METRICS_ADDRESS",),
+        parse.text,
+        _const("0.0.0.0"),
+        "Address the `metrics_port` server listens on.",
+        "`0.0.0.0`",
+    ),
+    Option(
+        "metrics_cardinality_limit",
+        ("MSATRACE_METRICS_CARDINALITY_LIMIT",),
+        parse.cardinality,
+        _const(2000),
+        "Distinct attribute sets per metric; past it, measurements go to one series labelled "
+        '`otel_metric_overflow="true"` and are counted in `msatrace_metrics_overflow_total`.',
+        "`2000` (as OpenTelemetry's SDK)",
+    ),
+    Option(
+        "metrics_dir",
+        ("MSATRACE_METRICS_DIR", "PROMETHEUS_MULTIPROC_DIR"),
+        parse.directory,
+        _const(None),
+        "An existing directory shared by the worker processes of one server (gunicorn, "
+        "`uvicorn --workers`): each scrape then returns the totals of all workers, live and "
+        "recycled. Unset: each process counts alone.",
+        "none (single process)",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -441,6 +583,14 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     values["otlp_traces_endpoint"] = traces_endpoint
     values["resource_attributes"] = _resource_attrs(env)
     return Settings(**values)
+
+
+def own_paths(settings: Settings) -> frozenset[str]:
+    """The paths msatrace's middleware answers itself (never traced, logged or measured)."""
+    if not settings.health:
+        return frozenset()
+    paths = (settings.health_live_path, settings.health_ready_path, settings.health_path)
+    return frozenset(p for p in paths if p)
 
 
 def _traces_endpoint(values: Mapping[str, Any], rank: Mapping[str, int]) -> str | None:

@@ -51,4 +51,6 @@ MINIMUMS: tuple[Minimum, ...] = (
     Minimum("httpx", "0.25", "httpx", "0.25.0"),
     Minimum("requests", "2.31", "requests", "2.31.0"),
     Minimum("celery", "5.3", "celery", "5.3.0"),
+    # --- metrics ---
+    Minimum("prometheus-client", "0.17", "prometheus", "0.17.0"),
 )

@@ -196,10 +196,8 @@ class RequestScope:
         )
         self.facts = facts
         # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
-        # to_bytes().hex() rather than "%032x": see headers.new_request_id. A NonRecordingSpan
-        # (tracing off, not sampled) returns its _context from get_span_context(): read without
-        # the call (tests/unit/test_spans.py holds OpenTelemetry to that).
-        sc = span._context if type(span) is NonRecordingSpan else span.get_span_context()
+        # to_bytes().hex() rather than "%032x": see headers.new_request_id.
+        sc = span.get_span_context()
         self.trace_id_hex = tid = sc[0].to_bytes(16, "big").hex()
         self._ids = (tid, sc[1].to_bytes(8, "big").hex()) if sc[0] else None
         self.access_log = edge.access_log

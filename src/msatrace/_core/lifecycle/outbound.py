@@ -31,7 +31,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from msatrace._core import runtime
+from msatrace._core import runtime, upstream
 from msatrace._core.safety import failed, guard
 from msatrace._core.semconv import (
     ERROR_TYPE,
@@ -54,8 +54,8 @@ from msatrace._core.trace.propagation import TRACEPARENT, TRACESTATE
 # OpenTelemetry's instrumentations skip a request when either key is set in the current context
 # (opentelemetry-instrumentation utils.is_http_instrumentation_enabled); the SDK's span exporters
 # set the first one while they export, so the exporter's own HTTP calls are never traced.
-_SUPPRESS = otel_context._SUPPRESS_INSTRUMENTATION_KEY
-_SUPPRESS_HTTP = otel_context._SUPPRESS_HTTP_INSTRUMENTATION_KEY
+_SUPPRESS = upstream.SUPPRESS_INSTRUMENTATION_KEY  # private in OpenTelemetry: see upstream
+_SUPPRESS_HTTP = upstream.SUPPRESS_HTTP_INSTRUMENTATION_KEY
 _SUPPRESS_PLAIN = "suppress_instrumentation"  # older instrumentations' spelling of the first key
 # semconv url.full: query values of these keys are replaced by REDACTED (matched case-sensitively).
 _SENSITIVE_QUERY = frozenset(("AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"))

@@ -42,6 +42,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
+from msatrace._core import upstream
 from msatrace._core.config.settings import Settings
 from msatrace._core.semconv import (
     DEPLOYMENT_ENVIRONMENT_NAME,
@@ -143,9 +144,7 @@ def _forget_global(provider: TracerProvider) -> None:
     OpenTelemetry allows ``set_tracer_provider`` once per process (it has no public reset);
     msatrace only ever resets a provider it installed itself and has just shut down.
     """
-    if getattr(trace, "_TRACER_PROVIDER", None) is provider:
-        trace._TRACER_PROVIDER = None
-        trace._TRACER_PROVIDER_SET_ONCE = type(trace._TRACER_PROVIDER_SET_ONCE)()
+    upstream.forget_tracer_provider(provider)  # private names, never raises: see upstream
 
 
 def _sampler(settings: Settings) -> sampling.Sampler:

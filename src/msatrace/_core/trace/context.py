@@ -5,7 +5,7 @@ the current request or task live in one ``ContextVar`` holding an immutable mapp
 mutated) on every ``bind`` so that concurrent requests and child tasks never see each other's
 fields. A request or task scope sets a fresh mapping and resets it with its token at the end.
 
-Imports: the standard library, opentelemetry and ``msatrace._core.semconv``.
+Imports: the standard library, opentelemetry, ``msatrace._core.semconv`` and ``_core.upstream``.
 """
 
 from __future__ import annotations
@@ -19,45 +19,25 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-from opentelemetry.trace import INVALID_SPAN, Span, SpanContext
+from opentelemetry.trace import Span, SpanContext
 
+from msatrace._core import upstream
 from msatrace._core.semconv import USER_ID
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _fields: ContextVar[Mapping[str, Any]] = ContextVar("msatrace.fields", default=_EMPTY)
 _get_current_span = trace.get_current_span
 
-# For the per-request and per-call paths: opentelemetry.context.attach/get_current/detach go
-# through the configured runtime context, two or three calls deep. OpenTelemetry's default one
-# (OTEL_PYTHON_CONTEXT unset) is a single ContextVar that attach sets and detach resets with the
-# token: these do the same on it directly, so get_current_span() sees the same context in threads
-# and asyncio tasks alike. Any other runtime context goes through the public functions.
-otel_attach: Callable[[Context], Token[Context]]
-otel_current: Callable[[], Context]
-otel_detach: Callable[[Token[Context]], None]
-_runtime_context = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-if type(_runtime_context) is ContextVarsRuntimeContext:
-    otel_attach = _runtime_context._current_context.set
-    otel_current = _runtime_context._current_context.get
-    otel_detach = _runtime_context._current_context.reset
-else:  # pragma: no cover - a runtime context from OTEL_PYTHON_CONTEXT
-    otel_attach = otel_context.attach
-    otel_current = otel_context.get_current
-    otel_detach = otel_context.detach
+# The request, call and task paths attach, read and detach OpenTelemetry's current context
+# through these names: OpenTelemetry's public functions, whatever runtime context is configured
+# (OTEL_PYTHON_CONTEXT).
+otel_attach: Callable[[Context], Token[Context]] = otel_context.attach
+otel_current: Callable[[], Context] = otel_context.get_current
+otel_detach: Callable[[Token[Context]], None] = otel_context.detach
 
-
-def _span_key() -> str:
-    """The key under which OpenTelemetry keeps the current span in a ``Context``.
-
-    Found through the public API (``set_span_in_context`` on an empty context), so that the hot
-    paths can read and set the span with one dict operation instead of three calls deep.
-    """
-    (key,) = trace.set_span_in_context(INVALID_SPAN, Context()).keys()
-    return key
-
-
-SPAN_KEY = _span_key()
+# The key under which OpenTelemetry keeps the current span in a Context, found through its public
+# API (upstream entry otel.span-key): the hot paths read and set the span with one dict operation.
+SPAN_KEY = upstream.SPAN_KEY
 
 
 def parent_span_context(ctx: Context) -> SpanContext | None:

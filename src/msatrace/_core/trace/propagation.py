@@ -21,8 +21,8 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
-from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import (
@@ -35,6 +35,7 @@ from opentelemetry.propagators.textmap import (
 )
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
+from msatrace._core import upstream
 from msatrace._core.config.settings import Settings
 from msatrace._core.trace import context as ctxmod
 from msatrace._core.trace import headers
@@ -50,20 +51,9 @@ _default_setter: Setter[Any] = DefaultSetter()
 _EMPTY = Context()
 
 
-def _baggage_key() -> str | None:
-    """The context key OpenTelemetry keeps baggage under (private there), via its public API.
-
-    ``None`` if the layout ever differs from one key holding the name/value dict: ``inject``
-    then calls the baggage propagator every time, as for any other propagator.
-    """
-    ctx = baggage.set_baggage("k", "v", Context())
-    keys = list(ctx)
-    if len(keys) == 1 and ctx[keys[0]] == {"k": "v"}:
-        return keys[0]
-    return None
-
-
-_BAGGAGE_KEY = _baggage_key()
+# The context key OpenTelemetry keeps baggage under (upstream entry otel.baggage-key); None: the
+# layout changed, and ``inject`` calls the baggage propagator every time, as for any other one.
+_BAGGAGE_KEY = upstream.BAGGAGE_KEY
 
 
 class HeaderBag:

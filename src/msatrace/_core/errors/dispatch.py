@@ -1,0 +1,199 @@
+"""Delivery: reports leave the request's thread at once and reach the notifiers from one thread.
+
+``Dispatcher.observe(event)`` only adds the occurrence to an in-memory inbox, one slot per
+fingerprint (repeats are counted in their slot; past ``queue_size`` distinct bugs an occurrence is
+dropped and counted), so a request never waits for the network. One daemon thread takes the inbox,
+asks the noise control (per process, or shared through Redis) what to send, and delivers each
+report to every notifier, retrying a notifier that answers 429 or 5xx or cannot be
+reached (honouring ``Retry-After``, backing off otherwise), and sends the digests whose window has
+ended. The thread starts on the first report and again in a forked child (gunicorn ``--preload``),
+where the parent's thread does not exist. ``close()`` sends the pending digests and waits a
+bounded time. A notifier's failure is logged (rate-limited) and counted, never raised, and never
+captured as an error of its own.
+
+Imports: the standard library, ``_core.safety`` and this package.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from msatrace._core.errors.event import ErrorEvent
+from msatrace._core.errors.noise import MAX_TRACE_IDS, Noise, Report
+from msatrace._core.safety import warn_once
+
+
+class DeliveryError(Exception):
+    """A notifier could not deliver; ``retry`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retry: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.retry_after = retry_after
+
+
+class Notifier(Protocol):
+    """Sends one report somewhere. Raise :class:`DeliveryError` when it could not."""
+
+    name: str
+
+    def send(self, report: Report) -> None: ...
+
+
+class Dispatcher:
+    """Between capture and the notifiers: an in-memory inbox and one delivery thread."""
+
+    def __init__(
+        self,
+        notifiers: Sequence[Notifier],
+        noise: Noise,
+        *,
+        queue_size: int = 1000,
+        retries: int = 3,
+        backoff: float = 1.0,
+        max_wait: float = 30.0,
+        tick: float = 1.0,
+    ) -> None:
+        self.notifiers = tuple(notifiers)
+        self.noise = noise
+        self.queue_size = queue_size
+        self.retries = retries
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.tick = tick
+        self.dropped = 0
+        self.failed = 0
+        self.delivered = 0
+        self._closing = False
+        self._deadline = float("inf")
+        self._reset()
+        _live.add(self)
+
+    def _reset(self) -> None:
+        # fingerprint -> [first event, repeats since, some of their trace IDs]
+        self._inbox: dict[str, list[Any]] = {}
+        self._cond = threading.Condition()
+        self._working = False
+        self._thread: threading.Thread | None = None
+
+    # --- the request's side: memory only, never blocks, never raises ------------------------
+
+    def observe(self, event: ErrorEvent) -> None:
+        """One occurrence of a bug, handed to the delivery thread."""
+        try:
+            with self._cond:
+                slot = self._inbox.get(event.fingerprint)
+                if slot is None:
+                    if len(self._inbox) >= self.queue_size:
+                        self.dropped += 1
+                        return
+                    self._inbox[event.fingerprint] = [event, 0, []]
+                else:
+                    slot[1] += 1
+                    if event.trace_id and len(slot[2]) < MAX_TRACE_IDS:
+                        slot[2].append(event.trace_id)
+                self._cond.notify_all()
+            self._ensure_thread()
+        except Exception as exc:
+            warn_once("errors.observe", "msatrace: could not queue an error report: %s", exc)
+
+    # --- the delivery thread ----------------------------------------------------------------
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="msatrace-errors", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._inbox and not self._closing:
+                    self._cond.wait(self.tick)
+                inbox, self._inbox = self._inbox, {}
+                self._working = True
+            try:
+                now = time.time()
+                for event, repeats, traces in inbox.values():
+                    report = self.noise.observe(event, now, repeats=repeats, traces=tuple(traces))
+                    if report is not None:
+                        self._deliver(report)
+                for digest in self.noise.due(time.time(), final=self._closing):
+                    self._deliver(digest)
+            except Exception as exc:  # the noise control's store failing: logged, never raised
+                warn_once("errors.run", "msatrace: error reporting failed: %s", exc)
+            with self._cond:
+                self._working = False
+                self._cond.notify_all()
+                if self._closing and not self._inbox:
+                    return
+
+    def _deliver(self, report: Report) -> None:
+        for notifier in self.notifiers:
+            attempt = 0
+            while True:
+                try:
+                    notifier.send(report)
+                    self.delivered += 1
+                    break
+                except DeliveryError as exc:
+                    wait = exc.retry_after
+                    if wait is None:
+                        wait = self.backoff * 2**attempt
+                    if not exc.retry or attempt >= self.retries or not self._may_wait(wait):
+                        self._failed(notifier, exc)
+                        break
+                    attempt += 1
+                    time.sleep(min(wait, self.max_wait))
+                except Exception as exc:  # a notifier's bug: not retried
+                    self._failed(notifier, exc)
+                    break
+
+    def _may_wait(self, seconds: float) -> bool:
+        return time.monotonic() + min(seconds, self.max_wait) < self._deadline
+
+    def _failed(self, notifier: Notifier, exc: BaseException) -> None:
+        self.failed += 1
+        warn_once(
+            f"errors.{notifier.name}",
+            "msatrace: %s did not take an error report: %s",
+            notifier.name,
+            exc,
+        )
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Send what is pending (digests too) within ``timeout`` s; True when all went out."""
+        self._deadline = time.monotonic() + timeout
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._ensure_thread()
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, self._deadline - time.monotonic()))
+        _live.discard(self)
+        return thread is None or not thread.is_alive()
+
+
+_live: weakref.WeakSet[Dispatcher] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # The parent's delivery thread does not exist here, and its queue's lock may be held by it.
+    for dispatcher in list(_live):
+        dispatcher._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
