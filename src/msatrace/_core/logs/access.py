@@ -5,11 +5,11 @@ those fields (``event`` the message, then method, route, path, status, duration_
 client_address, user_agent after the schema and bound fields), through the same levels
 (``configure.enabled``), event transforms, renderer and output as every other line.
 
-One shortcut, because the line is written on every request: while no event transform is
-installed and no bound field is named like a schema field (which ``builder.build`` would move
-aside), the dict is built directly from the known fields instead of by ``builder.build``;
-``tests/unit/test_access_line.py`` holds the shortcut to the general builder's bytes, in both
-formats, for any field values and bound fields.
+One shortcut, because the line is written on every request: while no bound field is named like
+a schema field (which ``builder.build`` would move aside), the dict is built directly from the
+known fields instead of by ``builder.build``; ``tests/unit/test_access_line.py`` holds the
+shortcut to the general builder's bytes, in both formats, for any field values and bound fields.
+Either way the line is finished by ``builder.finish``: the event transforms apply to it.
 :func:`write_access_line` is the former positional entry, kept for its callers.
 
 Imports: the standard library and ``msatrace._core``.
@@ -51,11 +51,10 @@ def write(
     if not configure.enabled(logger, level):
         return
     timestamp = render.timestamp_ms(time_ns // 1_000_000)
-    lines = builder.pipeline
     bound = context.fields()
-    if not lines.transforms and builder.SCHEMA.isdisjoint(bound):
-        # The shortcut: builder.build's line for these fields, without its general steps.
-        static = lines.static
+    if builder.SCHEMA.isdisjoint(bound):
+        # The shortcut: builder.build's dict for these fields, without its general steps.
+        static = builder.pipeline.static
         out: dict[str, Any] = {
             "timestamp": timestamp,
             "level": level,
@@ -77,7 +76,7 @@ def write(
         out["duration_ms"] = duration_ms
         out["client_address"] = client_address
         out["user_agent"] = user_agent
-        lines.output.write(lines.renderer(out), out)
+        builder.finish(out)
         return
     fields: dict[str, Any] = {
         "event": event,

@@ -13,8 +13,8 @@ and return the event dict (the same or a new one), applied in order by :func:`fi
 line after it is built and before it is rendered or captured. The tuple is empty by default and
 installed once per ``configure(settings)``: each factory given to :func:`register_transform` is
 called with the settings and returns a transform, or ``None`` when it has nothing to do under
-them. With a transform installed the access line takes the general path. A transform that
-raises (or returns something that is not a dict) does not lose the line and never reaches the
+them. The access line's shortcut ends in :func:`finish` too. A transform that raises (or
+returns something that is not a dict) does not lose the line and never reaches the
 application: the line is written with msatrace's own head fields only (timestamp, level, logger,
 service, environment, version, trace_id, span_id, request_id), ``event`` set to ``None`` and a
 ``log_error`` naming the exception's type; every other field is withheld, since a failed
