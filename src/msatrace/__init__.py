@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from msatrace import wsgi as wsgi
     from msatrace._core.config.settings import Settings
     from msatrace._core.lifecycle.tasks import TracedExecutor, task, wrap
-    from msatrace._core.logs.structured import get_logger
+    from msatrace._core.logs.configure import get_logger
     from msatrace._core.trace.context import (
         bind,
         bound,
@@ -54,7 +54,7 @@ _LAZY = {
     "current_trace_id": "msatrace._core.trace.context",
     "set_user": "msatrace._core.trace.context",
     "unbind": "msatrace._core.trace.context",
-    "get_logger": "msatrace._core.logs.structured",
+    "get_logger": "msatrace._core.logs.configure",
     "Settings": "msatrace._core.config.settings",
     "XTraceIdPropagator": "msatrace._core.trace.propagation",
     "TracedExecutor": "msatrace._core.lifecycle.tasks",

@@ -44,7 +44,7 @@ except ImportError:
 
 from msatrace._core import patching
 from msatrace._core.lifecycle import tasks
-from msatrace._core.logs import structured
+from msatrace._core.logs import configure
 from msatrace._core.safety import guard
 
 __all__ = ["instrument", "patch"]
@@ -177,7 +177,7 @@ def _on_postrun(task_id: str | None = None, state: str | None = None, **_: Any) 
 def _on_setup_logging(**_: Any) -> None:
     """Claim logging for msatrace: Celery then leaves the root logger and stdout alone."""
     with guard("celery.logging"):
-        structured.adopt_framework_loggers()
+        configure.adopt_framework_loggers()
 
 
 _RECEIVERS = (

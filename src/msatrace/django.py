@@ -47,7 +47,7 @@ from msatrace._core.endpoint import Endpoint
 from msatrace._core.lifecycle import environ as cgi
 from msatrace._core.lifecycle import inbound, served
 from msatrace._core.lifecycle.inbound import RequestFacts, RequestScope
-from msatrace._core.logs import structured
+from msatrace._core.logs import configure
 from msatrace._core.trace import context
 from msatrace._core.trace.headers import exposed_value
 
@@ -73,7 +73,7 @@ class TraceMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
-        structured.adopt_framework_loggers()  # Django configured its loggers in django.setup()
+        configure.adopt_framework_loggers()  # Django configured its loggers in django.setup()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from msatrace._core import upstream
 from msatrace._core.lifecycle.inbound import RequestScope
-from msatrace._core.logs import structured
+from msatrace._core.logs import configure
 from msatrace.wsgi import SCOPE_KEY, TraceMiddleware
 
 __all__ = ["instrument"]
@@ -111,4 +111,4 @@ def _adopt_logger(app: flask.Flask) -> None:
     the logger is first used before ``msatrace.init()``; adopting removes it like any console
     handler, so each line is written once, as JSON.
     """
-    structured.adopt_framework_loggers((app.logger.name, "werkzeug"))
+    configure.adopt_framework_loggers((app.logger.name, "werkzeug"))

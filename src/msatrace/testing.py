@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from msatrace._core import runtime, safety
-from msatrace._core.logs import render, structured
+from msatrace._core.logs import builder, render
 from msatrace._core.semconv import SERVICE_NAME
 
 __all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "strict_guards"]
@@ -35,11 +35,11 @@ __all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "str
 def capture_logs() -> Iterator[list[dict[str, Any]]]:
     """Collect every log event (structlog and stdlib) as dicts instead of writing lines."""
     events: list[dict[str, Any]] = []
-    previous = structured.set_output(render.Output(captured=events))
+    previous = builder.set_output(render.Output(captured=events))
     try:
         yield events
     finally:
-        structured.set_output(previous)
+        builder.set_output(previous)
 
 
 class _Forwarder(SpanProcessor):

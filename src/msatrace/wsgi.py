@@ -31,7 +31,7 @@ from msatrace._core.endpoint import Endpoint
 from msatrace._core.lifecycle import environ as cgi
 from msatrace._core.lifecycle import inbound, served
 from msatrace._core.lifecycle.inbound import RequestScope
-from msatrace._core.logs import structured
+from msatrace._core.logs import configure
 from msatrace._core.trace import context
 
 __all__ = ["SCOPE_KEY", "TraceMiddleware"]
@@ -63,7 +63,7 @@ class TraceMiddleware:
         self.app = app
         self.route = route
         self.user = user
-        structured.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
+        configure.adopt_framework_loggers()  # gunicorn set up its loggers before loading the app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         edge = inbound.active

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from msatrace._core.logs.structured import _CALLER_SCHEMA, _renamed
+from msatrace._core.logs.builder import _CALLER_SCHEMA, _renamed
 
 NAMES = st.one_of(
     st.sampled_from(sorted(_CALLER_SCHEMA)),

@@ -236,12 +236,12 @@ def test_init_that_fails_after_installing_tracing_leaves_no_provider(
     env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure while setting up logging leaves no provider behind for the next init()."""
-    from msatrace._core.logs import structured
+    from msatrace._core.logs import configure
 
     def broken(settings: object) -> None:
         raise RuntimeError("logging set-up failed")
 
-    monkeypatch.setattr(structured, "configure", broken)  # an internal failure, injected
+    monkeypatch.setattr(configure, "configure", broken)  # an internal failure, injected
 
     with pytest.raises(RuntimeError, match="logging set-up failed"):
         msatrace.init(service_name="svc", traces_exporter="none", sampler="always_on")

@@ -21,7 +21,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 import msatrace
 from msatrace._core import safety
-from msatrace._core.logs import access, render, structured
+from msatrace._core.logs import access, builder, configure, render
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
@@ -351,7 +351,7 @@ def test_stdlib_arguments_that_do_not_fit_are_written_as_they_came(
 ) -> None:
     """logging's "not enough arguments": the line has the format and the arguments."""
     record = logging.LogRecord("lib", logging.WARNING, __file__, 1, "%s and %s", ("one",), None)
-    bridge = structured._state.bridge
+    bridge = configure._state.bridge
     assert bridge is not None
 
     bridge.handle(record)  # msatrace's handler alone: pytest's own would raise
@@ -384,7 +384,7 @@ def test_closed_stdout_is_counted_and_reported_once(
     err = capsys.readouterr().err
     assert err.count("msatrace: cannot write log lines") == 1, err
     assert "ValueError" in err
-    assert structured._state.output.errors == 7
+    assert builder.pipeline.output.errors == 7
 
 
 def test_broken_pipe_on_the_fast_path_is_counted(
@@ -409,7 +409,7 @@ def test_broken_pipe_on_the_fast_path_is_counted(
 
     msatrace.init(service_name="svc", patch="none", tracing=False)
     output = render.Output(stream=Stream())  # type: ignore[arg-type]  # a stream-like stub
-    structured.set_output(output)
+    builder.set_output(output)
     msatrace.get_logger("app").info("written")
     Stream.buffer.broken = True
 

@@ -39,7 +39,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import metrics, patching
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
-from msatrace._core.logs import structured
+from msatrace._core.logs import configure
 from msatrace._core.spans import tracing
 from msatrace._core.trace import threads
 from msatrace._core.trace.propagation import Propagation, XTraceIdPropagator, otel_propagate
@@ -126,7 +126,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
             _log.debug("msatrace: init() called again with new settings; reconfiguring")
             propagation = Propagation(settings)
             patching.unpatch_all()
-            structured.configure(settings)
+            configure.configure(settings)
             rt = Runtime(
                 settings,
                 _runtime.tracing,
@@ -144,7 +144,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         propagation = Propagation(settings)  # validates propagator names before any side effect
         tracer = tracing.install(settings)
         try:
-            structured.configure(settings)
+            configure.configure(settings)
             recorded = metrics.build(settings)
         except BaseException:
             tracer.shutdown(0)  # no half-initialised provider left global for the next init()
@@ -259,7 +259,7 @@ def server_started() -> None:
     """A server has set up its own logging (``uvicorn.run(app)`` does, after an ``init()`` at
     import): route its loggers through msatrace again, so no line is printed twice."""
     if _runtime is not None:
-        structured.adopt_framework_loggers()
+        configure.adopt_framework_loggers()
 
 
 def flush(timeout: float | None = None) -> bool:
@@ -289,7 +289,7 @@ def shutdown(timeout: float = 5.0) -> None:
         finally:
             if runtime.previous_textmap is not None:
                 otel_propagate().set_global_textmap(runtime.previous_textmap)
-            structured.unconfigure()
+            configure.unconfigure()
 
 
 def _at_exit() -> None:

@@ -58,7 +58,7 @@ The entries, by library (the name the canary and the warning use comes first):
 - ``flask-login.user``: ``flask.g._login_user``, where Flask-Login keeps the user once loaded.
   Why: as Django's. Changed: the user is not recorded.
 - ``structlog.proxy-to-logger``: ``BoundLoggerBase._proxy_to_logger`` overridden by msatrace's
-  bound logger class (``_core/logs/structured.py``). structlog documents it as the method custom
+  bound logger class (``_core/logs/configure.py``). structlog documents it as the method custom
   wrapper classes override ("Despite underscore available to custom wrapper classes"); the
   logger's context is read with the public ``structlog.get_context``. Canary only.
 - Read with ``getattr`` defaults where they are used, listed for the canaries: Starlette's

@@ -31,7 +31,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime
-from msatrace._core.logs import access, structured
+from msatrace._core.logs import access, builder
 from msatrace._core.safety import failed
 from msatrace._core.semconv import (
     CLIENT_ADDRESS,
@@ -272,7 +272,7 @@ class RequestScope:
             self.error = exc
             mark_error(self.span, exc)
         if log:
-            structured.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
+            builder.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
 
     def abort(self, exc: BaseException) -> None:
         """The request was cancelled (client gone, server stopping): on the span, not logged.

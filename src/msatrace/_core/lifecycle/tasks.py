@@ -33,7 +33,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
 from msatrace._core import runtime, safety
-from msatrace._core.logs import structured
+from msatrace._core.logs import builder
 from msatrace._core.semconv import (
     CODE_FUNCTION_NAME,
     MESSAGING_DESTINATION_NAME,
@@ -155,7 +155,7 @@ class TaskRun:
         """The work raised: record it on the span; log it once (ERROR, structured) if ``log``."""
         tracing.mark_error(self.span, exc)
         if log:
-            structured.log_exception(TASK_LOGGER, "task failed", exc)
+            builder.log_exception(TASK_LOGGER, "task failed", exc)
 
     def retry(self, reason: object) -> None:
         """The work asked to be retried: an event on the span (the retry is a new message)."""

@@ -1,30 +1,94 @@
-"""msatrace's access line: one JSON line per request, written where the request ends.
+"""msatrace's access line: one line per request, written where the request ends.
 
-``inbound.RequestScope.end`` calls :func:`write_access_line` with what it knows; the line is the
-one ``structured`` would build from the same fields (same keys, same order, same bytes: a property
-test holds them to it), through the same level checks, renderer and output, but built as one dict
-display from known fields and serialised by orjson directly: it runs on every request. Split
-from ``structured``, whose state (settings, renderer, output, levels) it reads.
+:func:`write` takes the request's outcome by keyword and writes the line ``builder`` builds from
+those fields (``event`` the message, then method, route, path, status, duration_ms,
+client_address, user_agent after the schema and bound fields), through the same levels
+(``configure.enabled``), event transforms, renderer and output as every other line.
 
-Imports: the standard library, orjson and ``msatrace._core``.
+One shortcut, because the line is written on every request: while no bound field is named like
+a schema field (which ``builder.build`` would move aside), the dict is built directly from the
+known fields instead of by ``builder.build``; ``tests/unit/test_access_line.py`` holds the
+shortcut to the general builder's bytes, in both formats, for any field values and bound fields.
+Either way the line is finished by ``builder.finish``: the event transforms apply to it.
+:func:`write_access_line` is the former positional entry, kept for its callers.
+
+Imports: the standard library and ``msatrace._core``.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
 from types import MappingProxyType
 from typing import Any
 
-import orjson
-
-from msatrace._core.logs import render, structured
+from msatrace._core.logs import builder, configure, render
 from msatrace._core.trace import context
 
-_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
-_state = structured._state  # configured by structured.configure, mutated in place, never replaced
-_below_logger_level = structured._below_logger_level
-_fields_var = context._fields
+
+def write(
+    *,
+    logger: str,
+    level: str,
+    event: str,
+    ids: tuple[str, str] | None,
+    method: str,
+    route: str | None,
+    path: str,
+    status: int | None,
+    duration_ms: float,
+    client_address: str | None,
+    user_agent: str | None,
+    time_ns: int,
+) -> None:
+    """Write one access line (never raises but in strict mode, for the tests).
+
+    Args:
+        logger: the line's logger name (``msatrace.access``).
+        level: ``info``, or ``error`` for a 5xx or a request that ended without a status.
+        event: the message, ``{METHOD} {route or path} {status}``.
+        ids: the request span's trace and span IDs as hex; ``None`` for an invalid span.
+        time_ns: when the request ended (the line's timestamp), from ``time.time_ns()``.
+    """
+    if not configure.enabled(logger, level):
+        return
+    timestamp = render.timestamp_ms(time_ns // 1_000_000)
+    bound = context.fields()
+    if builder.SCHEMA.isdisjoint(bound):
+        # The shortcut: builder.build's dict for these fields, without its general steps.
+        static = builder.pipeline.static
+        out: dict[str, Any] = {
+            "timestamp": timestamp,
+            "level": level,
+            "logger": logger,
+            "event": event,
+            "service": static["service"],
+            "environment": static["environment"],
+            "version": static["version"],
+            "trace_id": ids[0] if ids is not None else None,
+            "span_id": ids[1] if ids is not None else None,
+            "request_id": None,
+        }
+        if bound:  # as builder.build adds them (from the proxy's dict)
+            out.update(bound.copy() if type(bound) is MappingProxyType else bound)
+        out["method"] = method
+        out["route"] = route
+        out["path"] = path
+        out["status"] = status
+        out["duration_ms"] = duration_ms
+        out["client_address"] = client_address
+        out["user_agent"] = user_agent
+        builder.finish(out)
+        return
+    fields: dict[str, Any] = {
+        "event": event,
+        "method": method,
+        "route": route,
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+        "client_address": client_address,
+        "user_agent": user_agent,
+    }
+    builder.finish(builder.build(logger, level, fields, timestamp, ids))
 
 
 def write_access_line(
@@ -42,89 +106,22 @@ def write_access_line(
     user_agent: str | None,
     time_ns: int,
 ) -> None:
-    """One access-log line, for the inbound hot path: no field dict from the caller.
+    """:func:`write` by position, as ``inbound.RequestScope.end`` calls it.
 
-    The same line, field for field and in the same order, as ``_event`` builds from the
-    equivalent fields dict; ``ids`` are the request span's trace and span IDs as hex (``None``
-    for an invalid span), so the current span need not be looked up again. ``request_id`` is the
-    request's own ID while the bound fields are still the ones the request started with: the
-    line is then one dict display (its keys known, its size fixed). ``None`` when the
-    application bound fields of its own, which then go into the line as into any other.
-    ``time_ns`` is when the request ended (the line's timestamp), from ``time.time_ns()``.
+    ``request_id`` is not used: the line's ``request_id`` is the bound one, which is the
+    request's own ID for every caller that passed one here.
     """
-    state = _state
-    if state.bridge is not None:
-        if _LEVELS.get(level, 20) < logging.root.level:
-            return
-    elif not state.configured or _LEVELS.get(level, 20) < state.level:
-        return  # after shutdown() (a request still in flight): the last init()'s level
-    if state.levels and _below_logger_level(name, level):
-        return
-    ms = time_ns // 1_000_000  # render.timestamp(), from the integer clock and inlined
-    cached = render.last_timestamp
-    timestamp = cached[1] if cached[0] == ms else render.timestamp_ms(ms)
-    if request_id is not None and ids is not None:
-        static = state.static
-        out: dict[str, Any] = {
-            "timestamp": timestamp,
-            "level": level,
-            "logger": name,
-            "event": event,
-            "service": static["service"],
-            "environment": static["environment"],
-            "version": static["version"],
-            "trace_id": ids[0],
-            "span_id": ids[1],
-            "request_id": request_id,
-            "method": method,
-            "route": route,
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-            "client_address": client_address,
-            "user_agent": user_agent,
-        }
-    else:
-        out = {"timestamp": timestamp, "level": level, "logger": name, "event": event}
-        out.update(state.static)
-        if ids is not None:
-            out["trace_id"], out["span_id"] = ids
-        else:
-            out["trace_id"] = out["span_id"] = None
-        out["request_id"] = None
-        bound = _fields_var.get()
-        if bound:
-            # The bound fields are a read-only proxy of a dict: its copy() is that dict's, and
-            # update() from a dict takes the fast path (from the proxy, the generic mapping one).
-            out.update(bound.copy() if type(bound) is MappingProxyType else bound)
-        out["method"] = method
-        out["route"] = route
-        out["path"] = path
-        out["status"] = status
-        out["duration_ms"] = duration_ms
-        out["client_address"] = client_address
-        out["user_agent"] = user_agent
-    renderer = state.renderer
-    if renderer is render.json_line:  # the default: orjson called here, json_line as fallback
-        try:
-            data = orjson.dumps(out, option=render.NEWLINE)
-        except Exception:
-            line: bytes | str = render.json_line(out)
-        else:
-            # render.escape_json's test, inlined: a path or User-Agent may carry DEL or C1
-            # controls, which orjson leaves raw.
-            line = data if data.isascii() and 0x7F not in data else render.escape_json(data)
-    else:
-        line = renderer(out)
-    output = state.output
-    fast = output.fast  # output.write(line, out)'s usual case, inlined: a call less per request
-    if fast is not None and type(line) is bytes:
-        stream = output.stream
-        if fast[0] is (stream if stream is not None else sys.stdout):
-            try:
-                fast[1](line)
-                fast[2]()
-            except Exception as exc:  # stdout closed, its reader gone: counted, not raised
-                output.failed(exc)
-            return
-    output.write(line, out)
+    write(
+        logger=name,
+        level=level,
+        event=event,
+        ids=ids,
+        method=method,
+        route=route,
+        path=path,
+        status=status,
+        duration_ms=duration_ms,
+        client_address=client_address,
+        user_agent=user_agent,
+        time_ns=time_ns,
+    )

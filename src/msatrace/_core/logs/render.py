@@ -1,6 +1,6 @@
 """One log line from an event dict: the timestamp, the JSON and console renderers, the output.
 
-``structured`` builds each event as an ordered dict; this module turns it into one line and writes
+``event`` builds each event as an ordered dict; this module turns it into one line and writes
 it. JSON (the default) is one orjson call, with a fallback that makes any value encodable;
 console output is written here too. Neither renderer raises: a value that cannot be rendered
 becomes a placeholder, and should rendering itself fail the line is a fallback line with the
@@ -59,8 +59,7 @@ class Output:
     captured: list[dict[str, Any]] | None = None
     text: bool = False
     # The stream last written through its binary buffer, with that buffer's write and flush:
-    # while the stream stays the same, a line is two calls (access.write_access_line makes them
-    # itself). Never set while capturing.
+    # while the stream stays the same, a line is two calls. Never set while capturing.
     fast: tuple[object, Callable[[bytes], object], Callable[[], object]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -115,10 +114,9 @@ class Output:
                 pass
 
 
-# The last millisecond formatted: (milliseconds since the epoch, its RFC 3339 text). Read-only
-# outside this module; a hot path may compare against it before calling timestamp_ms(), as
-# timestamp() does (the lines of one request mostly fall in one millisecond).
-last_timestamp: tuple[int, str] = (-1, "")
+# The last millisecond formatted: (milliseconds since the epoch, its RFC 3339 text); the lines
+# of one request mostly fall in one millisecond.
+_last_ms: tuple[int, str] = (-1, "")
 _sec_cache: tuple[int, str] = (-1, "")  # (seconds since the epoch, "YYYY-MM-DDTHH:MM:SS")
 _MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond of each line
 
@@ -126,22 +124,23 @@ _MS_SUFFIX = tuple(f".{ms:03d}Z" for ms in range(1000))  # the new millisecond o
 def timestamp(now: float) -> str:
     """RFC 3339, UTC, milliseconds: 2026-11-24T12:34:56.789Z (formatted once per millisecond)."""
     ms = int(now * 1000)
-    cached = last_timestamp
-    if cached[0] == ms:
-        return cached[1]
-    return timestamp_ms(ms)
+    cached = _last_ms
+    return cached[1] if cached[0] == ms else timestamp_ms(ms)
 
 
 def timestamp_ms(ms: int) -> str:
-    """:func:`timestamp` of a time in milliseconds since the epoch; formats and caches it."""
-    global last_timestamp, _sec_cache
+    """:func:`timestamp` of a time in milliseconds since the epoch."""
+    global _last_ms, _sec_cache
+    cached = _last_ms  # one read: another thread may replace the tuple, never mutate it
+    if cached[0] == ms:
+        return cached[1]
     sec, frac = divmod(ms, 1000)
     prefix = _sec_cache
     if prefix[0] != sec:
         prefix = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
         _sec_cache = prefix
     text = prefix[1] + _MS_SUFFIX[frac]
-    last_timestamp = (ms, text)
+    _last_ms = (ms, text)
     return text
 
 
@@ -227,8 +226,8 @@ _HEAD = (
 def json_line(event: dict[str, Any]) -> bytes:
     """One JSON line with its newline (orjson appends it: no copy). Never raises.
 
-    Non-string keys (a field's value may be any dict) cost every line a fifth more when
-    allowed, so they are allowed only on a second try.
+    Non-string keys (a field's value may be any dict) are allowed only on a second try: the
+    option slows down every line, and few lines need it.
     """
     try:
         return escape_json(orjson.dumps(event, default=json_default, option=NEWLINE))
@@ -244,7 +243,9 @@ def json_line(event: dict[str, Any]) -> bytes:
         return fallback_json(event, exc)
 
 
-def _plain(value: object) -> object:
+def plain(value: object) -> object:
+    """``value`` if JSON and the console write it as it is (None, bool, float, a 64-bit int, a
+    str, surrogates escaped), else a placeholder naming its type. Never raises."""
     if value is None or type(value) in (bool, float):
         return value
     if type(value) is int and -(2**63) <= value < 2**63:
@@ -256,7 +257,7 @@ def fallback_json(event: object, exc: Exception) -> bytes:
     """The line written when ``event`` could not be rendered: its plain head fields and
     ``log_error``. Reports ``exc`` once (``safety``); never raises otherwise."""
     try:
-        out = {k: _plain(event[k]) for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
+        out = {k: plain(event[k]) for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
     except Exception:
         out = {}
     out["log_error"] = f"this line could not be rendered ({type(exc).__name__})"
@@ -312,7 +313,7 @@ def _console_line(event: dict[str, Any], colors: bool) -> str:
     level = console_value(fields.pop("level", ""))
     logger = console_value(fields.pop("logger", ""))
     message = console_value(fields.pop("event", ""))
-    # The exception msatrace built (``structured._event``): its stack goes below the line.
+    # The exception msatrace built (``event.exception_fields``): its stack goes below the line.
     exception = fields.get("exception")
     stack = exception.get("stack") if type(exception) is dict else None
     if type(stack) is str:
@@ -345,7 +346,7 @@ def fallback_console(event: object, exc: Exception) -> str:
     """:func:`fallback_json` for the console format: the plain head fields and ``log_error``."""
     try:
         head = {k: event[k] for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
-        fields = " ".join(f"{k}={console_value(_plain(v))}" for k, v in head.items())
+        fields = " ".join(f"{k}={console_value(plain(v))}" for k, v in head.items())
     except Exception:
         fields = ""
     line = f"{fields} log_error='this line could not be rendered ({type(exc).__name__})'\n"

@@ -1,0 +1,374 @@
+"""Logging's configuration: structlog, the standard-library bridge, levels, ``get_logger``.
+
+``configure(settings)`` installs, once per ``init()``: the line pipeline of ``event`` (service
+fields, renderer, output, event transforms), structlog's configuration (a bound logger whose
+calls go straight to ``event.write``) and the bridge on the root logger, which sends every
+standard-library record (uvicorn, gunicorn, Django, Celery, urllib3, ...) to ``event.write``
+too; server loggers' own console handlers are taken out so that no line is printed twice.
+``unconfigure()`` gives back every handler and level it changed. Building, transforming and
+rendering a line is ``event``'s and ``render``'s job, the access line ``access``'s.
+
+Imports: the standard library, structlog (at ``configure()``: ``import msatrace`` stays cheap)
+and ``msatrace._core``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import weakref
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
+from msatrace._core.config.settings import Settings
+from msatrace._core.logs import builder, render
+from msatrace._core.safety import failed
+from msatrace._core.trace import headers
+
+_LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
+_LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+# A structlog method's or a line's level name -> its number (anything else counts as INFO).
+_METHOD_NUM = {
+    "debug": 10, "info": 20, "msg": 20, "warning": 30, "warn": 30,
+    "error": 40, "exception": 40, "critical": 50, "fatal": 50,
+}  # fmt: skip
+# Server loggers whose own stream handlers would print a second, unstructured copy of each line.
+FRAMEWORK_LOGGERS = (
+    "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
+    "gunicorn", "gunicorn.error", "gunicorn.access",
+    "django", "django.server", "django.request",
+    "celery", "celery.task", "celery.worker", "celery.app.trace", "celery.redirected",
+    "werkzeug",
+)  # fmt: skip
+# Servers' access loggers; Django's development server (runserver) logs its request lines on
+# "django.server" with a ``status_code`` extra, beside its other messages.
+ACCESS_LOGGERS = frozenset(("uvicorn.access", "gunicorn.access"))
+# Record attributes that are not the event's fields; uvicorn's "color_message" is its message
+# again with ANSI colour codes, for its own console formatter.
+_STD_RECORD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+
+
+@dataclass
+class _State:
+    levels: dict[str, int] = field(default_factory=dict)
+    level: int = 20
+    drop_access: bool = False
+    # gunicorn's access-log atoms of the X-Trace-ID and X-Request-ID response headers.
+    response_atoms: tuple[str, str] = ("{x-trace-id}o", "{x-request-id}o")
+    bridge: logging.Handler | None = None
+    removed: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
+    saved: list[tuple[logging.Logger, int, bool]] = field(default_factory=list)
+
+
+_state = _State()
+_processors: list[Any] = []  # mutated in place so loggers cached by structlog follow re-init
+
+
+# --- structlog processors ---
+
+
+class _Sink:
+    """The structlog "logger": carries the logger's name; ``_write`` writes the line."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def msg(self, message: Any) -> None:
+        """Nothing to do: ``_emit`` wrote the line already."""
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+def _sink_factory(*args: Any) -> _Sink:
+    return _Sink(str(args[0]) if args and args[0] else "app")
+
+
+def _emit(logger: Any, method: str, ev: MutableMapping[str, Any]) -> str:
+    """The one structlog processor: writes the line (``_proxy_to_logger`` calls ``_write``
+    without it)."""
+    if not _write(logger, method, ev):
+        import structlog  # loaded by configure() already
+
+        raise structlog.DropEvent
+    return ""
+
+
+def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
+    """Write one structlog event; False when a per-logger level drops it."""
+    name = logger.name if isinstance(logger, _Sink) else "app"
+    if _state.levels and _below_logger_level(name, method):
+        return False
+    builder.write(name, _LEVEL_NAMES.get(method, method), ev, time.time())
+    return True
+
+
+def _bound_logger_class(min_level: int) -> type[Any]:
+    """structlog's filtering bound logger for ``min_level``, writing each call with ``_write``."""
+    import structlog  # loaded by configure() already
+
+    base = structlog.make_filtering_bound_logger(min_level)
+
+    def _proxy_to_logger(
+        self: Any, method_name: str, event: str | None = None, **event_kw: Any
+    ) -> None:
+        """Write the event directly, without structlog's processor chain (``benchmarks/``).
+
+        msatrace's chain is only ever ``[_emit]``; structlog documents ``_proxy_to_logger`` as
+        the method custom wrapper classes override. ``structlog.testing.capture_logs()`` swaps
+        the chain in place (also after ``shutdown()``, when msatrace's configuration stays):
+        structlog's own method then runs it.
+        """
+        chain = _processors
+        if not chain or chain[0] is not _emit:
+            super(type(self), self)._proxy_to_logger(method_name, event, **event_kw)
+            return
+        ev = structlog.get_context(self).copy()
+        ev.update(event_kw)
+        if event is not None:
+            ev["event"] = event
+        _write(self._logger, method_name, ev)
+
+    return type("BoundLogger", (base,), {"_proxy_to_logger": _proxy_to_logger})
+
+
+def _below_logger_level(name: str, method: str) -> bool:
+    level = _METHOD_NUM.get(method, 20)
+    best, best_len = _state.level, -1  # no per-logger match: the global level decides
+    for prefix, lvl in _state.levels.items():
+        if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
+            best, best_len = lvl, len(prefix)
+    return level < best
+
+
+def enabled(name: str, level: str) -> bool:
+    """Whether a line msatrace writes itself (the access line) on logger ``name`` at ``level``
+    passes the levels: the root logger's while the bridge is installed (an application may
+    change it), the last ``init()``'s after ``shutdown()``, and the per-logger levels."""
+    number = _METHOD_NUM.get(level, 20)
+    if _state.bridge is not None:
+        if number < logging.root.level:
+            return False
+    elif not builder.pipeline.configured or number < _state.level:
+        return False
+    return not (_state.levels and _below_logger_level(name, level))
+
+
+# --- the stdlib bridge ---
+
+
+class _Bridge(logging.Handler):
+    """Sends stdlib log records through the event builder to the same output."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if _state.drop_access and (
+                record.name in ACCESS_LOGGERS
+                or (record.name == "django.server" and hasattr(record, "status_code"))
+            ):
+                return  # msatrace writes the access line (documented in docs/logging.md)
+            exc = record.exc_info[1] if record.exc_info else None
+            if exc is not None and getattr(exc, "__msatrace_logged__", False):
+                return  # msatrace already logged this exception once, with its trace
+            ev: dict[str, Any] = {"event": _message(record)}
+            attrs = record.__dict__
+            if not attrs.keys() <= _STD_RECORD:  # extra fields: copied in their order
+                for key, value in attrs.items():
+                    if key not in _STD_RECORD and key[:1] != "_":
+                        ev[key] = value
+            if record.exc_info:
+                ev["exc_info"] = record.exc_info
+            if record.name == "gunicorn.access":
+                timestamp = render.timestamp(record.created)
+                event = builder.build(
+                    record.name, record.levelname.lower(), ev, timestamp, builder.current_ids()
+                )
+                if event["trace_id"] is None:
+                    _ids_from_gunicorn_atoms(event, record.args)
+                builder.finish(event)
+            else:
+                builder.write(record.name, record.levelname.lower(), ev, record.created)
+        except Exception as exc:  # not handleError(): its "--- Logging error ---" dump
+            failed("logs.bridge", exc)
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message; when its arguments do not fit its format, both as they came."""
+    try:
+        return record.getMessage()
+    except Exception:
+        return f"{render.console_value(record.msg)} % {render.console_value(record.args)}"
+
+
+def _ids_from_gunicorn_atoms(event: dict[str, Any], atoms: object) -> None:
+    """The trace and request IDs of a gunicorn access line, from the response headers it logs.
+
+    gunicorn writes its access line after the request ended, outside the request's context, with
+    the response headers among its atoms (``{x-trace-id}o``): msatrace's own ``X-Trace-ID`` and
+    ``X-Request-ID``, or the application's, validated like any incoming header.
+    """
+    if not isinstance(atoms, Mapping):
+        return
+    trace_atom, request_id_atom = _state.response_atoms
+    trace_id = headers.parse_trace_id(atoms.get(trace_atom))
+    if trace_id is not None:
+        event["trace_id"] = trace_id
+        event["request_id"] = headers.parse_request_id(atoms.get(request_id_atom))
+
+
+def _is_console_handler(handler: logging.Handler) -> bool:
+    """A plain stream handler to stdout/stderr: it would print a second copy of each line."""
+    if type(handler) is not logging.StreamHandler:
+        return False
+    return getattr(handler, "stream", None) in (
+        sys.stdout,
+        sys.stderr,
+        sys.__stdout__,
+        sys.__stderr__,
+    )
+
+
+def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
+    """Route server and framework loggers through msatrace (call again after they reconfigure).
+
+    Removes their plain stdout/stderr stream handlers and lets their records propagate to the
+    root logger, where msatrace's bridge writes them. Other handlers (files, Sentry) stay.
+    """
+    if _state.bridge is None:
+        return
+    for name in names:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if _is_console_handler(handler):
+                logger.removeHandler(handler)
+                _state.removed.append((logger, handler))
+        if not logger.propagate:
+            _state.saved.append((logger, logger.level, logger.propagate))
+            logger.propagate = True
+
+
+def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> None:
+    """Configure structlog and the stdlib bridge once; undone by :func:`unconfigure`."""
+    import structlog  # not at module top: `import msatrace` stays cheap (issue #2)
+
+    transforms = builder.transforms_for(settings)  # may raise: before anything changes
+    unconfigure()
+    lines = builder.pipeline
+    lines.static = {
+        "service": settings.service_name,
+        "environment": settings.environment,
+        "version": settings.service_version,
+    }
+    if settings.log_format == "json":
+        lines.renderer = render.json_line
+        lines.fallback = render.fallback_json
+    else:
+        target = stream if stream is not None else sys.stdout
+        colors = bool(getattr(target, "isatty", lambda: False)())
+        lines.renderer = render.console_renderer(colors=colors)
+        lines.fallback = render.fallback_console
+    lines.output = render.Output(stream=stream)
+    lines.transforms = transforms
+    _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
+    _state.level = _LEVEL_NUM[settings.log_level]
+    _state.drop_access = settings.access_log
+    _state.response_atoms = (
+        f"{{{settings.trace_header.lower()}}}o",
+        f"{{{settings.request_id_header.lower()}}}o",
+    )
+    min_level = min([_LEVEL_NUM[settings.log_level], *_state.levels.values()])
+    _processors[:] = [_emit]
+    structlog.configure(
+        processors=_processors,
+        wrapper_class=_bound_logger_class(min_level),
+        logger_factory=_sink_factory,
+        cache_logger_on_first_use=True,
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if _is_console_handler(handler):
+            root.removeHandler(handler)
+            _state.removed.append((root, handler))
+    _state.saved.append((root, root.level, root.propagate))
+    root.setLevel(settings.log_level)
+    for name, lvl in settings.log_levels.items():
+        logger = logging.getLogger(name)
+        _state.saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(lvl)
+    _state.bridge = _Bridge()
+    root.addHandler(_state.bridge)
+    adopt_framework_loggers()
+    lines.configured = True
+
+
+def unconfigure() -> None:
+    """Remove the bridge and give back every handler and level msatrace changed.
+
+    msatrace's own lines (its loggers, access and exception lines) keep being written as
+    configured: see ``builder.Pipeline.configured``.
+    """
+    if _state.bridge is not None:
+        logging.getLogger().removeHandler(_state.bridge)
+        _state.bridge = None
+    for logger, level, propagate in reversed(_state.saved):
+        logger.setLevel(level)
+        logger.propagate = propagate
+    for logger, handler in _state.removed:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+    _state.saved.clear()
+    _state.removed.clear()
+    # structlog keeps msatrace's configuration (not its defaults): a line written after
+    # shutdown(), by a request still in flight, keeps the format and the trace fields.
+    for logger_ in list(_loggers):
+        logger_.__dict__.clear()
+
+
+class _Logger:
+    """What :func:`get_logger` returns: structlog's logger ``name``, resolved once per ``init()``.
+
+    structlog's own lazy proxy resolves the configured logger again on every call (most of the
+    cost of a call below the level: ``benchmarks/``). This one keeps the resolved methods in its
+    instance dict once msatrace has configured logging, and :func:`unconfigure` empties every
+    cache, so a logger created at import time, before ``init()``, follows ``init()``.
+    """
+
+    __slots__ = ("__dict__", "__weakref__", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        _loggers.add(self)
+
+    def __getattr__(self, attr: str) -> Any:
+        import structlog
+
+        value = getattr(structlog.get_logger(self._name).bind(), attr)
+        if builder.pipeline.configured and attr[:1] != "_":  # stable until the next configure()
+            self.__dict__[attr] = value
+        return value
+
+    def __repr__(self) -> str:
+        return f"<msatrace logger {self._name!r}>"
+
+
+_loggers: weakref.WeakSet[_Logger] = weakref.WeakSet()
+
+
+def get_logger(name: str | None = None) -> FilteringBoundLogger:
+    """Return the structlog logger ``name``: one JSON line per event, with the trace fields.
+
+    Works before ``init()`` (structlog's defaults apply until the first one); after
+    ``shutdown()`` it keeps the format and fields of the last ``init()``.
+    """
+    return _Logger(name or "app")  # forwards every structlog method
