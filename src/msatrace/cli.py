@@ -32,9 +32,7 @@ Services come from the command line, from --config (TOML), or both. Check the ou
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="msatrace", description="msatrace's command-line tools."
-    )
+    parser = argparse.ArgumentParser(prog="msatrace", description="msatrace's command-line tools.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     alerts = commands.add_parser(
         "alerts",
@@ -42,20 +40,64 @@ def _parser() -> argparse.ArgumentParser:
         description=_ALERTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    alerts.add_argument("services", nargs="*", metavar="SERVICE", help="a service (scrape job) name")
-    alerts.add_argument("--config", type=Path, metavar="FILE", help="a TOML file: [defaults], [services.NAME], [links], [alertmanager]")
-    alerts.add_argument("--out", type=Path, default=Path("alerting"), metavar="DIR", help="where to write (default: ./alerting)")
+    alerts.add_argument(
+        "services", nargs="*", metavar="SERVICE", help="a service (scrape job) name"
+    )
+    alerts.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file: [defaults], [services.NAME], [links], [alertmanager]",
+    )
+    alerts.add_argument(
+        "--out",
+        type=Path,
+        default=Path("alerting"),
+        metavar="DIR",
+        help="where to write (default: ./alerting)",
+    )
     rules = alerts.add_argument_group("rules")
-    rules.add_argument("--service-label", metavar="LABEL", help="the label naming the service in scraped series (default: job)")
-    rules.add_argument("--evaluation-interval", metavar="DURATION", help="rule groups' interval (default: 1m)")
-    rules.add_argument("--for", dest="for_override", metavar="DURATION", help="every alert's for: (shorten for end-to-end tests)")
-    rules.add_argument("--traces-url", metavar="URL", help="link to a route's traces; {service} and {route} are filled in")
-    rules.add_argument("--logs-url", metavar="URL", help="link to a service's logs; {service} and {route} are filled in")
+    rules.add_argument(
+        "--service-label",
+        metavar="LABEL",
+        help="the label naming the service in scraped series (default: job)",
+    )
+    rules.add_argument(
+        "--evaluation-interval", metavar="DURATION", help="rule groups' interval (default: 1m)"
+    )
+    rules.add_argument(
+        "--for",
+        dest="for_override",
+        metavar="DURATION",
+        help="every alert's for: (shorten for end-to-end tests)",
+    )
+    rules.add_argument(
+        "--traces-url",
+        metavar="URL",
+        help="link to a route's traces; {service} and {route} are filled in",
+    )
+    rules.add_argument(
+        "--logs-url",
+        metavar="URL",
+        help="link to a service's logs; {service} and {route} are filled in",
+    )
     am = alerts.add_argument_group("alertmanager")
-    am.add_argument("--secrets-dir", metavar="DIR", help="where the secret files live (default: /etc/alertmanager/secrets)")
-    am.add_argument("--webhook-url", metavar="URL", help="the generic webhook's URL (default: a placeholder install-secrets.sh fills)")
-    am.add_argument("--pagerduty-url", metavar="URL", help="PagerDuty Events v2 endpoint (default: PagerDuty's)")
-    am.add_argument("--opsgenie-api-url", metavar="URL", help="Opsgenie API base URL (default: Opsgenie's)")
+    am.add_argument(
+        "--secrets-dir",
+        metavar="DIR",
+        help="where the secret files live (default: /etc/alertmanager/secrets)",
+    )
+    am.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="the generic webhook's URL (default: a placeholder install-secrets.sh fills)",
+    )
+    am.add_argument(
+        "--pagerduty-url", metavar="URL", help="PagerDuty Events v2 endpoint (default: PagerDuty's)"
+    )
+    am.add_argument(
+        "--opsgenie-api-url", metavar="URL", help="Opsgenie API base URL (default: Opsgenie's)"
+    )
     am.add_argument("--group-wait", metavar="DURATION", help="default: 30s")
     am.add_argument("--group-interval", metavar="DURATION", help="default: 5m")
     am.add_argument("--page-repeat-interval", metavar="DURATION", help="default: 1h")

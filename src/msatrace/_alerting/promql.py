@@ -11,7 +11,14 @@ import re
 from decimal import Decimal
 
 _DURATION = re.compile(r"^([0-9]+)(ms|s|m|h|d|w)$")
-_SECONDS = {"ms": Decimal("0.001"), "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SECONDS = {
+    "ms": Decimal("0.001"),
+    "s": Decimal(1),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+    "d": Decimal(86400),
+    "w": Decimal(604800),
+}
 
 
 def num(value: Decimal | int) -> str:
@@ -30,7 +37,7 @@ def duration_seconds(text: str) -> Decimal:
     match = _DURATION.match(text)
     if match is None:
         raise ValueError(text)
-    return int(match.group(1)) * Decimal(_SECONDS[match.group(2)])
+    return int(match.group(1)) * _SECONDS[match.group(2)]
 
 
 def is_duration(text: str) -> bool:

@@ -23,7 +23,15 @@ from msatrace._alerting.spec import Service, Spec
 FAST_BURNS = (("1h", "5m", Decimal("14.4")), ("6h", "30m", Decimal("6")))
 SLOW_BURNS = (("1d", "2h", Decimal("3")), ("3d", "6h", Decimal("1")))
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-_WINDOW_SECONDS = {"5m": 300, "30m": 1800, "1h": 3600, "2h": 7200, "6h": 21600, "1d": 86400, "3d": 259200}
+_WINDOW_SECONDS = {
+    "5m": 300,
+    "30m": 1800,
+    "1h": 3600,
+    "2h": 7200,
+    "6h": 21600,
+    "1d": 86400,
+    "3d": 259200,
+}
 QUANTILES = (("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99"))
 
 ROUTE_REQUESTS = "service_route:http_server_requests:rate5m"
@@ -33,8 +41,14 @@ TASKS = "service_task:msatrace_tasks:rate5m"
 TASK_FAILURES = "service_task:msatrace_task_failure_ratio:ratio_rate5m"
 # How each alert's summary names "the route" it is about: the label, or what the alert covers.
 ROUTE_OF = {"route": "{{ $labels.http_route }}", "task": "task {{ $labels.task_name }}"}
+# The alert's value in its text: as a number (4 significant digits) or as a percentage.
+VALUE = '{{ $value | printf "%.4g" }}'
+PERCENT = "{{ $value | humanizePercentage }}"
 # What a link's {route} becomes: the alert's route (or task), URL-encoded at alert time.
-_LINK_ROUTE = {"route": "{{ $labels.http_route | urlquery }}", "task": "{{ $labels.task_name | urlquery }}"}
+_LINK_ROUTE = {
+    "route": "{{ $labels.http_route | urlquery }}",
+    "task": "{{ $labels.task_name | urlquery }}",
+}
 
 
 def requests(window: str) -> str:
@@ -125,7 +139,8 @@ def recording(spec: Spec, s: Service) -> list[dict[str, Any]]:
         rules.append(
             rec(
                 f"service_route:http_server_request_duration_seconds:{name}_rate5m",
-                f"histogram_quantile({q}, sum by ({n.ROUTE}, le) (rate({selector(bucket, job)}[5m])))",
+                f"histogram_quantile({q}, sum by ({n.ROUTE}, le) "
+                f"(rate({selector(bucket, job)}[5m])))",
             )
         )
     fast = f'le=~"{le_regex(num(s.latency_threshold))}"'
@@ -134,7 +149,10 @@ def recording(spec: Spec, s: Service) -> list[dict[str, Any]]:
         rules.append(rec(requests(w), total))
         rules.append(rec(error_ratio(w), ratio(count, "", w, n.ERROR_MATCHER)))
         rules.append(
-            rec(slow_ratio(w), f"1 - (\n  sum(rate({selector(bucket, job, fast)}[{w}]))\n  /\n  {total}\n)")
+            rec(
+                slow_ratio(w),
+                f"1 - (\n  sum(rate({selector(bucket, job, fast)}[{w}]))\n  /\n  {total}\n)",
+            )
         )
     by_task = f" by ({n.TASK_NAME})"
     rules.append(rec(TASKS, f"sum{by_task} (rate({selector(task, job)}[5m]))"))
@@ -147,27 +165,37 @@ def alerts(spec: Spec, s: Service) -> list[Alert]:
     """The service's alerts, in the order the rule file lists them."""
     me = f'{n.SERVICE}="{s.name}"'
     guard = s.min_requests
+    route, task = ROUTE_OF["route"], ROUTE_OF["task"]
+
+    def guarded(ratio: str, threshold: Decimal, events: str) -> str:
+        # The minimum-traffic guard: at least min_requests events in the 5-minute window.
+        return f"{ratio}{{{me}}} > {num(threshold)}\nand\n{events}{{{me}}} * 300 >= {guard}"
+
     a = [
         Alert(
-            "MsatraceHighErrorRatio", s, "page", "2m",
-            f"{ROUTE_ERRORS}{{{me}}} > {num(s.error_ratio)}\nand\n{ROUTE_REQUESTS}{{{me}}} * 300 >= {guard}",
+            "MsatraceHighErrorRatio",
+            s,
+            "page",
+            "2m",
+            guarded(ROUTE_ERRORS, s.error_ratio, ROUTE_REQUESTS),
             "route",
-            f"{s.name} {ROUTE_OF['route']}: {{{{ $value | humanizePercentage }}}} of requests failed "
-            f"over 5m (threshold {percent(s.error_ratio)})",
-            f"Service {s.name}, route {ROUTE_OF['route']}: {{{{ $value | humanizePercentage }}}} of "
-            f"requests ended in a 5xx or an exception over the last 5 minutes; the threshold is "
-            f"{percent(s.error_ratio)}, checked once the route had at least {guard} requests in "
-            "the window.",
+            f"{s.name} {route}: {PERCENT} of requests failed over 5m "
+            f"(threshold {percent(s.error_ratio)})",
+            f"Service {s.name}, route {route}: {PERCENT} of requests ended in a 5xx or an "
+            f"exception over the last 5 minutes; the threshold is {percent(s.error_ratio)}, "
+            f"checked once the route had at least {guard} requests in the window.",
         ),
         Alert(
-            "MsatraceHighLatencyP99", s, "ticket", "5m",
-            f"{ROUTE_P99}{{{me}}} > {num(s.p99_latency)}\nand\n{ROUTE_REQUESTS}{{{me}}} * 300 >= {guard}",
+            "MsatraceHighLatencyP99",
+            s,
+            "ticket",
+            "5m",
+            guarded(ROUTE_P99, s.p99_latency, ROUTE_REQUESTS),
             "route",
-            f"{s.name} {ROUTE_OF['route']}: p99 latency {{{{ $value | printf \"%.4g\" }}}}s over 5m "
-            f"(threshold {num(s.p99_latency)}s)",
-            f"Service {s.name}, route {ROUTE_OF['route']}: 99% of requests took up to "
-            f"{{{{ $value | printf \"%.4g\" }}}}s over the last 5 minutes; the threshold is "
-            f"{num(s.p99_latency)}s, checked once the route had at least {guard} requests.",
+            f"{s.name} {route}: p99 latency {VALUE}s over 5m (threshold {num(s.p99_latency)}s)",
+            f"Service {s.name}, route {route}: 99% of requests took up to {VALUE}s over the "
+            f"last 5 minutes; the threshold is {num(s.p99_latency)}s, checked once the route had "
+            f"at least {guard} requests.",
         ),
     ]
     for slo, objective, sli, what in (
@@ -178,45 +206,51 @@ def alerts(spec: Spec, s: Service) -> list[Alert]:
             ("Fast", "page", FAST_BURNS, "2m"),
             ("Slow", "ticket", SLOW_BURNS, "15m"),
         ):
-            budget = 1 - objective
+            budget = num(1 - objective)
             branches = [
-                f"  {sli(long)}{{{me}}} / {num(budget)} > {num(f)}\n"
-                f"  and\n  {sli(short)}{{{me}}} / {num(budget)} > {num(f)}\n"
+                f"  {sli(long)}{{{me}}} / {budget} > {num(f)}\n"
+                f"  and\n  {sli(short)}{{{me}}} / {budget} > {num(f)}\n"
                 f"  and\n  {requests(long)}{{{me}}} * {_WINDOW_SECONDS[long]} >= {guard}"
                 for long, short, f in burns
             ]
             windows = " or ".join(f"{num(f)}x over {long} and {short}" for long, short, f in burns)
             a.append(
                 Alert(
-                    f"Msatrace{slo.capitalize()}BudgetBurn{speed}", s, severity, for_,
+                    f"Msatrace{slo.capitalize()}BudgetBurn{speed}",
+                    s,
+                    severity,
+                    for_,
                     "(\n" + "\n)\nor\n(\n".join(branches) + "\n)",
                     "service",
-                    f"{s.name} (all routes): {slo} error budget burning "
-                    f"{{{{ $value | printf \"%.4g\" }}}}x the sustainable rate "
-                    f"(objective {percent(objective)})",
-                    f"Service {s.name}, all routes: requests {what} over the last "
-                    f"{burns[0][0]} use the 30-day {slo} error budget {{{{ $value | printf \"%.4g\" }}}} "
-                    f"times as fast as the objective of {percent(objective)} allows "
-                    f"(budget {percent(budget)}); alerting at {windows}, once at least {guard} "
-                    "requests arrived in the long window.",
+                    f"{s.name} (all routes): {slo} error budget burning {VALUE}x the sustainable "
+                    f"rate (objective {percent(objective)})",
+                    f"Service {s.name}, all routes: requests {what} over the last {burns[0][0]} "
+                    f"use the 30-day {slo} error budget {VALUE} times as fast as the objective "
+                    f"of {percent(objective)} allows (budget {percent(1 - objective)}); alerting "
+                    f"at {windows}, once at least {guard} requests arrived in the long window.",
                     (("slo", slo),),
                 )
             )
-    src = spec.service_label
+    src = f'{spec.service_label}="{s.name}"'
     a += [
         Alert(
-            "MsatraceServiceDown", s, "page", "2m",
-            f'max by ({src}) ({n.UP}{{{src}="{s.name}"}}) == 0\nor\n'
-            f'absent({n.UP}{{{src}="{s.name}"}})',
+            "MsatraceServiceDown",
+            s,
+            "page",
+            "2m",
+            f"max by ({spec.service_label}) ({n.UP}{{{src}}}) == 0\nor\nabsent({n.UP}{{{src}}})",
             "service",
             f"{s.name} (all routes): no target is up or scraped",
             f"Service {s.name}: Prometheus has no successful scrape of any of its targets "
-            f'({src}="{s.name}"): the service is down, unreachable, or not scraped at all.',
+            f"({src}): the service is down, unreachable, or not scraped at all.",
         ),
         Alert(
-            "MsatraceReadinessCheckFailing", s, "page", "2m",
-            f"min by ({n.CHECK}) ({n.HEALTH_STATUS}"
-            f'{{{src}="{s.name}",{n.CRITICAL}="{n.CRITICAL_TRUE}"}}) == 0',
+            "MsatraceReadinessCheckFailing",
+            s,
+            "page",
+            "2m",
+            f"min by ({n.CHECK}) "
+            f'({n.HEALTH_STATUS}{{{src},{n.CRITICAL}="{n.CRITICAL_TRUE}"}}) == 0',
             "check",
             f"{s.name}: readiness check {{{{ $labels.check }}}} is failing",
             f"Service {s.name}: the critical readiness check {{{{ $labels.check }}}} reports "
@@ -224,14 +258,17 @@ def alerts(spec: Spec, s: Service) -> list[Alert]:
             "traffic there.",
         ),
         Alert(
-            "MsatraceTaskFailureRatio", s, "ticket", "5m",
-            f"{TASK_FAILURES}{{{me}}} > {num(s.task_failure_ratio)}\nand\n{TASKS}{{{me}}} * 300 >= {guard}",
+            "MsatraceTaskFailureRatio",
+            s,
+            "ticket",
+            "5m",
+            guarded(TASK_FAILURES, s.task_failure_ratio, TASKS),
             "task",
-            f"{s.name} {ROUTE_OF['task']}: {{{{ $value | humanizePercentage }}}} of runs failed over "
-            f"5m (threshold {percent(s.task_failure_ratio)})",
-            f"Service {s.name}, {ROUTE_OF['task']}: {{{{ $value | humanizePercentage }}}} of task "
-            f"runs failed over the last 5 minutes; the threshold is "
-            f"{percent(s.task_failure_ratio)}, checked once at least {guard} runs happened.",
+            f"{s.name} {task}: {PERCENT} of runs failed over 5m "
+            f"(threshold {percent(s.task_failure_ratio)})",
+            f"Service {s.name}, {task}: {PERCENT} of task runs failed over the last 5 minutes; "
+            f"the threshold is {percent(s.task_failure_ratio)}, checked once at least {guard} "
+            "runs happened.",
         ),
     ]
     return a

@@ -17,7 +17,7 @@ from urllib.parse import quote_plus
 
 from msatrace._alerting import names as n
 from msatrace._alerting.promql import duration_seconds, num
-from msatrace._alerting.rules import FAST_BURNS, Alert, alerts
+from msatrace._alerting.rules import FAST_BURNS, VALUE, Alert, alerts
 from msatrace._alerting.spec import Service, Spec
 
 ROUTE = "/items/{id}"
@@ -26,7 +26,7 @@ CHECK = "database"
 INSTANCE = "10.0.0.1:8000"
 # Bucket ``le`` values as prometheus_client (under OpenTelemetry's exporter) writes them: 1.0, not
 # 1, so the cases also prove the rules' ``le`` regex.
-LE = tuple(b if "." in b else b + ".0" for b in n.HTTP_BUCKETS) + ("+Inf",)
+LE = (*(b if "." in b else b + ".0" for b in n.HTTP_BUCKETS), "+Inf")
 
 
 def document(spec: Spec, rule_file: str) -> dict[str, Any]:
@@ -48,7 +48,9 @@ def _cases(spec: Spec, alert: Alert) -> list[dict[str, Any]]:
     if name == "MsatraceHighErrorRatio":
         share = _share(s.error_ratio)
         return [
-            _case(spec, alert, minutes, series.http(per_min, share), {n.ROUTE: ROUTE}, share, "fires"),
+            _case(
+                spec, alert, minutes, series.http(per_min, share), {n.ROUTE: ROUTE}, share, "fires"
+            ),
             _case(spec, alert, minutes, series.http(per_min, Decimal(0)), None, None, "healthy"),
             _case(spec, alert, minutes, series.one_failed(), None, None, "1 failed of 1"),
         ]
@@ -60,7 +62,9 @@ def _cases(spec: Spec, alert: Alert) -> list[dict[str, Any]]:
             lo, hi = float(n.HTTP_BUCKETS[low]), float(n.HTTP_BUCKETS[low + 1])
             slow, p99 = low + 1, lo + (hi - lo) * 0.99
         return [
-            _case(spec, alert, minutes, series.latency(per_min, slow), {n.ROUTE: ROUTE}, p99, "fires"),
+            _case(
+                spec, alert, minutes, series.latency(per_min, slow), {n.ROUTE: ROUTE}, p99, "fires"
+            ),
             _case(spec, alert, minutes, series.latency(per_min, 0), None, None, "fast"),
         ]
     if "BudgetBurn" in name:
@@ -80,7 +84,9 @@ def _cases(spec: Spec, alert: Alert) -> list[dict[str, Any]]:
             _case(spec, alert, minutes, good, None, None, "within objective"),
         ]
         if availability and name.endswith("Fast"):
-            result.append(_case(spec, alert, minutes, series.one_failed(), None, None, "1 failed of 1"))
+            result.append(
+                _case(spec, alert, minutes, series.one_failed(), None, None, "1 failed of 1")
+            )
         return result
     if name == "MsatraceServiceDown":
         src = {spec.service_label: s.name}
@@ -91,14 +97,31 @@ def _cases(spec: Spec, alert: Alert) -> list[dict[str, Any]]:
         ]
     if name == "MsatraceReadinessCheckFailing":
         return [
-            _case(spec, alert, minutes, series.health("true", "0"), {n.CHECK: CHECK}, None, "fails"),
-            _case(spec, alert, minutes, series.health("true", "1") + series.health("false", "0"),
-                  None, None, "passes; a non-critical check fails"),
+            _case(
+                spec, alert, minutes, series.health("true", "0"), {n.CHECK: CHECK}, None, "fails"
+            ),
+            _case(
+                spec,
+                alert,
+                minutes,
+                series.health("true", "1") + series.health("false", "0"),
+                None,
+                None,
+                "passes; a non-critical check fails",
+            ),
         ]
     if name == "MsatraceTaskFailureRatio":
         share = _share(s.task_failure_ratio)
         return [
-            _case(spec, alert, minutes, series.tasks(per_min, share), {n.TASK_NAME: TASK}, share, "fires"),
+            _case(
+                spec,
+                alert,
+                minutes,
+                series.tasks(per_min, share),
+                {n.TASK_NAME: TASK},
+                share,
+                "fires",
+            ),
             _case(spec, alert, minutes, series.tasks(per_min, Decimal(0)), None, None, "healthy"),
         ]
     raise AssertionError(f"no test cases for {name}")  # every alert must have its cases
@@ -127,7 +150,9 @@ def _case(
             key: _expand(text, labels, value)
             for key, text in alert.annotations(spec, quote_plus(route, safe="")).items()
         }
-        expected.append({"exp_labels": {**rule["labels"], **labels}, "exp_annotations": annotations})
+        expected.append(
+            {"exp_labels": {**rule["labels"], **labels}, "exp_annotations": annotations}
+        )
     return {
         "name": f"{alert.service.name} {alert.name}: {what}",
         "interval": "1m",
@@ -141,11 +166,12 @@ def _case(
 def _expand(text: str, labels: dict[str, str], value: Decimal | float | None) -> str:
     """The template as Prometheus expands it for these labels and value (the few forms used)."""
     for label, label_value in labels.items():
-        text = text.replace("{{ $labels.%s }}" % label, label_value)
+        text = text.replace("{{ $labels." + label + " }}", label_value)
     if value is not None:
         v = float(value)
-        text = text.replace("{{ $value | humanizePercentage }}", "%.4g%%" % (v * 100))
-        text = text.replace('{{ $value | printf "%.4g" }}', "%.4g" % v)
+        # Go's %.4g and Python's agree (both C's %g); humanizePercentage is %.4g of v * 100.
+        text = text.replace("{{ $value | humanizePercentage }}", f"{v * 100:.4g}%")
+        text = text.replace(VALUE, f"{v:.4g}")
     assert "{{" not in text, text  # a template form this function does not know yet
     return text
 
@@ -182,7 +208,9 @@ class _Series:
         labels = f'{n.METHOD}="GET",{n.ROUTE}="{ROUTE}",{n.STATUS}="500",{n.ERROR_TYPE}="500"'
         return [self._one(count, labels, f"0x{self.minutes - 3} 1x3")]
 
-    def latency(self, per_min: int, slow_bucket: int, slow: Decimal = Decimal(1)) -> list[dict[str, str]]:
+    def latency(
+        self, per_min: int, slow_bucket: int, slow: Decimal = Decimal(1)
+    ) -> list[dict[str, str]]:
         """Histogram series on ROUTE: the share ``slow`` in bucket ``slow_bucket``, the rest in
         the first bucket (index into LE)."""
         base = f'{n.METHOD}="GET",{n.ROUTE}="{ROUTE}",{n.STATUS}="200"'
@@ -190,7 +218,11 @@ class _Series:
         out = []
         for i, le in enumerate(LE):
             in_le = fast_n + (slow_n if i >= slow_bucket else 0)
-            out.append(self._one(n.HTTP_SERVER_DURATION + "_bucket", f'{base},le="{le}"', self._counter(in_le)))
+            out.append(
+                self._one(
+                    n.HTTP_SERVER_DURATION + "_bucket", f'{base},le="{le}"', self._counter(in_le)
+                )
+            )
         out.append(self._one(n.HTTP_SERVER_DURATION + "_count", base, self._counter(per_min)))
         return out
 
@@ -201,7 +233,9 @@ class _Series:
         for other in self.spec.services:
             v = values if other is self.service else f"1x{self.minutes}"
             if v is not None:
-                out.append({"series": f'{n.UP}{{{src}="{other.name}",instance="{INSTANCE}"}}', "values": v})
+                out.append(
+                    {"series": f'{n.UP}{{{src}="{other.name}",instance="{INSTANCE}"}}', "values": v}
+                )
         return out
 
     def health(self, critical: str, last: str) -> list[dict[str, str]]:

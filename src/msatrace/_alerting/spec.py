@@ -96,7 +96,8 @@ def read_toml(path: Path) -> dict[str, Any]:
             ) from None
     try:
         with path.open("rb") as f:
-            return tomllib.load(f, parse_float=Decimal)
+            document: dict[str, Any] = tomllib.load(f, parse_float=Decimal)
+            return document
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"--config={str(path)!r}: {exc}") from None
 
@@ -144,7 +145,9 @@ def _service(name: str, raw: Mapping[str, Any]) -> Service:
     where = f"[services.{name}]"
     unknown = sorted(set(raw) - _SERVICE_KEYS)
     if unknown:
-        raise ConfigError(f"{where} {unknown[0]}: unknown key, expected one of {sorted(_SERVICE_KEYS)}")
+        raise ConfigError(
+            f"{where} {unknown[0]}: unknown key, expected one of {sorted(_SERVICE_KEYS)}"
+        )
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key == "pager":
