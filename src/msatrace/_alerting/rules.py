@@ -40,14 +40,21 @@ ROUTE_P99 = "service_route:http_server_request_duration_seconds:p99_rate5m"
 TASKS = "service_task:msatrace_tasks:rate5m"
 TASK_FAILURES = "service_task:msatrace_task_failure_ratio:ratio_rate5m"
 # How each alert's summary names "the route" it is about: the label, or what the alert covers.
-ROUTE_OF = {"route": "{{ $labels.http_route }}", "task": "task {{ $labels.task_name }}"}
+
+
+def label(name: str, pipe: str = "") -> str:
+    """The Go template text of an alert's label ``name``, through ``pipe`` if given."""
+    return "{{ $labels." + name + (f" | {pipe}" if pipe else "") + " }}"
+
+
+ROUTE_OF = {"route": label(n.ROUTE), "task": "task " + label(n.TASK_NAME)}
 # The alert's value in its text: as a number (4 significant digits) or as a percentage.
 VALUE = '{{ $value | printf "%.4g" }}'
 PERCENT = "{{ $value | humanizePercentage }}"
 # What a link's {route} becomes: the alert's route (or task), URL-encoded at alert time.
 _LINK_ROUTE = {
-    "route": "{{ $labels.http_route | urlquery }}",
-    "task": "{{ $labels.task_name | urlquery }}",
+    "route": label(n.ROUTE, "urlquery"),
+    "task": label(n.TASK_NAME, "urlquery"),
 }
 
 
@@ -232,6 +239,7 @@ def alerts(spec: Spec, s: Service) -> list[Alert]:
                 )
             )
     src = f'{spec.service_label}="{s.name}"'
+    check = label(n.CHECK)
     a += [
         Alert(
             "MsatraceServiceDown",
@@ -252,8 +260,8 @@ def alerts(spec: Spec, s: Service) -> list[Alert]:
             f"min by ({n.CHECK}) "
             f'({n.HEALTH_STATUS}{{{src},{n.CRITICAL}="{n.CRITICAL_TRUE}"}}) == 0',
             "check",
-            f"{s.name}: readiness check {{{{ $labels.check }}}} is failing",
-            f"Service {s.name}: the critical readiness check {{{{ $labels.check }}}} reports "
+            f"{s.name}: readiness check {check} is failing",
+            f"Service {s.name}: the critical readiness check {check} reports "
             "failure (0; 1 is a pass) on at least one instance, so the service is not ready for "
             "traffic there.",
         ),

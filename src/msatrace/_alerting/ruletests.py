@@ -17,7 +17,7 @@ from urllib.parse import quote_plus
 
 from msatrace._alerting import names as n
 from msatrace._alerting.promql import duration_seconds, num
-from msatrace._alerting.rules import FAST_BURNS, VALUE, Alert, alerts
+from msatrace._alerting.rules import FAST_BURNS, VALUE, Alert, alerts, label
 from msatrace._alerting.spec import Service, Spec
 
 ROUTE = "/items/{id}"
@@ -165,8 +165,8 @@ def _case(
 
 def _expand(text: str, labels: dict[str, str], value: Decimal | float | None) -> str:
     """The template as Prometheus expands it for these labels and value (the few forms used)."""
-    for label, label_value in labels.items():
-        text = text.replace("{{ $labels." + label + " }}", label_value)
+    for name, label_value in labels.items():
+        text = text.replace(label(name), label_value)
     if value is not None:
         v = float(value)
         # Go's %.4g and Python's agree (both C's %g); humanizePercentage is %.4g of v * 100.
