@@ -16,17 +16,17 @@ from msatrace.exceptions import ConfigError
 
 _ALERTS_HELP = """\
 Write, for each service, into --out:
-  msatrace-rules.yml           Prometheus recording rules and alerts (high 5xx ratio, high p99
+  SERVICE.rules.yml            Prometheus recording rules and alerts (high 5xx ratio, high p99
                                latency, SLO burn rates, service down, readiness, task failures)
-  msatrace-rules.test.yml      promtool test rules cases: every alert firing and not firing
+  SERVICE.rules.test.yml       promtool test rules cases: every alert firing and not firing
   alertmanager.yml             routes by severity to Slack, PagerDuty or Opsgenie, a webhook
   alertmanager-routes-test.sh  amtool routing tests, one per service and severity
   install-secrets.sh           writes the secret files alertmanager.yml reads
   grafana-dashboard.json       a dashboard for the same metrics
 
 Services come from the command line, from --config (TOML), or both. Check the output with:
-  promtool check rules --lint=all --lint-fatal msatrace-rules.yml
-  promtool test rules msatrace-rules.test.yml
+  promtool check rules --lint=all --lint-fatal *.rules.yml
+  promtool test rules *.rules.test.yml
   amtool check-config alertmanager.yml && sh alertmanager-routes-test.sh
 """
 

@@ -30,8 +30,10 @@ def _generate(tmp_path: Path) -> spec.Spec:
 
 def _rules(tmp_path: Path) -> list[dict[str, Any]]:
     yaml = need("yaml")
-    groups = yaml.safe_load((tmp_path / "out" / render.RULES).read_text())["groups"]
-    return [rule for g in groups for rule in g["rules"]]
+    rules = []
+    for path in sorted((tmp_path / "out").glob("*.rules.yml")):
+        rules += [rule for g in yaml.safe_load(path.read_text())["groups"] for rule in g["rules"]]
+    return rules
 
 
 def _lacking(prom: Any, expr: str) -> str | None:
@@ -62,7 +64,7 @@ def test_every_rule_and_dashboard_expression_returns_data(tmp_path: Path) -> Non
         stack.Exposition() as expo,
         stack.prometheus(
             tmp_path,
-            tmp_path / "out" / render.RULES,
+            tmp_path / "out" / "*.rules.yml",
             {"orders": expo.port, "ghost": stack.free_port()},
         ) as prom,
     ):
@@ -74,6 +76,7 @@ def test_every_rule_and_dashboard_expression_returns_data(tmp_path: Path) -> Non
 
         stack.wait(lambda: not empty(), timeout=90)
         missing = empty()
+        log = prom.output()
         down = {
             r["labels"]["service"]: stack.query(prom, r["expr"])
             for r in rules
@@ -86,7 +89,7 @@ def test_every_rule_and_dashboard_expression_returns_data(tmp_path: Path) -> Non
             if r["health"] != "ok"
         ]
 
-    assert missing == []
+    assert missing == [], "\n".join(missing) + log
     assert down["orders"] == []
     assert [(s["metric"]["job"], s["value"][1]) for s in down["ghost"]] == [("ghost", "0")]
     assert health == []

@@ -132,8 +132,9 @@ def recording(spec: Spec, s: Service) -> list[dict[str, Any]]:
         return {"record": name, "expr": expr, "labels": {n.SERVICE: s.name}}
 
     def ratio(metric: str, by: str, window: str, failed: str) -> str:
-        total = f"sum{by} (rate({selector(metric, job)}[{window}]))"
-        bad = f"sum{by} (rate({selector(metric, job, failed)}[{window}]))"
+        agg = f"sum{by} " if by else "sum"
+        total = f"{agg}(rate({selector(metric, job)}[{window}]))"
+        bad = f"{agg}(rate({selector(metric, job, failed)}[{window}]))"
         # "or 0 * total": a route with traffic and no failure has ratio 0, not no series at all.
         return f"(\n  {bad}\n  or\n  0 * {total}\n)\n/\n{total}"
 
@@ -231,7 +232,8 @@ def alerts(spec: Spec, s: Service) -> list[Alert]:
                     "service",
                     f"{s.name} (all routes): {slo} error budget burning {VALUE}x the sustainable "
                     f"rate (objective {percent(objective)})",
-                    f"Service {s.name}, all routes: requests {what} over the last {burns[0][0]} "
+                    f"Service {s.name}, all routes: requests {what} over the last "
+                    f"{' or '.join(long for long, _, _ in burns)} "
                     f"use the 30-day {slo} error budget {VALUE} times as fast as the objective "
                     f"of {percent(objective)} allows (budget {percent(1 - objective)}); alerting "
                     f"at {windows}, once at least {guard} requests arrived in the long window.",

@@ -41,7 +41,8 @@ def document(spec: Spec, rule_file: str) -> dict[str, Any]:
 
 def _cases(spec: Spec, alert: Alert) -> list[dict[str, Any]]:
     s = alert.service
-    minutes = math.ceil(duration_seconds(spec.for_override or alert.for_) / 60) + 10
+    # Rates have two samples a minute in; the alert is then pending for ``for``; 5 minutes more.
+    minutes = math.ceil(duration_seconds(spec.for_override or alert.for_) / 60) + 5
     series = _Series(spec, s, minutes)
     per_min = max(100, s.min_requests)  # traffic the guard lets through in any window
     name = alert.name
