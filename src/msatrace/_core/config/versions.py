@@ -51,4 +51,8 @@ MINIMUMS: tuple[Minimum, ...] = (
     Minimum("httpx", "0.25", "httpx", "0.25.0"),
     Minimum("requests", "2.31", "requests", "2.31.0"),
     Minimum("celery", "5.3", "celery", "5.3.0"),
+    # `msatrace alerts` (build time only): PyYAML writes the files; tomli reads the configuration
+    # on Python 3.10 (tomllib from 3.11), 1.1 being the first with parse_float (exact decimals).
+    Minimum("pyyaml", "6.0", "alerts", "6.0"),
+    Minimum("tomli", "1.1", "alerts", "1.1.0"),
 )
