@@ -129,17 +129,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command != "alerts":
         parser.print_help()
         return 2
-    try:
-        from msatrace._alerting import render, spec
-    except ImportError as exc:
-        print(f"msatrace alerts: {exc}", file=sys.stderr)
-        return 2
+    from msatrace._alerting import render, spec
+
     try:
         document = spec.read_toml(args.config) if args.config else {}
         overrides = {key: getattr(args, key) for key in _OVERRIDES}
         configured = spec.load(document, tuple(args.services), overrides)
         written = render.write(configured, args.out)
-    except ConfigError as exc:
+    except (ConfigError, ImportError) as exc:  # ImportError: PyYAML (the alerts extra) missing
         print(f"msatrace alerts: {exc}", file=sys.stderr)
         return 2
     for path in written:

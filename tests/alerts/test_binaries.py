@@ -17,6 +17,7 @@ import pytest
 from msatrace import cli
 from msatrace._alerting import render
 from tests.alerts.stack import binary
+from tests.conftest import need
 
 GOLDEN = Path(__file__).parent / "golden" / "services.toml"
 SERVICES = ("orders", "billing", "search")
@@ -31,6 +32,7 @@ def run(*argv: str | Path, env: dict[str, str] | None = None) -> subprocess.Comp
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The golden configuration's files, written by the command."""
+    need("yaml")
     directory = tmp_path_factory.mktemp("alerting")
     assert cli.main(["alerts", "--config", str(GOLDEN), "--out", str(directory)]) == 0
     return directory
@@ -77,16 +79,22 @@ def test_shipped_rule_tests_catch_an_edited_threshold(out: Path, tmp_path: Path)
     assert "name: orders MsatraceHighErrorRatio: fires" in done.stdout + done.stderr
 
 
-def test_shortened_for_and_interval_keep_the_tests_passing(tmp_path: Path) -> None:
-    """--for and --evaluation-interval (the end-to-end settings) give cases that still pass."""
+def test_shortened_for_interval_and_another_service_label_keep_the_tests_passing(
+    tmp_path: Path,
+) -> None:
+    """--for, --evaluation-interval and --service-label give cases that still pass."""
     promtool = binary("promtool")
+    need("yaml")
     argv = ["alerts", "orders", "--for", "20s", "--evaluation-interval", "10s"]
+    argv += ["--service-label", "app"]
     assert cli.main([*argv, "--out", str(tmp_path)]) == 0
 
     done = run(promtool, "test", "rules", tmp_path / render.RULE_TESTS.format("orders"))
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "for: 20s" in (tmp_path / render.RULES.format("orders")).read_text()
+    rules = (tmp_path / render.RULES.format("orders")).read_text()
+    assert "for: 20s" in rules
+    assert 'absent(up{app="orders"})' in rules
 
 
 def test_alertmanager_config_passes_amtool(out: Path) -> None:

@@ -25,6 +25,7 @@ import pytest
 from msatrace import cli
 from msatrace._alerting import render
 from tests.alerts import stack
+from tests.conftest import need
 
 pytestmark = pytest.mark.integration
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
@@ -117,6 +118,7 @@ def test_errors_page_slack_and_pagerduty_resolve_and_a_down_service_inhibits(
 ) -> None:
     """Errors reach Slack and PagerDuty with service, route and value; they resolve; a down
     service pages for being down while its error-ratio alert is inhibited."""
+    need("yaml")
     out = tmp_path / "out"
     argv = ["alerts", "orders", "--out", str(out), "--for", "5s", "--evaluation-interval", "1s"]
     argv += ["--group-wait", "1s", "--group-interval", "2s", "--secrets-dir", str(tmp_path / "s")]

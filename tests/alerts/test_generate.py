@@ -39,6 +39,25 @@ def test_no_service_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_pat
     assert "no service" in capsys.readouterr().err
 
 
+def test_without_pyyaml_the_command_names_the_extra(tmp_path: Path) -> None:
+    """With PyYAML missing, ``msatrace alerts`` exits 2 saying which extra to install."""
+    code = (
+        "import sys; sys.modules['yaml'] = None; from msatrace.cli import main; "
+        f"sys.exit(main(['alerts', 'orders', '--out', {str(tmp_path)!r}]))"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "src")},
+    )
+
+    assert done.returncode == 2
+    assert "pip install 'msatrace[alerts]'" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_golden_output_is_byte_identical() -> None:
     """The golden configuration gives exactly the checked-in files (every supported Python)."""
     need("yaml")

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 def _generate(tmp_path: Path) -> spec.Spec:
+    need("yaml")
     configured = spec.load({}, ("orders", "ghost"), {"evaluation_interval": "1s"})
     render.write(configured, tmp_path / "out")
     return configured

@@ -3,11 +3,12 @@
 Determinism: PyYAML's pure-Python ``SafeDumper`` (never the libyaml one, whose presence varies),
 keys in the order the generator built them, no line folding, ASCII only, and multi-line PromQL
 as literal blocks so a reviewer reads it as written. This is the only module that imports PyYAML
-(the ``alerts`` extra).
+(the ``alerts`` extra), and only when it writes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import replace
@@ -17,13 +18,6 @@ from typing import Any
 from msatrace._alerting import alertmanager, dashboard, rules, ruletests
 from msatrace._alerting.spec import Spec
 from msatrace.exceptions import ConfigError
-
-try:
-    import yaml
-except ImportError:  # pragma: no cover - the CLI reports it
-    raise ImportError(
-        "msatrace alerts writes YAML with PyYAML: pip install 'msatrace[alerts]'"
-    ) from None
 
 # One rule file and one test file per service: each test file loads only its service's rules,
 # so the shipped tests take time in proportion to the number of services, not its square.
@@ -36,26 +30,37 @@ SECRETS = "install-secrets.sh"
 DASHBOARD = "grafana-dashboard.json"
 
 
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper that writes lists indented under their key and text with newlines as blocks."""
+@functools.cache
+def _dumper() -> type[Any]:
+    """PyYAML's pure-Python SafeDumper, writing lists indented under their key and text with
+    newlines as literal blocks; ImportError naming the extra when PyYAML is missing."""
+    try:
+        import yaml
+    except ImportError:
+        raise ImportError(
+            "msatrace alerts writes YAML with PyYAML: pip install 'msatrace[alerts]'"
+        ) from None
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
+    class Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+            super().increase_indent(flow, False)
 
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text)
+    Dumper.add_representer(str, text)
+    return Dumper
 
 
 def to_yaml(data: Any, header: str = "") -> str:
     """``data`` as YAML text, after ``header`` (comment lines)."""
+    dumper = _dumper()  # first: it names the extra when PyYAML is missing
+    import yaml
+
     body: str = yaml.dump(
         data,
-        Dumper=_Dumper,
+        Dumper=dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=False,
