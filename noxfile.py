@@ -215,7 +215,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=DEV_PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src/ and on tests/typing (how users call msatrace)."""
-    session.install("mypy>=1.10", "-e", ".[all]", "types-requests")
+    session.install("mypy>=1.10", "-e", ".[all]", "types-requests", "types-PyYAML")
     session.run("mypy", "src")
     session.run("mypy", "--strict", "tests/typing")
 

@@ -53,4 +53,8 @@ MINIMUMS: tuple[Minimum, ...] = (
     Minimum("celery", "5.3", "celery", "5.3.0"),
     # --- metrics ---
     Minimum("prometheus-client", "0.17", "prometheus", "0.17.0"),
+    # `msatrace alerts` (build time only): PyYAML writes the files; tomli reads the configuration
+    # on Python 3.10 (tomllib from 3.11), 1.1 being the first with parse_float (exact decimals).
+    Minimum("pyyaml", "6.0", "alerts", "6.0"),
+    Minimum("tomli", "1.1", "alerts", "1.1.0"),
 )
