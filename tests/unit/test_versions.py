@@ -27,7 +27,9 @@ def _extras_of(requirement: Requirement) -> list[str | None]:
     if requirement.marker is None:
         return [None]
     extras = metadata("msatrace").get_all("Provides-Extra") or []
-    return [extra for extra in extras if requirement.marker.evaluate({"extra": extra})]
+    # On the oldest supported Python, so a requirement only it needs (tomli on 3.10) counts too.
+    oldest = {"python_version": "3.10", "python_full_version": "3.10.0"}
+    return [e for e in extras if requirement.marker.evaluate({"extra": e, **oldest})]
 
 
 def _declared() -> dict[str | None, set[tuple[str, str]]]:
