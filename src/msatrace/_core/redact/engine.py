@@ -17,6 +17,7 @@ import enum
 import hashlib
 import hmac
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,8 @@ def _classes() -> bytes:
 # The first look at a string is a few substring tests on its bytes mapped by this table (C
 # loops, no regular expression): each rule runs only when the characters it needs are there.
 _CLASSES = _classes()
+# Attributes holding a URL or a query string (OpenTelemetry semantic conventions, old and new).
+_URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
 _MIN_LEN = 6  # the shortest default match (a@b.co)
@@ -160,8 +163,8 @@ class Redactor:
         try:
             out = None
             for key, value in attributes.items():
-                if key == "url.query" and type(value) is str:
-                    new: Any = self._query(value)
+                if key in _URL_KEYS and type(value) is str:
+                    new: Any = self._url(value, key == "url.query")
                 else:
                     new = self._field(key, value, 1)
                 if new is not value:
@@ -188,8 +191,7 @@ class Redactor:
         if not self.enabled:
             return url
         try:
-            url = str.__str__(url)
-            return self._text(url, False) if "?" in url or "://" in url else self._query(url)
+            return self._url(str.__str__(url), "?" not in url and "://" not in url)
         except Exception as exc:
             failed("redact.url", exc)
             return "[REDACTED:error]"
@@ -295,6 +297,18 @@ class Redactor:
         s = str(value)
         new = self._text(s, hint)
         return value if new is s else new
+
+    def _url(self, url: str, query: bool) -> str:
+        new = self._query(url) if query else self._text(url, False)
+        if "%" in new or "+" in new:
+            # A query string carries its values percent-encoded (an e-mail's @ as %40): look at
+            # the decoded form too, and write that, redacted, when it held something.
+            decoded = urllib.parse.unquote_plus(new)
+            if decoded != new:
+                redacted = self._query(decoded) if query else self._text(decoded, False)
+                if redacted is not decoded:
+                    return redacted
+        return new
 
     def _query(self, query: str) -> str:
         new = self._text("?" + query, False, query=True)
@@ -421,7 +435,10 @@ class Redactor:
                     add((m.start(1), m.end(1), "aws_secret_key"))
 
     def _assignments(self, s: str, query: bool, add: Callable[[Any], None]) -> None:
-        for m in r.ASSIGNMENT.finditer(s):
+        pos, search = 0, r.ASSIGNMENT.search
+        while (m := search(s, pos)) is not None:
+            # a name that is not sensitive: its "value" may be the next assignment (a: b=c)
+            pos = m.end(2)
             name = r.normalise_key(m.group(2))
             if name in self._allow:
                 continue
@@ -430,6 +447,7 @@ class Redactor:
                 kind = r.QUERY_EXTRA.get(name)
             if kind is None:
                 continue
+            pos = m.end()
             g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
             value = m.group(g)
             if value.lower() in ("null", "none", "true", "false", "undefined"):

@@ -151,7 +151,7 @@ URL_CREDENTIALS = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]{0,15}://([^\s/?#@:\[\]]*:
 # ``name=value`` / ``name: value`` / ``"name": "value"``: the value is redacted when the name is a
 # sensitive key. In a query string (after ``?``, ``&`` or ``;``) the QUERY_EXTRA names count too.
 ASSIGNMENT = re.compile(
-    r"""(?<![\w\-.])([?&;]?)["']?([A-Za-z_][\w.\-]{0,63})["']?[ \t]*[=:][ \t]*"""
+    r"""(?:([?&;])|(?<![\w\-.]))["']?([A-Za-z_][\w.\-]{0,63})["']?[ \t]*[=:][ \t]*"""
     r"""(?:"([^"\\\n]+)"|'([^'\\\n]+)'|([^\s&#;,"'<>()\[\]{}]+))"""
 )
 EMAIL = re.compile(
@@ -169,24 +169,27 @@ AWS_SECRET = re.compile(
     r"(?![A-Za-z0-9/+=]))"
 )
 # 13-19 digits, single spaces or dashes between them.
-CARD = re.compile(r"(?<![\w\-.+])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d)")
+CARD = re.compile(r"(?<![\w\-.+])(?<!\d[ \-])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d|[ \-]\d)")
 RRN = re.compile(r"(?<![\w\-.])(\d{6})(-?)([1-8]\d{6})(?![\w\-]|\.\d)")
 RRN_CONTEXT = re.compile(
     r"(?i)(?:주민|외국인|등록번호|rrn|jumin|resident|registration|foreigner|alien)"
 )
 _KR_PREFIX = r"(?:1[016-9]|2|[3-6][1-5]|70|50[2-8])"
 PHONE_KR = re.compile(
-    r"(?<![\w+\-.])(?:\+82[ \-.]?(?:\(0\)[ \-.]?)?" + _KR_PREFIX + r"|\(0" + _KR_PREFIX + r"\)"
-    r"|0" + _KR_PREFIX + r")[ \-.]?\d{3,4}[ \-.]?\d{4}(?![\w\-]|\.\d)"
+    r"(?<![\w+\-.])(?<!\d[ \-])(?:\+82[ \-.]?(?:\(0\)[ \-.]?)?" + _KR_PREFIX + r"|\(0" + _KR_PREFIX + r"\)"
+    r"|0" + _KR_PREFIX + r")[ \-.]?\d{3,4}[ \-.]?\d{4}(?![\w\-]|\.\d|[ \-]\d)"
 )
 # E.164 with its plus sign: 8-15 digits, single separators between groups.
 PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9](?:[ \-.]?\(?\d\)?){7,14}(?![\w\-]|\.\d)")
 # North American national form, (415) 555-0132 / 415-555-0132 / 415.555.0132.
 PHONE_NANP = re.compile(
-    r"(?<![\w\-.+(])(?:\([2-9]\d\d\) ?|[2-9]\d\d[\-. ])[2-9]\d\d[\-. ]\d{4}(?![\w\-]|\.\d)"
+    r"(?<![\w\-.+])(?<!\d[ \-])(?:\([2-9]\d\d\) ?|[2-9]\d\d[\-. ])[2-9]\d\d[\-. ]\d{4}"
+    r"(?![\w\-]|\.\d|[ \-]\d)"
 )
 # Other national forms: a trunk 0, then groups separated by spaces or dashes (UK, DE, FR, JP).
-PHONE_NATIONAL = re.compile(r"(?<![\w\-.+])0\d{1,4}(?:[ \-]\d{2,4}){2,3}(?![\w\-]|\.\d)")
+PHONE_NATIONAL = re.compile(
+    r"(?<![\w\-.+])(?<!\d[ \-])0\d{1,4}(?:[ \-]\d{3,4}){2}(?![\w\-]|\.\d|[ \-]\d)"
+)
 IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
