@@ -294,7 +294,10 @@ class Redactor:
             new = self._text(s, hint)
             return value if new is s else new
         # Anything else is written as its str() by the renderers: look at that.
-        s = str(value)
+        try:
+            s = str(value)
+        except Exception:
+            return "[REDACTED:unprintable]"  # the user's __str__ failed: nothing safe to show
         new = self._text(s, hint)
         return value if new is s else new
 
@@ -358,7 +361,8 @@ class Redactor:
         spans = self._find(s, hint, query, need)
         if not spans:
             return s
-        spans.sort(key=lambda x: (x[0], x[0] - x[1]))
+        # earliest first, then the longest; at a tie a rule's match wins over a kept run
+        spans.sort(key=lambda x: (x[0], x[0] - x[1], x[2] is None))
         out, pos = [], 0
         for start, end, kind in spans:
             if start < pos:
@@ -460,9 +464,14 @@ class Redactor:
             add((m.start(g), end, kind))
 
     def _numbers(self, s: str, hint: bool, add: Callable[[Any], None]) -> None:
+        # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
+        # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
+        # on what was redacted next to it, and redacting twice changes nothing.
         for m in r.CARD.finditer(s):
             if r.card_number(m.group()):
                 add((m.start(), m.end(), "card"))
+            elif r.card_shaped(m.group()):
+                add((m.start(), m.end(), None))
         today = None
         for m in r.RRN.finditer(s):
             if not m.group(2):
@@ -488,6 +497,8 @@ class Redactor:
         for m in r.IBAN.finditer(s):
             if r.iban(m.group(1)):
                 add((m.start(), m.end(), "iban"))
+            elif r.iban_shaped(m.group(1)):
+                add((m.start(), m.end(), None))
 
     def _recognise(self, fn: Recogniser, s: str, add: Callable[[Any], None]) -> bool:
         try:

@@ -169,26 +169,25 @@ AWS_SECRET = re.compile(
     r"(?![A-Za-z0-9/+=]))"
 )
 # 13-19 digits, single spaces or dashes between them.
-CARD = re.compile(r"(?<![\w\-.+])(?<!\d[ \-])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d|[ \-]\d)")
+CARD = re.compile(r"(?<![\w\-.+])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d)")
 RRN = re.compile(r"(?<![\w\-.])(\d{6})(-?)([1-8]\d{6})(?![\w\-]|\.\d)")
 RRN_CONTEXT = re.compile(
     r"(?i)(?:주민|외국인|등록번호|rrn|jumin|resident|registration|foreigner|alien)"
 )
 _KR_PREFIX = r"(?:1[016-9]|2|[3-6][1-5]|70|50[2-8])"
 PHONE_KR = re.compile(
-    r"(?<![\w+\-.])(?<!\d[ \-])(?:\+82[ \-.]?(?:\(0\)[ \-.]?)?" + _KR_PREFIX + r"|\(0" + _KR_PREFIX + r"\)"
-    r"|0" + _KR_PREFIX + r")[ \-.]?\d{3,4}[ \-.]?\d{4}(?![\w\-]|\.\d|[ \-]\d)"
+    r"(?<![\w+\-.])(?:\+82[ \-.]?(?:\(0\)[ \-.]?)?" + _KR_PREFIX + r"|\(0" + _KR_PREFIX + r"\)"
+    r"|0" + _KR_PREFIX + r")[ \-.]?\d{3,4}[ \-.]?\d{4}(?![\w\-]|\.\d)"
 )
 # E.164 with its plus sign: 8-15 digits, single separators between groups.
 PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9](?:[ \-.]?\(?\d\)?){7,14}(?![\w\-]|\.\d)")
 # North American national form, (415) 555-0132 / 415-555-0132 / 415.555.0132.
 PHONE_NANP = re.compile(
-    r"(?<![\w\-.+])(?<!\d[ \-])(?:\([2-9]\d\d\) ?|[2-9]\d\d[\-. ])[2-9]\d\d[\-. ]\d{4}"
-    r"(?![\w\-]|\.\d|[ \-]\d)"
+    r"(?<![\w\-.+])(?:\([2-9]\d\d\) ?|[2-9]\d\d[\-. ])[2-9]\d\d[\-. ]\d{4}(?![\w\-]|\.\d)"
 )
 # Other national forms: a trunk 0, then groups separated by spaces or dashes (UK, DE, FR, JP).
 PHONE_NATIONAL = re.compile(
-    r"(?<![\w\-.+])(?<!\d[ \-])0\d{1,4}(?:[ \-]\d{3,4}){2}(?![\w\-]|\.\d|[ \-]\d)"
+    r"(?<![\w\-.+])0\d{1,4}(?:[ \-]\d{3,4}){2}(?![\w\-]|\.\d)"
 )
 IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 IPV4 = re.compile(
@@ -214,14 +213,18 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def card_shaped(raw: str) -> bool:
+    """13-19 digits, run together or grouped as cards print them."""
+    digits = raw.replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and (raw == digits or _card_grouping(raw))
+
+
 def card_number(raw: str) -> bool:
     """A payment card number: issuer prefix and length of a real scheme, and the Luhn check."""
+    if not card_shaped(raw):
+        return False
     digits = raw.replace(" ", "").replace("-", "")
     n = len(digits)
-    if not 13 <= n <= 19:
-        return False
-    if raw != digits and not _card_grouping(raw):
-        return False
     first, two, four = digits[0], int(digits[:2]), int(digits[:4])
     if first == "4":
         ok = n in (13, 16, 19)  # Visa
@@ -292,6 +295,12 @@ IBAN_LENGTHS = {
     "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
     "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
+
+
+def iban_shaped(raw: str) -> bool:
+    """The length a registered country's IBANs have."""
+    s = raw.replace(" ", "")
+    return IBAN_LENGTHS.get(s[:2]) == len(s)
 
 
 def iban(raw: str) -> bool:
