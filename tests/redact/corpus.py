@@ -183,8 +183,8 @@ def iban(rng: random.Random, valid: bool = True) -> str:
         bban = _digits(rng, n)
     moved = bban + country + "00"
     check = 98 - int("".join(str(int(c, 36)) for c in moved)) % 97
-    if not valid:
-        check = (check + rng.randrange(1, 97)) % 100
+    if not valid:  # any other check number in 2-98 fails mod-97
+        check = rng.choice([c for c in range(2, 99) if c != check])
     s = f"{country}{check:02d}{bban}"
     if rng.random() < 0.5:
         return " ".join(s[i : i + 4] for i in range(0, len(s), 4))
