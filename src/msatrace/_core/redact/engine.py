@@ -64,8 +64,8 @@ _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
 _MIN_LEN = 6  # the shortest default match (a@b.co)
-_AT, _DIGITS, _ASSIGN, _SHAPES, _IP = 1, 2, 4, 8, 16
-_ALL = 31
+_AT, _DIGITS, _ASSIGN, _SHAPES, _IP, _IBAN = 1, 2, 4, 8, 16, 32
+_ALL = 63
 
 
 class Redactor:
@@ -332,6 +332,8 @@ class Redactor:
             need |= _DIGITS
             if first:
                 return need
+            if b"AA00" in c:
+                need |= _IBAN
         if b"@" in c:
             need |= _AT
         if b"=" in c or b"a:" in c or b"A:" in c:
@@ -392,7 +394,7 @@ class Redactor:
         if need & _ASSIGN:
             self._assignments(s, query, add)
         if need & _DIGITS:
-            self._numbers(s, hint, add)
+            self._numbers(s, hint, need & _IBAN, add)
         if need & _IP:
             for rx in (r.IPV4, r.IPV6):
                 for m in rx.finditer(s):
@@ -463,7 +465,7 @@ class Redactor:
                 end = len(s) if nl < 0 else nl
             add((m.start(g), end, kind))
 
-    def _numbers(self, s: str, hint: bool, add: Callable[[Any], None]) -> None:
+    def _numbers(self, s: str, hint: bool, iban: int, add: Callable[[Any], None]) -> None:
         # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
         # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
         # on what was redacted next to it, and redacting twice changes nothing.
@@ -491,10 +493,10 @@ class Redactor:
                     add((m.start(), m.end(), "phone"))
         for m in r.PHONE_NANP.finditer(s):
             add((m.start(), m.end(), "phone"))
-        for m in r.PHONE_NATIONAL.finditer(s):
+        for m in r.PHONE_NATIONAL.finditer(s) if "0" in s else ():
             if r.phone_digits(m.group(), 9, 12):
                 add((m.start(), m.end(), "phone"))
-        for m in r.IBAN.finditer(s):
+        for m in r.IBAN.finditer(s) if iban else ():
             if r.iban(m.group(1)):
                 add((m.start(), m.end(), "iban"))
             elif r.iban_shaped(m.group(1)):

@@ -251,7 +251,7 @@ def _card_grouping(raw: str) -> bool:
     """Groups as printed on cards: fours (the last shorter), or 4-6-5 / 4-6-4 (Amex, Diners)."""
     if " " in raw and "-" in raw:
         return False
-    sizes = [len(g) for g in re.split(r"[ \-]", raw)]
+    sizes = [len(g) for g in _GROUPS.split(raw)]
     if sizes in ([4, 6, 5], [4, 6, 4]):
         return True
     return all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4
@@ -312,10 +312,14 @@ def iban(raw: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
+_DOUBLED = re.compile(r"[ \-.]{2}")
+_GROUPS = re.compile(r"[ \-]")
+
+
 def phone_digits(raw: str, low: int, high: int) -> bool:
     """Between ``low`` and ``high`` digits, separators never doubled."""
-    n = sum(c.isdigit() for c in raw)
-    return low <= n <= high and not re.search(r"[ \-.]{2}", raw)
+    n = sum(map(str.isdigit, raw))
+    return low <= n <= high and not _DOUBLED.search(raw)
 
 
 def bearer_token(token: str) -> bool:
