@@ -44,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 
-from msatrace._core.redact.engine import Redactor  # noqa: E402
+from msatrace._core.redact.engine import Redactor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA = {

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from tests.redact import corpus
 
 from msatrace._core.redact.engine import Redactor
 from msatrace._core.redact.spans import RedactingSpanExporter
-from tests.redact import corpus
 
 REDACTOR = Redactor()
 MARKER = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
@@ -141,7 +141,9 @@ ANYTHING = st.recursive(
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
         st.lists(inner, max_size=4).map(tuple),
-        st.dictionaries(st.one_of(st.text(max_size=12), st.integers(), st.none()), inner, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=12), st.integers(), st.none()), inner, max_size=4
+        ),
     ),
     max_leaves=20,
 )  # fmt: skip

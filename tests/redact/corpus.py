@@ -39,7 +39,7 @@ def _luhn_complete(body: str) -> str:
 
 
 def _rrn_check(first12: str) -> str:
-    total = sum(w * int(d) for w, d in zip(_WEIGHTS, first12))
+    total = sum(w * int(d) for w, d in zip(_WEIGHTS, first12, strict=False))
     return str((11 - total % 11) % 10)
 
 
@@ -61,8 +61,10 @@ def email(rng: random.Random) -> str:
     return f"{local}@{domain}"
 
 
-_CARD_PREFIXES = (("4", 16), ("4", 13), ("51", 16), ("55", 16), ("2221", 16), ("34", 15),
-                  ("37", 15), ("6011", 16), ("65", 16), ("3530", 16), ("62", 19), ("36", 14))  # fmt: skip
+_CARD_PREFIXES = (
+    ("4", 16), ("4", 13), ("51", 16), ("55", 16), ("2221", 16), ("34", 15), ("37", 15),
+    ("6011", 16), ("65", 16), ("3530", 16), ("62", 19), ("36", 14),
+)  # fmt: skip
 
 
 def card(rng: random.Random) -> str:
@@ -360,42 +362,73 @@ _NEAR: dict[str, Callable[[random.Random], str]] = {
     "git_sha": lambda rng: f"{rng.getrandbits(160):040x}",
     "timestamp": _timestamp,
     "version": lambda rng: rng.choice(
-        [f"{rng.randrange(10)}.{rng.randrange(30)}.{rng.randrange(100)}",
-         f"v{rng.randrange(5)}.{rng.randrange(20)}.{rng.randrange(9)}-rc.{rng.randrange(9)}",
-         f"{rng.randrange(3)}.{rng.randrange(99)}.{rng.randrange(99)}+build.{rng.randrange(999)}"]
-    ),  # fmt: skip
+        [
+            f"{rng.randrange(10)}.{rng.randrange(30)}.{rng.randrange(100)}",
+            f"v{rng.randrange(5)}.{rng.randrange(20)}.{rng.randrange(9)}-rc.{rng.randrange(9)}",
+            f"{rng.randrange(3)}.{rng.randrange(99)}.{rng.randrange(99)}+build.{rng.randrange(999)}",
+        ]
+    ),
     "amount": lambda rng: rng.choice(
-        [f"${rng.randrange(10**7):,}.{rng.randrange(100):02d}", f"₩{rng.randrange(10**9):,}",
-         f"{rng.randrange(10**8)}.{rng.randrange(100):02d} KRW", f"€ {rng.randrange(10**6)},50"]
-    ),  # fmt: skip
+        [
+            f"${rng.randrange(10**7):,}.{rng.randrange(100):02d}",
+            f"₩{rng.randrange(10**9):,}",
+            f"{rng.randrange(10**8)}.{rng.randrange(100):02d} KRW",
+            f"€ {rng.randrange(10**6)},50",
+        ]
+    ),
     "duration": lambda rng: rng.choice(
         [f"{rng.randrange(10**4)}ms", f"{rng.random() * 10:.3f}s", f"{rng.randrange(10**10)}ns"]
     ),
     "host_port": lambda rng: rng.choice(
-        [f"127.0.0.1:{rng.randrange(1024, 65536)}", f"db.internal:{rng.randrange(1, 65536)}",
-         f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}:6379",
-         f"[::1]:{rng.randrange(1, 65536)}", f"0.0.0.0:{rng.randrange(8000, 9000)}"]
-    ),  # fmt: skip
+        [
+            f"127.0.0.1:{rng.randrange(1024, 65536)}",
+            f"db.internal:{rng.randrange(1, 65536)}",
+            f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}:6379",
+            f"[::1]:{rng.randrange(1, 65536)}",
+            f"0.0.0.0:{rng.randrange(8000, 9000)}",
+        ]
+    ),
     "order_number": lambda rng: rng.choice(
-        [f"ORD-{rng.randrange(20200101, 20261231)}-{rng.randrange(10**6):06d}",
-         f"#{rng.randrange(10**7)}", f"INV-2026-{rng.randrange(10**8):08d}",
-         f"order {rng.randrange(2020, 2027)}{_digits(rng, 9)}"]
-    ),  # fmt: skip
+        [
+            f"ORD-{rng.randrange(20200101, 20261231)}-{rng.randrange(10**6):06d}",
+            f"#{rng.randrange(10**7)}",
+            f"INV-2026-{rng.randrange(10**8):08d}",
+            f"order {rng.randrange(2020, 2027)}{_digits(rng, 9)}",
+        ]
+    ),
     "luhn_failing_card": _bad_card,
     "bad_rrn": _bad_rrn,
     "barcode_880": _barcode,
     "iban_bad_checksum": lambda rng: iban(rng, valid=False),
     "count": lambda rng: f"rows={rng.randrange(10**9)}",
     "password_word": lambda rng: rng.choice(  # at the end of the text: no value follows
-        ["wrong password", "password reset requested", "the password field is required",
-         "password:", "token expired", "session started", "api key rotated", "비밀번호 변경",
-         "basic plan", "bearer of bad news", "Authorization header missing"]
-    ),  # fmt: skip
+        [
+            "wrong password",
+            "password reset requested",
+            "the password field is required",
+            "password:",
+            "token expired",
+            "session started",
+            "api key rotated",
+            "비밀번호 변경",
+            "basic plan",
+            "bearer of bad news",
+            "Authorization header missing",
+        ]
+    ),
     "prose": lambda rng: rng.choice(
-        ["결제가 완료되었습니다", "주문이 접수되었습니다", "ご注文ありがとうございます",
-         "Die Bestellung wurde versandt", "Le paiement a échoué", "retrying in 5 seconds",
-         "cache hit ratio 0.93", "user 42 logged in", "page 3 of 10"]
-    ),  # fmt: skip
+        [
+            "결제가 완료되었습니다",
+            "주문이 접수되었습니다",
+            "ご注文ありがとうございます",
+            "Die Bestellung wurde versandt",
+            "Le paiement a échoué",
+            "retrying in 5 seconds",
+            "cache hit ratio 0.93",
+            "user 42 logged in",
+            "page 3 of 10",
+        ]
+    ),
 }
 NEAR_KINDS = sorted(_NEAR)
 

@@ -50,7 +50,7 @@ def test_attributes_events_status_and_links_are_redacted(
 
     _make_span(provider)
 
-    span = [s for s in memory.get_finished_spans() if s.name == "GET /users"][0]
+    span = next(s for s in memory.get_finished_spans() if s.name == "GET /users")
     assert span.attributes["url.full"] == (
         "https://[REDACTED:url_credentials]@api.example.com/u?token=[REDACTED:token]"
     )
@@ -63,7 +63,8 @@ def test_attributes_events_status_and_links_are_redacted(
     assert "kim.minsu" not in span.events[1].attributes["exception.stacktrace"]
     assert span.status.description == "card [REDACTED:card] declined"
     assert span.links[0].attributes == {"note": "for [REDACTED:email]"}
-    assert span.context == span.context and span.name == "GET /users"
+    assert span.context == span.context
+    assert span.name == "GET /users"
 
 
 def test_the_otlp_payload_holds_no_personal_data(
@@ -108,7 +109,8 @@ def test_dropped_counts_survive_the_copy() -> None:
 
     provider.shutdown()
     out = memory.get_finished_spans()[0]
-    assert out.dropped_attributes == 2 and set(out.attributes.values()) == {"[REDACTED:email]"}
+    assert out.dropped_attributes == 2
+    assert set(out.attributes.values()) == {"[REDACTED:email]"}
 
 
 def test_shutdown_and_flush_reach_the_wrapped_exporter() -> None:
@@ -119,4 +121,5 @@ def test_shutdown_and_flush_reach_the_wrapped_exporter() -> None:
     flushed = wrapper.force_flush(10)
     wrapper.shutdown()
 
-    assert flushed is True and memory._stopped
+    assert flushed is True
+    assert memory._stopped

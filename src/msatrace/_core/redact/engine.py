@@ -19,53 +19,32 @@ import hmac
 import re
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from msatrace._core.redact import rules as r
-from msatrace._core.safety import failed, warn_once
+from msatrace._core.redact.scan import ALL, Recogniser, Scanner
+from msatrace._core.safety import failed
 
 if TYPE_CHECKING:
     from msatrace._core.config.settings import Settings
 
-Span = tuple[int, int] | tuple[int, int, str]
-Recogniser = Callable[[str], Iterable[Span]]
 
 # Log-event fields msatrace itself fills (the line's schema): never redacted.
 SCHEMA_FIELDS = frozenset(
     ("timestamp", "level", "logger", "service", "environment", "version", "trace_id", "span_id",
      "request_id", "parent_span_id")
 )  # fmt: skip
-_PLAIN = (float, bool, type(None), datetime.date, datetime.time, datetime.timedelta, uuid.UUID)
-_PLAIN += (decimal.Decimal, enum.Enum)
+_PLAIN = (
+    float, bool, type(None), datetime.date, datetime.time, datetime.timedelta, uuid.UUID,
+    decimal.Decimal, enum.Enum,
+)  # fmt: skip
 
 
-def _classes() -> bytes:
-    """A table for ``bytes.translate``: digits and separators to 0, letters to A or a."""
-    table = bytearray(b"." * 256)
-    for c in b"0123456789":
-        table[c] = ord("0")
-    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        table[c] = ord("A")
-    for c in b"abcdefghijklmnopqrstuvwxyz_\"'":
-        table[c] = ord("a")
-    for c in b" -.()":
-        table[c] = ord("0")
-    for c in b"@=:+[":
-        table[c] = c
-    return bytes(table)
-
-
-# The first look at a string is a few substring tests on its bytes mapped by this table (C
-# loops, no regular expression): each rule runs only when the characters it needs are there.
-_CLASSES = _classes()
 # Attributes holding a URL or a query string (OpenTelemetry semantic conventions, old and new).
 _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
-_MIN_LEN = 6  # the shortest default match (a@b.co)
-_AT, _DIGITS, _ASSIGN, _SHAPES, _IP, _IBAN = 1, 2, 4, 8, 16, 32
-_ALL = 63
 
 
 class Redactor:
@@ -105,17 +84,15 @@ class Redactor:
         self._suffixes.update(dict.fromkeys(extra, "secret"))
         self._longest = max(map(len, self._suffixes))
         self._allow = frozenset(r.normalise_key(k) for k in allow_keys)
-        self._patterns = dict(patterns or {})
-        self._recognisers = tuple(recognisers)
         self._secret = hash_secret
         self._hash_values = hash_values and hash_secret is not None
         self._last4 = keep_last4
         self._ip = ip
         self._max_depth = max_depth
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
-        self._reported: set[int] = set()
-        # Custom rules may match anything: then every string gets the full look.
-        self._everything = bool(self._patterns or self._recognisers)
+        self._scan = Scanner(
+            self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
@@ -140,7 +117,7 @@ class Redactor:
         if not self.enabled:
             return event
         try:
-            if not self._everything and self._clean(event):
+            if not self._scan.everything and self._clean(event):
                 return event
             out = None
             for key, value in event.items():
@@ -227,7 +204,7 @@ class Redactor:
                     return False
             elif t is not float and t is not bool and value is not None:
                 return False
-        return not self._look("\n".join(strings), True)
+        return not self._scan.look("\n".join(strings), True)
 
     def _verdict(self, key: Any) -> tuple[str | None, bool]:
         """(kind or _ALLOW or None, whether the key hints at a registration number)."""
@@ -282,7 +259,7 @@ class Redactor:
             return value if out is None else out
         if isinstance(value, (list, tuple, set, frozenset)):
             items = [self._value(v, depth + 1, hint) for v in value]
-            if all(a is b for a, b in zip(items, value)):
+            if all(a is b for a, b in zip(items, value, strict=False)):
                 return value
             if t in (list, tuple, set, frozenset):
                 return t(items)
@@ -302,16 +279,15 @@ class Redactor:
         return value if new is s else new
 
     def _url(self, url: str, query: bool) -> str:
-        new = self._query(url) if query else self._text(url, False)
-        if "%" in new or "+" in new:
-            # A query string carries its values percent-encoded (an e-mail's @ as %40): look at
-            # the decoded form too, and write that, redacted, when it held something.
-            decoded = urllib.parse.unquote_plus(new)
-            if decoded != new:
-                redacted = self._query(decoded) if query else self._text(decoded, False)
-                if redacted is not decoded:
-                    return redacted
-        return new
+        scan = self._query if query else lambda u: self._text(u, False)
+        # A query string carries its values percent-encoded (an e-mail's @ as %40): what is
+        # found in the decoded form is written decoded and redacted; else the URL as it was.
+        decoded = urllib.parse.unquote_plus(url) if "%" in url or "+" in url else url
+        if decoded != url:
+            redacted = scan(decoded)
+            if redacted is not decoded:
+                return redacted
+        return scan(url)
 
     def _query(self, query: str) -> str:
         new = self._text("?" + query, False, query=True)
@@ -319,58 +295,31 @@ class Redactor:
 
     # --- text ---
 
-    def _look(self, s: str, first: bool = False) -> int:
-        """Which rules ``s`` needs (bit flags); 0 when it cannot hold any default match.
-
-        With ``first``, stops at the first rule needed (the event's fast path only asks whether).
-        """
-        if len(s) < _MIN_LEN:
-            return 0
-        c = s.encode("utf-8", "surrogatepass").translate(_CLASSES)
-        need = 0
-        if b"00000000" in c or b"+0" in c:
-            need |= _DIGITS
-            if first:
-                return need
-            if b"AA00" in c:
-                need |= _IBAN
-        if b"@" in c:
-            need |= _AT
-        if b"=" in c or b"a:" in c or b"A:" in c:
-            need |= _ASSIGN
-        if need and first:
-            return need
-        if (
-            b"AAAA" in c
-            or "eyJ" in s
-            or "[REDACTED:" in s
-            or "-----BEGIN" in s
-            or "earer" in s
-            or "asic" in s
-            or "EARER" in s
-            or "ASIC" in s
-            or (len(s) >= 40 and ("ws" in s or "WS" in s or "ecret" in s or "ECRET" in s))
-        ):
-            need |= _SHAPES
-        if self._ip != "off" and (b"0" in c or b":" in c):
-            need |= _IP
-        return need
-
     def _text(self, s: str, hint: bool, query: bool = False) -> str:
-        need = _ALL if self._everything else self._look(s)
+        need = ALL if self._scan.everything else self._scan.look(s)
         if not need:
             return s
-        spans = self._find(s, hint, query, need)
+        spans = self._scan.find(s, hint, query, need)
         if not spans:
             return s
-        # earliest first, then the longest; at a tie a rule's match wins over a kept run
-        spans.sort(key=lambda x: (x[0], x[0] - x[1], x[2] is None))
+        # A kept span (an earlier marker, a card-shaped run or IBAN failing its checks) hides the
+        # matches lying wholly inside it (a phone number inside a digit run); of the rest, the
+        # earliest wins, then the longest.
+        kept = [(a, b) for a, b, kind in spans if kind is None]
+        found = [
+            (a, b, kind)
+            for a, b, kind in spans
+            if kind is not None and not any(k0 <= a and b <= k1 for k0, k1 in kept)
+        ]
+        if not found:
+            return s
+        found.sort(key=lambda x: (x[0], x[0] - x[1]))
         out, pos = [], 0
-        for start, end, kind in spans:
+        for start, end, kind in found:
             if start < pos:
                 continue
             out.append(s[pos:start])
-            out.append(s[start:end] if kind is None else self._marker(kind, s[start:end]))
+            out.append(self._marker(kind, s[start:end]))
             pos = end
         out.append(s[pos:])
         return "".join(out)
@@ -380,145 +329,8 @@ class Redactor:
             digits = [c for c in value if c.isdigit()]
             if len(digits) >= 13:
                 return f"[REDACTED:card:last4={''.join(digits[-4:])}]"
-        if self._secret is not None and value is not None:
-            if self._hash_values or (kind == "ip" and self._ip == "hash"):
-                digest = hmac.new(self._secret, value.encode("utf-8", "replace"), hashlib.sha256)
-                return f"[REDACTED:{kind}:{digest.hexdigest()[:12]}]"
+        hashed = self._hash_values or (kind == "ip" and self._ip == "hash")
+        if hashed and self._secret is not None and value is not None:
+            digest = hmac.new(self._secret, value.encode("utf-8", "replace"), hashlib.sha256)
+            return f"[REDACTED:{kind}:{digest.hexdigest()[:12]}]"
         return f"[REDACTED:{kind}]"
-
-    def _find(
-        self, s: str, hint: bool, query: bool, need: int
-    ) -> list[tuple[int, int, str | None]]:
-        found: list[tuple[int, int, str | None]] = []
-        add = found.append
-        if need & _ASSIGN:
-            self._assignments(s, query, add)
-        if need & _DIGITS:
-            self._numbers(s, hint, need & _IBAN, add)
-        if need & _IP:
-            for rx in (r.IPV4, r.IPV6):
-                for m in rx.finditer(s):
-                    if r.ip_address(m.group()):
-                        add((m.start(), m.end(), "ip"))
-        if need & _AT:
-            for m in r.URL_CREDENTIALS.finditer(s):
-                add((m.start(1), m.end(1), "url_credentials"))
-            for m in r.EMAIL.finditer(s):
-                add((m.start(), m.end(), "email"))
-        if need & _SHAPES:
-            self._shapes(s, add)
-        for kind, rx in self._patterns.items():
-            for m in rx.finditer(s):
-                if m.end() > m.start():
-                    add((m.start(), m.end(), kind))
-        for fn in self._recognisers:
-            if not self._recognise(fn, s, add):
-                return [(0, len(s), "recogniser_failed")]
-        return found
-
-    def _shapes(self, s: str, add: Callable[[Any], None]) -> None:
-        if "[REDACTED:" in s:
-            for m in r.MARKER.finditer(s):
-                add((m.start(), m.end(), None))
-        if "-----BEGIN" in s:
-            for m in r.PEM.finditer(s):
-                add((m.start(), m.end(), "private_key"))
-        if "eyJ" in s:
-            for m in r.JWT.finditer(s):
-                add((m.start(), m.end(), "jwt"))
-        for m in r.AUTH_SCHEME.finditer(s):
-            token = m.group(2)
-            if m.group(1).lower() == "bearer":
-                if r.bearer_token(token):
-                    add((m.start(2), m.end(2), "bearer"))
-            elif r.basic_credentials(token):
-                add((m.start(2), m.end(2), "basic_auth"))
-        for m in r.AWS_KEY_ID.finditer(s):
-            add((m.start(), m.end(), "aws_access_key"))
-        if len(s) >= 40:
-            for m in r.AWS_SECRET.finditer(s):
-                if r.aws_secret(m.group(1)):
-                    add((m.start(1), m.end(1), "aws_secret_key"))
-
-    def _assignments(self, s: str, query: bool, add: Callable[[Any], None]) -> None:
-        pos, search = 0, r.ASSIGNMENT.search
-        while (m := search(s, pos)) is not None:
-            # a name that is not sensitive: its "value" may be the next assignment (a: b=c)
-            pos = m.end(2)
-            name = r.normalise_key(m.group(2))
-            if name in self._allow:
-                continue
-            kind = r.key_kind(name, self._suffixes, r.KEY_EXACT, self._longest)
-            if kind is None and (m.group(1) or query):
-                kind = r.QUERY_EXTRA.get(name)
-            if kind is None:
-                continue
-            pos = m.end()
-            g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
-            value = m.group(g)
-            if value.lower() in ("null", "none", "true", "false", "undefined"):
-                continue
-            end = m.end(g)
-            if g == 5 and kind in ("auth", "cookie") and not m.group(1):
-                # a header line: the value runs to the end of the line
-                nl = s.find("\n", end)
-                end = len(s) if nl < 0 else nl
-            add((m.start(g), end, kind))
-
-    def _numbers(self, s: str, hint: bool, iban: int, add: Callable[[Any], None]) -> None:
-        # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
-        # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
-        # on what was redacted next to it, and redacting twice changes nothing.
-        for m in r.CARD.finditer(s):
-            if r.card_number(m.group()):
-                add((m.start(), m.end(), "card"))
-            elif r.card_shaped(m.group()):
-                add((m.start(), m.end(), None))
-        today = None
-        for m in r.RRN.finditer(s):
-            if not m.group(2):
-                # 13 digits without the dash are also barcodes and timestamps: a context word
-                # (or the field's name) must say it is a registration number.
-                if not (hint or r.RRN_CONTEXT.search(s, max(0, m.start() - 40), m.start())):
-                    continue
-            today = today or datetime.date.today()
-            if r.rrn(m.group(1), m.group(3), today) is not False:
-                add((m.start(), m.end(), "rrn"))
-        for m in r.PHONE_KR.finditer(s):
-            if r.phone_digits(m.group(), 9, 13):
-                add((m.start(), m.end(), "phone"))
-        if "+" in s:
-            for m in r.PHONE_INTL.finditer(s):
-                if r.phone_digits(m.group(), 8, 15):
-                    add((m.start(), m.end(), "phone"))
-        for m in r.PHONE_NANP.finditer(s):
-            add((m.start(), m.end(), "phone"))
-        for m in r.PHONE_NATIONAL.finditer(s) if "0" in s else ():
-            if r.phone_digits(m.group(), 9, 12):
-                add((m.start(), m.end(), "phone"))
-        for m in r.IBAN.finditer(s) if iban else ():
-            if r.iban(m.group(1)):
-                add((m.start(), m.end(), "iban"))
-            elif r.iban_shaped(m.group(1)):
-                add((m.start(), m.end(), None))
-
-    def _recognise(self, fn: Recogniser, s: str, add: Callable[[Any], None]) -> bool:
-        try:
-            for span in fn(s):
-                start, end = int(span[0]), int(span[1])
-                kind = str(span[2]) if len(span) > 2 else "custom"  # type: ignore[misc]  # 3-tuple
-                if not (0 <= start < end <= len(s)) or not re.fullmatch(r"[a-z0-9_]{1,32}", kind):
-                    raise ValueError(f"span {span!r} is not (start, end[, kind]) within the text")
-                add((start, end, kind))
-        except Exception as exc:
-            if id(fn) not in self._reported:
-                self._reported.add(id(fn))
-                name = getattr(fn, "__qualname__", repr(fn))
-                warn_once(
-                    f"redact.recogniser.{name}",
-                    "msatrace: redaction recogniser %s failed; its values are redacted whole",
-                    name,
-                    exc=exc,
-                )
-            return False
-        return True

@@ -55,7 +55,7 @@ KEY_SUFFIXES: dict[str, str] = {
             "oauthtoken",
         ),
         "token",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(("authorization", "credential", "credentials", "proxyauthorization"), "auth"),
     **dict.fromkeys(("cookie", "cookies", "setcookie"), "cookie"),
     **dict.fromkeys(
@@ -78,7 +78,7 @@ KEY_SUFFIXES: dict[str, str] = {
             "securitycode",
         ),
         "card",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(
         (
             "ssn",
@@ -99,7 +99,7 @@ KEY_SUFFIXES: dict[str, str] = {
             "외국인등록번호",
         ),
         "national_id",
-    ),  # fmt: skip
+    ),
 }
 # Too short to be matched as an ending (``japan`` is not ``pan``): matched only as the whole key.
 KEY_EXACT: dict[str, str] = {
@@ -151,7 +151,7 @@ URL_CREDENTIALS = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]{0,15}://([^\s/?#@:\[\]]*:
 # ``name=value`` / ``name: value`` / ``"name": "value"``: the value is redacted when the name is a
 # sensitive key. In a query string (after ``?``, ``&`` or ``;``) the QUERY_EXTRA names count too.
 ASSIGNMENT = re.compile(
-    r"""(?:([?&;])|(?<![\w\-.]))["']?([A-Za-z_][\w.\-]{0,63})["']?[ \t]*[=:][ \t]*"""
+    r"""(?:([?&;])|(?<![\w\-.]))["']?([^\W\d][\w.\-]{0,63})["']?[ \t]*[=:][ \t]*"""
     r"""(?:"([^"\\\n]+)"|'([^'\\\n]+)'|([^\s&#;,"'<>()\[\]{}]+))"""
 )
 EMAIL = re.compile(
@@ -186,9 +186,7 @@ PHONE_NANP = re.compile(
     r"(?<![\w\-.+])(?:\([2-9]\d\d\) ?|[2-9]\d\d[\-. ])[2-9]\d\d[\-. ]\d{4}(?![\w\-]|\.\d)"
 )
 # Other national forms: a trunk 0, then groups separated by spaces or dashes (UK, DE, FR, JP).
-PHONE_NATIONAL = re.compile(
-    r"(?<![\w\-.+])0\d{1,4}(?:[ \-]\d{3,4}){2}(?![\w\-]|\.\d)"
-)
+PHONE_NATIONAL = re.compile(r"(?<![\w\-.+])0\d{1,4}(?:[ \-]\d{3,4}){2}(?![\w\-]|\.\d)")
 IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -214,17 +212,17 @@ def luhn(digits: str) -> bool:
 
 
 def card_shaped(raw: str) -> bool:
-    """13-19 digits, run together or grouped as cards print them."""
+    """13-19 digits grouped as cards print them (4-4-4-4, 4-6-5, ...)."""
     digits = raw.replace(" ", "").replace("-", "")
-    return 13 <= len(digits) <= 19 and (raw == digits or _card_grouping(raw))
+    return 13 <= len(digits) <= 19 and raw != digits and _card_grouping(raw)
 
 
 def card_number(raw: str) -> bool:
     """A payment card number: issuer prefix and length of a real scheme, and the Luhn check."""
-    if not card_shaped(raw):
-        return False
     digits = raw.replace(" ", "").replace("-", "")
     n = len(digits)
+    if not 13 <= n <= 19 or (raw != digits and not _card_grouping(raw)):
+        return False
     first, two, four = digits[0], int(digits[:2]), int(digits[:4])
     if first == "4":
         ok = n in (13, 16, 19)  # Visa
@@ -279,7 +277,7 @@ def rrn(front: str, back: str, today: datetime.date) -> bool | None:
     if born >= _RRN_REFORM:
         return None
     digits = front + back
-    total = sum(w * (ord(d) - 48) for w, d in zip(_RRN_WEIGHTS, digits))
+    total = sum(w * (ord(d) - 48) for w, d in zip(_RRN_WEIGHTS, digits, strict=False))
     return (11 - total % 11) % 10 == ord(digits[12]) - 48
 
 

@@ -71,7 +71,9 @@ def _copy(redactor: Redactor, span: ReadableSpan, blank: bool = False) -> Readab
         nonlocal changed
         if not original:
             return original
-        new = dict.fromkeys(original, "[REDACTED:error]") if blank else redactor.attributes(original)
+        new = (
+            dict.fromkeys(original, "[REDACTED:error]") if blank else redactor.attributes(original)
+        )
         if new is original:
             return original
         changed = True
