@@ -295,10 +295,18 @@ IBAN_LENGTHS = {
 }  # fmt: skip
 
 
-def iban_shaped(raw: str) -> bool:
-    """The length a registered country's IBANs have."""
-    s = raw.replace(" ", "")
-    return IBAN_LENGTHS.get(s[:2]) == len(s)
+def iban_prefix(raw: str) -> str | None:
+    """The start of ``raw`` as long as its country's IBANs, ending at a group; else None."""
+    length = IBAN_LENGTHS.get(raw[:2])
+    if length is None:
+        return None
+    count = 0
+    for i, c in enumerate(raw):
+        if c != " ":
+            count += 1
+            if count == length:
+                return raw[: i + 1] if i + 1 == len(raw) or raw[i + 1] == " " else None
+    return None
 
 
 def iban(raw: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from msatrace._core.redact import rules as r
@@ -46,6 +46,15 @@ def _classes() -> bytes:
 # The first look at a string is a few substring tests on its bytes mapped by this table (C
 # loops, no regular expression): each rule runs only when the characters it needs are there.
 _CLASSES = _classes()
+
+
+def _overlapping(rx: re.Pattern[str], s: str) -> Iterator[re.Match[str]]:
+    """Every match, also those starting inside an earlier one: a match a check rejects, or one
+    inside a longer run, must not hide the real one that starts a few characters later."""
+    pos = 0
+    while (m := rx.search(s, pos)) is not None:
+        yield m
+        pos = m.start() + 1
 
 
 class Scanner:
@@ -202,7 +211,7 @@ class Scanner:
                     add((start, m.end(), None))
             pos = start + raw.index(" ") + 1 if " " in raw else m.end()
         today = None
-        for m in r.RRN.finditer(s):
+        for m in _overlapping(r.RRN, s):
             # 13 digits without the dash are also barcodes and timestamps: a context word (or
             # the field's name) must say it is a registration number.
             context = hint or r.RRN_CONTEXT.search(s, max(0, m.start() - 40), m.start())
@@ -211,23 +220,23 @@ class Scanner:
             today = today or datetime.date.today()
             if r.rrn(m.group(1), m.group(3), today) is not False:
                 add((m.start(), m.end(), "rrn"))
-        for m in r.PHONE_KR.finditer(s):
+        for m in _overlapping(r.PHONE_KR, s):
             if r.phone_digits(m.group(), 9, 13):
                 add((m.start(), m.end(), "phone"))
         if "+" in s:
-            for m in r.PHONE_INTL.finditer(s):
+            for m in _overlapping(r.PHONE_INTL, s):
                 if r.phone_digits(m.group(), 8, 15):
                     add((m.start(), m.end(), "phone"))
-        for m in r.PHONE_NANP.finditer(s):
+        for m in _overlapping(r.PHONE_NANP, s):
             add((m.start(), m.end(), "phone"))
-        for m in r.PHONE_NATIONAL.finditer(s) if "0" in s else ():
+        for m in _overlapping(r.PHONE_NATIONAL, s) if "0" in s else ():
             if r.phone_digits(m.group(), 9, 12):
                 add((m.start(), m.end(), "phone"))
         for m in r.IBAN.finditer(s) if iban else ():
-            if r.iban(m.group(1)):
-                add((m.start(), m.end(), "iban"))
-            elif r.iban_shaped(m.group(1)):
-                add((m.start(), m.end(), None))
+            # the country's length decides where the IBAN ends, whatever digits follow it
+            head = r.iban_prefix(m.group(1))
+            if head is not None:
+                add((m.start(), m.start() + len(head), "iban" if r.iban(head) else None))
 
     def _recognise(self, fn: Recogniser, s: str, add: Callable[[Any], None]) -> bool:
         try:
