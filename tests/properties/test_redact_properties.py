@@ -89,7 +89,8 @@ def test_a_url_query_string_gets_the_same_treatment_as_text(text: str) -> None:
     """A value in a (percent-encoded) query string is redacted as the same text would be."""
     url = "/search?q=" + urllib.parse.quote_plus(text)
 
-    assert REDACTOR.url(url) == "/search?q=" + REDACTOR.text(text)
+    # written decoded or not, it reads the same once decoded
+    assert urllib.parse.unquote_plus(REDACTOR.url(url)) == "/search?q=" + REDACTOR.text(text)
 
 
 _MEMORY = InMemorySpanExporter()

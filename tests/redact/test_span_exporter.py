@@ -123,3 +123,29 @@ def test_shutdown_and_flush_reach_the_wrapped_exporter() -> None:
 
     assert flushed is True
     assert memory._stopped
+
+
+def test_msatrace_s_own_lean_spans_are_redacted() -> None:
+    """Spans of msatrace's LeanTracer (requests, calls, tasks) go through the same wrapper."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import SpanLimits, SynchronousMultiSpanProcessor
+    from opentelemetry.trace import SpanKind
+
+    from msatrace._core.spans.lean import LeanTracer
+    from msatrace._core.spans.tracing import decider
+
+    memory = InMemorySpanExporter()
+    processors = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
+    processors.add_span_processor(SimpleSpanProcessor(RedactingSpanExporter(memory, Redactor())))
+    tracer = LeanTracer(
+        Resource.create({}), processors, SpanLimits(), decider("always_on", 1.0, 0), "msatrace", "0"
+    )
+
+    span = tracer.start_span("GET /login", kind=SpanKind.SERVER)
+    span.set_attribute("url.full", "http://h/login?password=hunter2pw&next=%2F")
+    span.record_exception(RuntimeError("bad login for kim.minsu@example.com"))
+    span.end()
+
+    out = memory.get_finished_spans()[0]
+    assert out.attributes["url.full"] == "http://h/login?password=[REDACTED:password]&next=%2F"
+    assert out.events[0].attributes["exception.message"] == "bad login for [REDACTED:email]"

@@ -280,14 +280,15 @@ class Redactor:
 
     def _url(self, url: str, query: bool) -> str:
         scan = self._query if query else lambda u: self._text(u, False)
-        # A query string carries its values percent-encoded (an e-mail's @ as %40): what is
-        # found in the decoded form is written decoded and redacted; else the URL as it was.
+        # A query string carries its values percent-encoded (an e-mail's @ as %40): when the
+        # decoded form holds more than the URL as written, it is written decoded and redacted.
+        redacted = scan(url)
         decoded = urllib.parse.unquote_plus(url) if "%" in url or "+" in url else url
         if decoded != url:
-            redacted = scan(decoded)
-            if redacted is not decoded:
-                return redacted
-        return scan(url)
+            redacted_decoded = scan(decoded)
+            if urllib.parse.unquote_plus(redacted) != redacted_decoded:
+                return redacted_decoded
+        return redacted
 
     def _query(self, query: str) -> str:
         new = self._text("?" + query, False, query=True)
