@@ -187,6 +187,9 @@ PHONE_NANP = re.compile(
 )
 # Other national forms: a trunk 0, then groups separated by spaces or dashes (UK, DE, FR, JP).
 PHONE_NATIONAL = re.compile(r"(?<![\w\-.+])0\d{1,4}(?:[ \-]\d{3,4}){2}(?![\w\-]|\.\d)")
+# Where every numeric rule above matches: a run of digits, spaces, dashes, dots and parentheses,
+# with a leading + or (.
+NUMERIC_RUN = re.compile(r"[+(]?\d[\d \-.()]*\d\)?")
 IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"

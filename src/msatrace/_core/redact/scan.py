@@ -48,11 +48,10 @@ def _classes() -> bytes:
 _CLASSES = _classes()
 
 
-def _overlapping(rx: re.Pattern[str], s: str) -> Iterator[re.Match[str]]:
+def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re.Match[str]]:
     """Every match, also those starting inside an earlier one: a match a check rejects, or one
     inside a longer run, must not hide the real one that starts a few characters later."""
-    pos = 0
-    while (m := rx.search(s, pos)) is not None:
+    while (m := rx.search(s, pos, end)) is not None:
         yield m
         pos = m.start() + 1
 
@@ -194,11 +193,27 @@ class Scanner:
             add((m.start(g), end, kind))
 
     def _numbers(self, s: str, hint: bool, iban: int, add: Callable[[Any], None]) -> None:
+        # Every numeric rule matches inside a run of digits and separators: find the runs once,
+        # then run each rule only over its run (plus two characters its lookahead reads).
+        for run in r.NUMERIC_RUN.finditer(s):
+            if sum(map(str.isdigit, run.group())) >= 8:
+                self._run(s, run.start(), min(len(s), run.end() + 2), hint, add)
+        pos = 0
+        while iban and (m := r.IBAN.search(s, pos)) is not None:
+            # the country's length decides where the IBAN ends, whatever follows it
+            head = r.iban_prefix(m.group(1))
+            if head is None:
+                pos = m.start() + 1
+                continue
+            pos = m.start() + len(head)
+            add((m.start(), pos, "iban" if r.iban(head) else None))
+
+    def _run(self, s: str, a: int, b: int, hint: bool, add: Callable[[Any], None]) -> None:
         # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
         # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
         # on what was redacted next to it, and redacting twice changes nothing.
-        pos = 0
-        while (m := r.CARD.search(s, pos)) is not None:
+        pos = a
+        while (m := r.CARD.search(s, pos, b)) is not None:
             raw, start = m.group(), m.start()
             # In a run of digit groups a card may end at any group and start at any group.
             ends = [i for i, c in enumerate(raw) if c == " "][::-1]
@@ -211,7 +226,7 @@ class Scanner:
                     add((start, m.end(), None))
             pos = start + raw.index(" ") + 1 if " " in raw else m.end()
         today = None
-        for m in _overlapping(r.RRN, s):
+        for m in _overlapping(r.RRN, s, a, b):
             # 13 digits without the dash are also barcodes and timestamps: a context word (or
             # the field's name) must say it is a registration number.
             context = hint or r.RRN_CONTEXT.search(s, max(0, m.start() - 40), m.start())
@@ -220,23 +235,18 @@ class Scanner:
             today = today or datetime.date.today()
             if r.rrn(m.group(1), m.group(3), today) is not False:
                 add((m.start(), m.end(), "rrn"))
-        for m in _overlapping(r.PHONE_KR, s):
+        for m in _overlapping(r.PHONE_KR, s, a, b):
             if r.phone_digits(m.group(), 9, 13):
                 add((m.start(), m.end(), "phone"))
-        if "+" in s:
-            for m in _overlapping(r.PHONE_INTL, s):
+        if s[a] == "+":
+            for m in _overlapping(r.PHONE_INTL, s, a, b):
                 if r.phone_digits(m.group(), 8, 15):
                     add((m.start(), m.end(), "phone"))
-        for m in _overlapping(r.PHONE_NANP, s):
+        for m in _overlapping(r.PHONE_NANP, s, a, b):
             add((m.start(), m.end(), "phone"))
-        for m in _overlapping(r.PHONE_NATIONAL, s) if "0" in s else ():
+        for m in _overlapping(r.PHONE_NATIONAL, s, a, b):
             if r.phone_digits(m.group(), 9, 12):
                 add((m.start(), m.end(), "phone"))
-        for m in r.IBAN.finditer(s) if iban else ():
-            # the country's length decides where the IBAN ends, whatever digits follow it
-            head = r.iban_prefix(m.group(1))
-            if head is not None:
-                add((m.start(), m.start() + len(head), "iban" if r.iban(head) else None))
 
     def _recognise(self, fn: Recogniser, s: str, add: Callable[[Any], None]) -> bool:
         try:
