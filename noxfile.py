@@ -65,6 +65,11 @@ BENCH_PEERS = [
     "opentelemetry-instrumentation-requests",
     "opentelemetry-instrumentation-httpx",
     "sentry-sdk",
+    # redaction peers (benchmarks/bench_redact.py); Presidio runs on a blank spaCy pipeline
+    "logfire",
+    "scrubadub",
+    "presidio-analyzer",
+    "spacy",
     "python-json-logger",
     "loguru",
     "uvicorn",

@@ -45,7 +45,7 @@ def settings_table() -> str:
         "| --- | --- | --- | --- |",
     ]
     for opt in OPTIONS:
-        env = "<br>".join(f"`{var}`" for var in opt.env)
+        env = "<br>".join(f"`{var}`" for var in opt.env) or "(keyword argument only)"
         rows.append(f"| `{opt.name}` | {env} | {_cell(opt.default_doc)} | {_cell(opt.doc)} |")
     return "\n".join(rows)
 

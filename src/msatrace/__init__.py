@@ -18,7 +18,7 @@ from msatrace._version import __version__
 from msatrace.exceptions import ConfigError, MsatraceError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
     # Adapters, typed for checkers; at run time they load on first attribute access.
     from msatrace import asgi as asgi
@@ -149,6 +149,17 @@ def init(
     error_digest_window: float | None = None,
     error_quiet_period: float | None = None,
     error_rate_limit: int | None = None,
+    redact: bool | None = None,
+    redact_keys: str | tuple[str, ...] | list[str] | None = None,
+    redact_allow_keys: str | tuple[str, ...] | list[str] | None = None,
+    redact_patterns: Mapping[str, str] | tuple[str, ...] | list[str] | str | None = None,
+    redact_recognisers: Callable[[str], Iterable[tuple[int, int] | tuple[int, int, str]]]
+    | Sequence[Callable[[str], Iterable[tuple[int, int] | tuple[int, int, str]]]]
+    | None = None,
+    redact_hash: bool | None = None,
+    redact_hash_secret: str | None = None,
+    redact_keep_last4: bool | None = None,
+    redact_ip: str | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

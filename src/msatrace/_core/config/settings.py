@@ -14,12 +14,14 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from msatrace._core.config import parsers as parse
+from msatrace._core.config import redaction
 from msatrace._core.config.parsers import (
     CLIENTS,
     DEFAULT_OTLP_ENDPOINT,
@@ -97,6 +99,16 @@ class Settings:
     error_digest_window: float = 600.0
     error_quiet_period: float = 3600.0
     error_rate_limit: int = 30
+    # --- redaction ---
+    redact: bool = True
+    redact_keys: tuple[str, ...] = ()
+    redact_allow_keys: tuple[str, ...] = ()
+    redact_patterns: Mapping[str, re.Pattern[str]] = field(default_factory=dict)
+    redact_recognisers: tuple[Callable[[str], Any], ...] = ()
+    redact_hash: bool = False
+    redact_hash_secret: str | None = field(default=None, repr=False)
+    redact_keep_last4: bool = False
+    redact_ip: str = "off"
 
 
 @dataclass(frozen=True)
@@ -594,6 +606,83 @@ OPTIONS: tuple[Option, ...] = (
         "their digests.",
         "`30`",
     ),
+    # --- redaction ---
+    Option(
+        "redact",
+        ("MSATRACE_REDACT",),
+        parse.boolean,
+        _const(True),
+        "Redact personal data and secrets from log lines and exported spans (see Privacy).",
+        "`true`",
+    ),
+    Option(
+        "redact_keys",
+        ("MSATRACE_REDACT_KEYS",),
+        parse.comma_list,
+        _const(()),
+        "More key names whose values are always redacted (case and `-`/`_`/`.` ignored; a key "
+        "ending in one of them counts too).",
+        "none (the defaults are listed on the Privacy page)",
+    ),
+    Option(
+        "redact_allow_keys",
+        ("MSATRACE_REDACT_ALLOW_KEYS",),
+        parse.comma_list,
+        _const(()),
+        "Key names whose values are never redacted, neither by name nor by value.",
+        "none",
+    ),
+    Option(
+        "redact_patterns",
+        ("MSATRACE_REDACT_PATTERNS",),
+        redaction.patterns,
+        _const({}),
+        "More value rules: `{kind: regex}` or a list of regexes; in the variable, a JSON object "
+        "or array, or one regex. Matches become `[REDACTED:<kind>]`. A bad regex fails `init()`.",
+        "none",
+    ),
+    Option(
+        "redact_recognisers",
+        (),
+        redaction.recognisers,
+        _const(()),
+        "Callables `text -> [(start, end) or (start, end, kind)]` run on every string; one that "
+        "raises is reported once and its text redacted whole. Keyword only.",
+        "none",
+    ),
+    Option(
+        "redact_hash",
+        ("MSATRACE_REDACT_HASH",),
+        parse.boolean,
+        _const(False),
+        "Append a keyed hash of the value to each replacement (`[REDACTED:email:1f0c2a9b3e4d]`, "
+        "HMAC-SHA256 with `redact_hash_secret`), so one customer's lines can be followed.",
+        "`false`",
+    ),
+    Option(
+        "redact_hash_secret",
+        ("MSATRACE_REDACT_HASH_SECRET",),
+        redaction.secret,
+        _const(None),
+        "The deployment secret of the keyed hash (at least 16 characters).",
+        "none",
+    ),
+    Option(
+        "redact_keep_last4",
+        ("MSATRACE_REDACT_KEEP_LAST4",),
+        parse.boolean,
+        _const(False),
+        "Card numbers keep their last four digits: `[REDACTED:card:last4=1111]`.",
+        "`false`",
+    ),
+    Option(
+        "redact_ip",
+        ("MSATRACE_REDACT_IP",),
+        parse.choice(redaction.IP_MODES),
+        _const("off"),
+        "IP addresses: `off` (kept), `redact`, or `hash` (keyed hash; needs the secret).",
+        "`off`",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -654,6 +743,7 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         traces_endpoint = DEFAULT_OTLP_GRPC_ENDPOINT if grpc else DEFAULT_OTLP_ENDPOINT
     values["otlp_traces_endpoint"] = traces_endpoint
     values["resource_attributes"] = _resource_attrs(env)
+    redaction.check(values)
     return Settings(**values)
 
 

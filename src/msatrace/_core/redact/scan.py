@@ -1,0 +1,270 @@
+"""The look at one string: which rules it needs, then where each rule matches.
+
+``Scanner.look`` is the cheap first look (the string's bytes mapped to character classes, then a
+few substring tests, no regular expression); ``Scanner.find`` runs the rules the look asked for and
+returns the spans to replace, ``(start, end, kind)``, with kind ``None`` for a span kept as it is
+(an earlier marker, a card-shaped run failing its checks).
+
+Imports: the standard library, ``_core.safety`` and ``rules``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from msatrace._core.redact import rules as r
+from msatrace._core.safety import warn_once
+
+Span = tuple[int, int] | tuple[int, int, str]
+Recogniser = Callable[[str], Iterable[Span]]
+Found = list[tuple[int, int, str | None]]
+
+MIN_LEN = 6  # the shortest default match (a@b.co)
+_AT, _DIGITS, _ASSIGN, _SHAPES, _IP, _IBAN = 1, 2, 4, 8, 16, 32
+ALL = 63
+
+
+def _classes() -> bytes:
+    """A table for ``bytes.translate``: digits and separators to 0, letters to A or a."""
+    table = bytearray(b"." * 256)
+    for c in b"0123456789":
+        table[c] = ord("0")
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        table[c] = ord("A")
+    for c in b"abcdefghijklmnopqrstuvwxyz_\"'":
+        table[c] = ord("a")
+    for c in b" -.()":
+        table[c] = ord("0")
+    for c in b"@=:+[":
+        table[c] = c
+    return bytes(table)
+
+
+# The first look at a string is a few substring tests on its bytes mapped by this table (C
+# loops, no regular expression): each rule runs only when the characters it needs are there.
+_CLASSES = _classes()
+
+
+def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re.Match[str]]:
+    """Every match, also those starting inside an earlier one: a match a check rejects, or one
+    inside a longer run, must not hide the real one that starts a few characters later."""
+    while (m := rx.search(s, pos, end)) is not None:
+        yield m
+        pos = m.start() + 1
+
+
+class Scanner:
+    """Finds the spans of one string that the rules (and the user's rules) match."""
+
+    def __init__(
+        self,
+        suffixes: dict[str, str],
+        longest: int,
+        allow: frozenset[str],
+        patterns: Mapping[str, re.Pattern[str]],
+        recognisers: Iterable[Recogniser],
+        ip: str,
+    ) -> None:
+        self._suffixes = suffixes
+        self._longest = longest
+        self._allow = allow
+        self._patterns = dict(patterns)
+        self._recognisers = tuple(recognisers)
+        self._ip = ip
+        self._reported: set[int] = set()
+        # Custom rules may match anything: then every string gets the full look.
+        self.everything = bool(self._patterns or self._recognisers)
+
+    def look(self, s: str, first: bool = False) -> int:
+        """Which rules ``s`` needs (bit flags); 0 when it cannot hold any default match.
+
+        With ``first``, stops at the first rule needed (the event's fast path only asks whether).
+        """
+        if len(s) < MIN_LEN:
+            return 0
+        c = s.encode("utf-8", "surrogatepass").translate(_CLASSES)
+        need = 0
+        if b"00000000" in c or b"+0" in c:
+            need |= _DIGITS
+            if first:
+                return need
+            if b"AA00" in c:
+                need |= _IBAN
+        if b"@" in c:
+            need |= _AT
+        if b"=" in c or b"a:" in c or b"A:" in c:
+            need |= _ASSIGN
+        if need and first:
+            return need
+        if (
+            b"AAAA" in c
+            or "eyJ" in s
+            or "[REDACTED:" in s
+            or "-----BEGIN" in s
+            or "earer" in s
+            or "asic" in s
+            or "EARER" in s
+            or "ASIC" in s
+            or (len(s) >= 40 and ("ws" in s or "WS" in s or "ecret" in s or "ECRET" in s))
+        ):
+            need |= _SHAPES
+        if self._ip != "off" and (b"0" in c or b":" in c):
+            need |= _IP
+        return need
+
+    def find(self, s: str, hint: bool, query: bool, need: int) -> Found:
+        found: Found = []
+        add = found.append
+        if need & _ASSIGN:
+            self._assignments(s, query, add)
+        if need & _DIGITS:
+            self._numbers(s, hint, need & _IBAN, add)
+        if need & _IP:
+            for rx in (r.IPV4, r.IPV6):
+                for m in rx.finditer(s):
+                    if r.ip_address(m.group()):
+                        add((m.start(), m.end(), "ip"))
+        if need & _AT:
+            for m in r.URL_CREDENTIALS.finditer(s):
+                add((m.start(1), m.end(1), "url_credentials"))
+            for m in r.EMAIL.finditer(s):
+                add((m.start(), m.end(), "email"))
+        if need & _SHAPES:
+            self._shapes(s, add)
+        for kind, rx in self._patterns.items():
+            for m in rx.finditer(s):
+                if m.end() > m.start():
+                    add((m.start(), m.end(), kind))
+        for fn in self._recognisers:
+            if not self._recognise(fn, s, add):
+                return [(0, len(s), "recogniser_failed")]
+        return found
+
+    def _shapes(self, s: str, add: Callable[[Any], None]) -> None:
+        if "[REDACTED:" in s:
+            for m in r.MARKER.finditer(s):
+                add((m.start(), m.end(), None))
+        if "-----BEGIN" in s:
+            for m in r.PEM.finditer(s):
+                add((m.start(), m.end(), "private_key"))
+        if "eyJ" in s:
+            for m in r.JWT.finditer(s):
+                add((m.start(), m.end(), "jwt"))
+        for m in r.AUTH_SCHEME.finditer(s):
+            token = m.group(2)
+            if m.group(1).lower() == "bearer":
+                if r.bearer_token(token):
+                    add((m.start(2), m.end(2), "bearer"))
+            elif r.basic_credentials(token):
+                add((m.start(2), m.end(2), "basic_auth"))
+        for m in r.AWS_KEY_ID.finditer(s):
+            add((m.start(), m.end(), "aws_access_key"))
+        if len(s) >= 40:
+            for m in r.AWS_SECRET.finditer(s):
+                if r.aws_secret(m.group(1)):
+                    add((m.start(1), m.end(1), "aws_secret_key"))
+
+    def _assignments(self, s: str, query: bool, add: Callable[[Any], None]) -> None:
+        pos, search = 0, r.ASSIGNMENT.search
+        while (m := search(s, pos)) is not None:
+            # a name that is not sensitive: its "value" may be the next assignment (a: b=c)
+            pos = m.end(2)
+            name = r.normalise_key(m.group(2))
+            if name in self._allow:
+                continue
+            kind = r.key_kind(name, self._suffixes, r.KEY_EXACT, self._longest)
+            if kind is None and (m.group(1) or query):
+                kind = r.QUERY_EXTRA.get(name)
+            if kind is None:
+                continue
+            pos = m.end()
+            g = 3 if m.group(3) is not None else 4 if m.group(4) is not None else 5
+            value = m.group(g)
+            if value.lower() in ("null", "none", "true", "false", "undefined"):
+                continue
+            end = m.end(g)
+            if g == 5 and kind in ("auth", "cookie") and "=" not in s[m.end(2) : m.start(g)]:
+                # a header line (name: value): the value runs to the end of the line
+                nl = s.find("\n", end)
+                end = len(s) if nl < 0 else nl
+            add((m.start(g), end, kind))
+
+    def _numbers(self, s: str, hint: bool, iban: int, add: Callable[[Any], None]) -> None:
+        # Every numeric rule matches inside a run of digits and separators: find the runs once,
+        # then run each rule only over its run (plus two characters its lookahead reads).
+        for run in r.NUMERIC_RUN.finditer(s):
+            if sum(map(str.isdigit, run.group())) >= 8:
+                self._run(s, run.start(), min(len(s), run.end() + 2), hint, add)
+        pos = 0
+        while iban and (m := r.IBAN.search(s, pos)) is not None:
+            # the country's length decides where the IBAN ends, whatever follows it
+            head = r.iban_prefix(m.group(1))
+            if head is None:
+                pos = m.start() + 1
+                continue
+            pos = m.start() + len(head)
+            add((m.start(), pos, "iban" if r.iban(head) else None))
+
+    def _run(self, s: str, a: int, b: int, hint: bool, add: Callable[[Any], None]) -> None:
+        # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
+        # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
+        # on what was redacted next to it, and redacting twice changes nothing.
+        pos = a
+        while (m := r.CARD.search(s, pos, b)) is not None:
+            raw, start = m.group(), m.start()
+            # In a run of digit groups a card may end at any group and start at any group.
+            ends = [i for i, c in enumerate(raw) if c == " "][::-1]
+            for end in (len(raw), *ends):
+                if r.card_number(raw[:end]):
+                    add((start, start + end, "card"))
+                    break
+            else:
+                if r.card_shaped(raw):
+                    add((start, m.end(), None))
+            pos = start + raw.index(" ") + 1 if " " in raw else m.end()
+        today = None
+        for m in _overlapping(r.RRN, s, a, b):
+            # 13 digits without the dash are also barcodes and timestamps: a context word (or
+            # the field's name) must say it is a registration number.
+            context = hint or r.RRN_CONTEXT.search(s, max(0, m.start() - 40), m.start())
+            if not m.group(2) and not context:
+                continue
+            today = today or datetime.date.today()
+            if r.rrn(m.group(1), m.group(3), today) is not False:
+                add((m.start(), m.end(), "rrn"))
+        for m in _overlapping(r.PHONE_KR, s, a, b):
+            if r.phone_digits(m.group(), 9, 13):
+                add((m.start(), m.end(), "phone"))
+        if s[a] == "+":
+            for m in _overlapping(r.PHONE_INTL, s, a, b):
+                if r.phone_digits(m.group(), 8, 15):
+                    add((m.start(), m.end(), "phone"))
+        for m in _overlapping(r.PHONE_NANP, s, a, b):
+            add((m.start(), m.end(), "phone"))
+        for m in _overlapping(r.PHONE_NATIONAL, s, a, b):
+            if r.phone_digits(m.group(), 9, 12):
+                add((m.start(), m.end(), "phone"))
+
+    def _recognise(self, fn: Recogniser, s: str, add: Callable[[Any], None]) -> bool:
+        try:
+            for span in fn(s):
+                start, end = int(span[0]), int(span[1])
+                kind = str(span[2]) if len(span) > 2 else "custom"
+                if not (0 <= start < end <= len(s)) or not re.fullmatch(r"[a-z0-9_]{1,32}", kind):
+                    raise ValueError(f"span {span!r} is not (start, end[, kind]) within the text")
+                add((start, end, kind))
+        except Exception as exc:
+            if id(fn) not in self._reported:
+                self._reported.add(id(fn))
+                name = getattr(fn, "__qualname__", repr(fn))
+                warn_once(
+                    f"redact.recogniser.{name}",
+                    "msatrace: redaction recogniser %s failed; its values are redacted whole",
+                    name,
+                    exc=exc,
+                )
+            return False
+        return True
