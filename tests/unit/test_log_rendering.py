@@ -48,8 +48,11 @@ def fmt(request: pytest.FixtureRequest) -> str:
 def logged(
     env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fmt: str
 ) -> Callable[[], list[str]]:
-    """msatrace initialised in ``fmt``; call it for the lines (each event with its stack lines)."""
-    msatrace.init(service_name="svc", log_format=fmt, patch="none", tracing=False)
+    """msatrace initialised in ``fmt``; call it for the lines (each event with its stack lines).
+
+    Redaction off: these tests are about the renderers (tests/unit/test_redact.py and the
+    redaction properties cover what redaction does to a line)."""
+    msatrace.init(service_name="svc", log_format=fmt, patch="none", tracing=False, redact=False)
     capsys.readouterr()
 
     def lines() -> list[str]:

@@ -103,7 +103,7 @@ def test_a_line_that_cannot_be_built_goes_through_them_too(
         return event
 
     register(lambda settings: redact)
-    msatrace.init(service_name="svc", patch="none", tracing=False)
+    msatrace.init(service_name="svc", patch="none", tracing=False, redact=False)
     lines()
     previous = safety.set_strict(False)
     safety.reset()
@@ -119,15 +119,20 @@ def test_a_line_that_cannot_be_built_goes_through_them_too(
 def test_no_transform_unless_a_factory_gives_one(
     register: Callable[[Factory], None], env: pytest.MonkeyPatch
 ) -> None:
-    """Empty by default; a factory returning None under these settings adds nothing."""
+    """Redaction is the one transform by default; off, none; a factory returning None under
+    these settings adds nothing."""
     msatrace.init(service_name="svc", patch="none", tracing=False)
     by_default = builder.pipeline.transforms
     msatrace.shutdown()
+    msatrace.init(service_name="svc", patch="none", tracing=False, redact=False)
+    without_redaction = builder.pipeline.transforms
+    msatrace.shutdown()
     register(lambda settings: None)
 
-    msatrace.init(service_name="svc", patch="none", tracing=False)
+    msatrace.init(service_name="svc", patch="none", tracing=False, redact=False)
 
-    assert (by_default, builder.pipeline.transforms) == ((), ())
+    assert len(by_default) == 1
+    assert (without_redaction, builder.pipeline.transforms) == ((), ())
 
 
 def test_transforms_are_installed_at_init(

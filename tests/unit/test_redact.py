@@ -182,14 +182,20 @@ def test_a_self_referencing_list_does_not_loop() -> None:
     assert out[0] == "[REDACTED:email]"
 
 
-def test_objects_are_looked_at_as_their_str() -> None:
-    """An object the renderer would write with str() is redacted as that text."""
+def test_objects_are_looked_at_as_their_repr() -> None:
+    """An object the renderers write with repr() (both formats) is redacted as that text."""
 
     class User:
-        def __str__(self) -> str:
+        def __repr__(self) -> str:
             return "User(kim@example.com)"
 
+    class Opaque:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
     assert Redactor().value(User()) == "User([REDACTED:email])"
+    opaque = Opaque()
+    assert Redactor().value(opaque) is opaque  # the renderers write a placeholder for it
 
 
 def test_percent_encoded_query_values_are_redacted() -> None:
@@ -245,3 +251,12 @@ def test_the_hash_secret_is_not_in_the_settings_repr() -> None:
     settings = resolve({"redact_hash": True, "redact_hash_secret": SECRET}, env={})
 
     assert SECRET not in repr(settings)
+
+
+def test_the_redactor_looks_deeper_than_the_renderers_write() -> None:
+    """Every nesting level a log line shows has been redacted."""
+    from msatrace._core.logs import render
+    from msatrace._core.redact import engine
+
+    # orjson writes a value whole up to 254 levels; deeper, the renderers cut at render.MAX_DEPTH
+    assert engine.MAX_DEPTH > 254 > render.MAX_DEPTH

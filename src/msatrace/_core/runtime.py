@@ -39,7 +39,8 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import metrics, patching
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
-from msatrace._core.logs import configure
+from msatrace._core.logs import builder, configure
+from msatrace._core.redact.engine import Redactor
 from msatrace._core.spans import tracing
 from msatrace._core.trace import threads
 from msatrace._core.trace.propagation import Propagation, XTraceIdPropagator, otel_propagate
@@ -67,6 +68,14 @@ class Runtime:
     # The RED recorder and the scrape answer, or None with metrics off.
     metrics: metrics.Metrics | None = None
 
+
+def _redaction(settings: Settings) -> builder.Transform | None:
+    """Every log line's event is redacted before it is rendered (issue: personal data)."""
+    redactor = Redactor.from_settings(settings)
+    return redactor.event if redactor.enabled else None
+
+
+builder.register_transform(_redaction)
 
 _runtime: Runtime | None = None
 _lock = threading.RLock()

@@ -29,6 +29,24 @@ from msatrace._core.safety import failed
 if TYPE_CHECKING:
     from msatrace._core.config.settings import Settings
 
+# Nesting deeper than this is replaced whole. Deeper than a log line can show: orjson writes a
+# JSON value whole up to 254 levels, and the renderers cut anything deeper at 50
+# (render.MAX_DEPTH), so every level a line shows has been looked at.
+MAX_DEPTH = 256
+# Items looked at in one value (an event, a span's attributes), shared references counted each
+# time: a structure that would take longer is replaced whole, never scanned for seconds.
+MAX_NODES = 200_000
+
+
+class _Walk:
+    """One walk through a value: the containers on the current path (cycles) and the items seen."""
+
+    __slots__ = ("nodes", "path")
+
+    def __init__(self) -> None:
+        self.path: set[int] = set()
+        self.nodes = 0
+
 
 # Log-event fields msatrace itself fills (the line's schema): never redacted.
 SCHEMA_FIELDS = frozenset(
@@ -76,7 +94,7 @@ class Redactor:
         hash_values: bool = False,
         keep_last4: bool = False,
         ip: str = "off",
-        max_depth: int = 16,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
         self.enabled = enabled
         self._suffixes = dict(r.KEY_SUFFIXES)
@@ -119,11 +137,15 @@ class Redactor:
         try:
             if not self._scan.everything and self._clean(event):
                 return event
-            out = None
+            out, walk = None, _Walk()
             for key, value in event.items():
                 if key in SCHEMA_FIELDS:
                     continue
-                new = self._field(key, value, 1)
+                try:
+                    new = self._field(key, value, 1, walk)
+                except Exception as exc:  # this field only (an odd object): the others go on
+                    failed("redact.field", exc)
+                    new = "[REDACTED:error]"
                 if new is not value:
                     if out is None:
                         out = dict(event)
@@ -138,12 +160,12 @@ class Redactor:
         if not self.enabled:
             return attributes
         try:
-            out = None
+            out, walk = None, _Walk()
             for key, value in attributes.items():
                 if key in _URL_KEYS and type(value) is str:
                     new: Any = self._url(value, key == "url.query")
                 else:
-                    new = self._field(key, value, 1)
+                    new = self._field(key, value, 1, walk)
                 if new is not value:
                     if out is None:
                         out = dict(attributes)
@@ -178,7 +200,7 @@ class Redactor:
         if not self.enabled:
             return value
         try:
-            return self._value(value, 0, False)
+            return self._value(value, 0, False, _Walk())
         except Exception as exc:
             failed("redact.value", exc)
             return "[REDACTED:error]"
@@ -223,10 +245,10 @@ class Redactor:
                 self._verdicts[key] = v
         return v
 
-    def _field(self, key: Any, value: Any, depth: int) -> Any:
+    def _field(self, key: Any, value: Any, depth: int, walk: _Walk) -> Any:
         kind, hint = self._verdict(key)
         if kind is None:
-            return self._value(value, depth, hint)
+            return self._value(value, depth, hint, walk)
         if kind == _ALLOW or value is None or value == "" or type(value) is bool:
             return value
         if type(value) is str and r.MARKER.fullmatch(value):
@@ -234,7 +256,7 @@ class Redactor:
         plain = value if type(value) in (str, int, float) else None
         return self._marker(kind, None if plain is None else str(plain))
 
-    def _value(self, value: Any, depth: int, hint: bool) -> Any:
+    def _value(self, value: Any, depth: int, hint: bool, walk: _Walk) -> Any:
         t = type(value)
         if t is str:
             return self._text(value, hint)
@@ -248,35 +270,48 @@ class Redactor:
             return value
         if depth >= self._max_depth:
             return "[REDACTED:depth]"
-        if isinstance(value, Mapping):
-            out = None
-            for k, v in value.items():
-                new = self._field(k, v, depth + 1)
-                if new is not v:
-                    if out is None:
-                        out = dict(value)
-                    out[k] = new
-            return value if out is None else out
-        if isinstance(value, (list, tuple, set, frozenset)):
-            items = [self._value(v, depth + 1, hint) for v in value]
-            if all(a is b for a, b in zip(items, value, strict=False)):
-                return value
-            if t in (list, tuple, set, frozenset):
-                return t(items)
-            return items
+        if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+            if id(value) in walk.path:
+                return value  # a cycle: the renderers write it as a placeholder
+            walk.nodes += len(value)
+            if walk.nodes > MAX_NODES:
+                return "[REDACTED:too_large]"
+            walk.path.add(id(value))
+            try:
+                return self._container(value, t, depth, hint, walk)
+            finally:
+                walk.path.discard(id(value))
         if isinstance(value, str):
             return self._text(str.__str__(value), hint)
         if isinstance(value, (bytes, bytearray)):
             s = bytes(value).decode("utf-8", "replace")
             new = self._text(s, hint)
             return value if new is s else new
-        # Anything else is written as its str() by the renderers: look at that.
+        # Anything else is written as its repr() by the renderers: look at that. One that cannot
+        # be represented is left as it is: the renderers cannot write it either (a placeholder).
         try:
-            s = str(value)
+            s = repr(value)
         except Exception:
-            return "[REDACTED:unprintable]"  # the user's __str__ failed: nothing safe to show
+            return value
         new = self._text(s, hint)
         return value if new is s else new
+
+    def _container(self, value: Any, t: type, depth: int, hint: bool, walk: _Walk) -> Any:
+        if isinstance(value, Mapping):
+            out = None
+            for k, v in value.items():
+                new = self._field(k, v, depth + 1, walk)
+                if new is not v:
+                    if out is None:
+                        out = dict(value)
+                    out[k] = new
+            return value if out is None else out
+        items = [self._value(v, depth + 1, hint, walk) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=False)):
+            return value
+        if t in (list, tuple, set, frozenset):
+            return t(items)
+        return items
 
     def _url(self, url: str, query: bool) -> str:
         scan = self._query if query else lambda u: self._text(u, False)

@@ -44,6 +44,8 @@ from opentelemetry.util.types import Attributes
 
 from msatrace._core import upstream
 from msatrace._core.config.settings import Settings
+from msatrace._core.redact.engine import Redactor
+from msatrace._core.redact.spans import RedactingSpanExporter
 from msatrace._core.semconv import (
     DEPLOYMENT_ENVIRONMENT_NAME,
     ERROR_TYPE,
@@ -271,6 +273,11 @@ def install(settings: Settings) -> Tracing:
     )
     exporter = _exporter(settings)
     batch = None
+    redactor = Redactor.from_settings(settings)
+    if exporter is not None and redactor.enabled:
+        # Spans are frozen once they end: every producer's spans on this provider (msatrace's,
+        # other instrumentation's) are redacted on their way out, by wrapping the exporter.
+        exporter = RedactingSpanExporter(exporter, redactor)
     if exporter is not None:
         # BatchSpanProcessor re-creates its worker thread after fork (os.register_at_fork), so
         # every gunicorn --preload worker exports its own spans with no user hook.
