@@ -39,6 +39,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import patching
 from msatrace._core.config.settings import Settings, resolve, unknown_variables
+from msatrace._core.errors import capture
 from msatrace._core.logs import structured
 from msatrace._core.spans import tracing
 from msatrace._core.trace import threads
@@ -132,6 +133,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
                 frozenset(settings.exclude_paths),
                 _runtime.previous_textmap,
             )
+            capture.install(_error_reporters(settings))
             _set(rt)
             _install_textmap(settings, propagation)
             _patch_clients(settings, explicit_patch)
@@ -148,6 +150,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         previous = otel_propagate().get_global_textmap()
         _announce(settings, tracer)
         rt = Runtime(settings, tracer, propagation, frozenset(settings.exclude_paths), previous)
+        capture.install(_error_reporters(settings))
         _set(rt)
         _install_textmap(settings, propagation)
         _patch_clients(settings, explicit_patch)
@@ -156,6 +159,17 @@ def init(arguments: dict[str, Any]) -> Runtime:
             atexit.register(_at_exit)
             _atexit_registered = True
         return rt
+
+
+def _error_reporters(settings: Settings) -> tuple[capture.Reporter, ...]:
+    """What every captured exception is handed to (``errors.capture``), chosen per init()."""
+    return (_exception_line,)
+
+
+def _exception_line(event: capture.Captured) -> None:
+    """msatrace's line for a captured exception, when the capture decided it is the one."""
+    if event.write_line:
+        structured.log_exception(event.logger, event.message, event.error, **event.fields)
 
 
 def _announce(settings: Settings, installed: tracing.Tracing) -> None:
@@ -244,6 +258,7 @@ def shutdown(timeout: float = 5.0) -> None:
         if runtime is None:
             return
         _set(None)
+        capture.install(())
         _watch_sigterm(False)
         patching.unpatch_all()
         try:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
 from msatrace._core.config.settings import Settings
+from msatrace._core.errors import capture
 from msatrace._core.logs import render
 from msatrace._core.safety import failed
 from msatrace._core.trace import context, headers
@@ -298,7 +299,7 @@ class _Bridge(logging.Handler):
             ):
                 return  # msatrace writes the access line (documented in docs/logging.md)
             exc = record.exc_info[1] if record.exc_info else None
-            if exc is not None and getattr(exc, "__msatrace_logged__", False):
+            if exc is not None and capture.line_decided(exc):
                 return  # msatrace already logged this exception once, with its trace
             ev: dict[str, Any] = {"event": _message(record)}
             attrs = record.__dict__
@@ -453,32 +454,26 @@ def unconfigure() -> None:
 
 
 def _mark_seen(exc_info: Any) -> None:
-    """Remember that an exception was logged at ERROR: :func:`log_exception` then adds no copy."""
+    """Remember that an exception was logged at ERROR: its capture then adds no copy."""
     exc = exc_info if isinstance(exc_info, BaseException) else None
     if isinstance(exc_info, tuple) and len(exc_info) == 3:
         exc = exc_info[1]
     elif exc_info is True:
         exc = sys.exc_info()[1]
-    with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
-        exc.__msatrace_seen__ = True  # type: ignore[union-attr]  # marker on the user's exception
+    if isinstance(exc, BaseException):
+        capture.line_written(exc)
 
 
 def log_exception(name: str, message: str, exc: BaseException, **fields: Any) -> None:
-    """Log an exception once, at ERROR, structured; later stdlib records of it are dropped.
+    """Write msatrace's line for an exception, at ERROR, structured.
 
-    If the application (or a framework's error handler) already logged this exception at ERROR,
-    that line is the one: nothing is written, and later records of it are still dropped.
+    ``errors.capture`` decides whether this line is written (once per exception, and only if no
+    other line at ERROR carries it); later stdlib records of it are dropped by the bridge.
     """
-    if getattr(exc, "__msatrace_logged__", False) or not _state.configured:
-        return
-    if getattr(exc, "__msatrace_seen__", False):
-        with contextlib.suppress(Exception):
-            exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker, see below
+    if not _state.configured:
         return
     ev: dict[str, Any] = {"event": message, "exc_info": exc, **fields}
     _write_event(name, "error", ev, time.time())
-    with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
-        exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker on the user's exception
 
 
 class _Logger:
