@@ -251,12 +251,10 @@ class Call:
                 # exchange is over now, its span ends here when the adapter learns its status.
                 previous.done_ns = time.time_ns()
             self.resends += 1
-            cached = _policy  # _policy_for(rt), inline: this runs on every request
-            policy = cached[1] if cached is not None and cached[0] is rt else _policy_for(rt)
+            policy = _policy_for(rt)
             tracer = rt.tracing.tracer
             if tracer is None:
-                # Tracing off: no span, just the headers of the current trace (as
-                # _write_headers does, inline: this path's whole cost is a few calls).
+                # Tracing off: no span, just the headers of the current trace.
                 self.last = UNTRACED
                 if self.injected:
                     self._take_back(headers)
