@@ -48,7 +48,7 @@ from msatrace._core.semconv import (
     URL_SCHEME,
     USER_AGENT_ORIGINAL,
 )
-from msatrace._core.spans.tracing import describer, error_type, mark_error
+from msatrace._core.spans.tracing import describer, mark_error
 from msatrace._core.trace import context
 from msatrace._core.trace.headers import new_request_id, with_missing
 from msatrace._core.trace.propagation import HeaderBag, Propagation
@@ -138,7 +138,6 @@ class RequestScope:
         "_ended",
         "_fields",
         "_fields_token",
-        "_ids",
         "_otel_token",
         "_sinks",
         "_start",
@@ -158,7 +157,6 @@ class RequestScope:
     _end_ns: int | None
     _fields_token: Token[Mapping[str, Any]]
     _fields: Mapping[str, Any]
-    _ids: tuple[str, str] | None
     _sinks: tuple[Sink, ...]
 
     def __init__(self, edge: Inbound, facts: RequestFacts) -> None:
@@ -181,8 +179,7 @@ class RequestScope:
             parent, SpanKind.SERVER, _describe, facts, links, trace_id, start
         )
         self.facts = facts
-        self._ids = outcome.hex_ids(span)
-        self.trace_id_hex = self._ids[0] if self._ids is not None else "0" * 32
+        self.trace_id_hex = span.get_span_context().trace_id.to_bytes(16, "big").hex()
         self._sinks = edge.sinks
         self.error = None
         self.status = None
@@ -309,27 +306,20 @@ class RequestScope:
             if facts.source is not None:  # the environ holds this scope: no cycle left behind
                 facts.fill = facts.source = None
             route = facts.route
-            if error is not None:
-                kind_of_error: str | None = error_type(error)
-            else:
-                kind_of_error = str(status) if status is not None and status >= 500 else None
-            ids = self._ids
+            span = self.span
             outcome.deliver(
                 Outcome(
                     kind=SERVER,
                     name=_span_name(facts, route),
-                    method=facts.method,
-                    route=route,
-                    status=status,
                     start_ns=self._start,
                     end_ns=end_ns,
                     error=error,
-                    error_type=kind_of_error,
-                    trace_id=ids[0] if ids is not None else None,
-                    span_id=ids[1] if ids is not None else None,
+                    span=span,
+                    sampled=span.is_recording(),
                     request_id=self.request_id,
-                    sampled=self.span.is_recording(),
-                    span=self.span,
+                    method=facts.method,
+                    route=route,
+                    status=status,
                     path=facts.path,
                     client_address=facts.client_address,
                     user_agent=facts.user_agent,

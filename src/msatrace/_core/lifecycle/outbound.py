@@ -427,29 +427,19 @@ class Hop:
             return
         self.ended = True
         try:
-            error, status = self.error, self.status
-            if error is not None:
-                kind_of_error: str | None = tracing.error_type(error)
-            else:
-                kind_of_error = str(status) if status is not None and status >= 400 else None
-            ids = outcome.hex_ids(span)
             end_ns = self.done_ns
             outcome.deliver(
                 Outcome(
                     kind=CLIENT,
                     name=self.name,
-                    method=self.method,
-                    route=None,
-                    status=status,
                     start_ns=self.start_ns,
                     end_ns=end_ns if end_ns is not None else time.time_ns(),
-                    error=error,
-                    error_type=kind_of_error,
-                    trace_id=ids[0] if ids is not None else None,
-                    span_id=ids[1] if ids is not None else None,
-                    request_id=self.request_id,
-                    sampled=span.is_recording(),
+                    error=self.error,
                     span=span,
+                    sampled=span.is_recording(),
+                    request_id=self.request_id,
+                    method=self.method,
+                    status=self.status,
                 ),
                 self._sinks,
             )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -31,6 +31,7 @@ from msatrace._core import runtime
 from msatrace._core.logs import access
 from msatrace._core.safety import failed
 from msatrace._core.semconv import ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE
+from msatrace._core.spans.tracing import error_type
 from msatrace._core.trace import context
 
 Kind = Literal["server", "client", "task"]
@@ -41,35 +42,33 @@ KINDS: tuple[Kind, ...] = (SERVER, CLIENT, TASK)
 ACCESS_LOGGER = "msatrace.access"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    """How one incoming request, outgoing hop or task ended. Read it; sinks never change it."""
+class Outcome(NamedTuple):
+    """How one incoming request, outgoing hop or task ended; built by keyword, read-only.
+
+    A named tuple rather than a frozen dataclass: as immutable, and built in one call (a frozen
+    dataclass sets each field through ``object.__setattr__``). Keep a lifecycle's call to at most
+    15 keyword arguments: past that CPython builds a dict for the call (``CALL_FUNCTION_EX``),
+    on every request; what can be derived is a property instead.
+    """
 
     kind: Kind
-    # The span's name as it ends ("GET /orders/{id}", "GET", "process orders.add").
+    # The span's name as it ends ("GET /orders/{id}", "GET", "orders.add").
     name: str
-    # The HTTP request method as received or sent (None for a task).
-    method: str | None
-    # The route template the framework matched (a server request; None: no route, e.g. a 404).
-    route: str | None
-    # The HTTP response status (None: a task, or no response at all).
-    status: int | None
     # Wall clock, in nanoseconds since the epoch.
     start_ns: int
     end_ns: int
-    # The exception the application or the transport raised, and semconv ``error.type``: the
-    # exception's class, else the status code of an error response (5xx for a server, 4xx and
-    # 5xx for a client), else None.
+    # The exception the application or the transport raised (see also ``error_type``).
     error: BaseException | None
-    error_type: str | None
-    # Trace fields: IDs as lowercase hex (None outside a valid trace), the request's ID, and
-    # whether the span records (sampled; False with tracing off).
-    trace_id: str | None
-    span_id: str | None
-    request_id: str | None
-    sampled: bool
-    # The span to end (a non-recording one when not sampled).
+    # The span (a non-recording one when not sampled), whether it records (sampled: False
+    # with tracing off; read before it ended), and the ID of the request it belongs to.
     span: Span
+    sampled: bool
+    request_id: str | None
+    # HTTP: the request method as received or sent; the route template the framework matched
+    # (a server request; None: no route, e.g. a 404); the response status (None: no response).
+    method: str | None = None
+    route: str | None = None
+    status: int | None = None
     # A server request's path, client address and User-Agent (the access line), and the log
     # fields bound when it began: still current at the end, nothing else was bound since.
     path: str | None = None
@@ -84,6 +83,29 @@ class Outcome:
     def duration_s(self) -> float:
         """Seconds from start to end; never negative, should the wall clock step back."""
         return max(self.end_ns - self.start_ns, 0) / 1e9
+
+    @property
+    def error_type(self) -> str | None:
+        """semconv ``error.type``: the exception's class, else the status code of an error
+        response (5xx for a server, 4xx and 5xx for a client), else None."""
+        if self.error is not None:
+            return error_type(self.error)
+        status = self.status
+        if status is None or status < (500 if self.kind == SERVER else 400):
+            return None
+        return str(status)
+
+    @property
+    def trace_id(self) -> str | None:
+        """The trace ID as 32 lowercase hex digits; None outside a valid trace."""
+        ids = hex_ids(self.span)
+        return ids[0] if ids is not None else None
+
+    @property
+    def span_id(self) -> str | None:
+        """The span ID as 16 lowercase hex digits; None outside a valid trace."""
+        ids = hex_ids(self.span)
+        return ids[1] if ids is not None else None
 
 
 Sink = Callable[[Outcome], object]
@@ -147,13 +169,12 @@ def end_task_span(outcome: Outcome) -> None:
 def write_access_line(outcome: Outcome) -> None:
     """A request's access line (``logs.access``): one per request, ERROR for a 5xx or none."""
     status, route, method = outcome.status, outcome.route, outcome.method
-    trace_id, span_id = outcome.trace_id, outcome.span_id
     elapsed = outcome.end_ns - outcome.start_ns + 500  # rounded to the microsecond, below
     access.write_access_line(
         ACCESS_LOGGER,
         "error" if status is None or status >= 500 else "info",
         f"{method} {route or outcome.path} {status}",
-        (trace_id, span_id) if trace_id is not None and span_id is not None else None,
+        hex_ids(outcome.span),
         # Nothing bound since the request began: the line's fields are known.
         outcome.request_id if context.fields() is outcome.fields else None,
         method or "",

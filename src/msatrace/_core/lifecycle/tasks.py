@@ -189,24 +189,17 @@ class TaskRun:
             return
         self._ended = True
         try:
-            span, error = self.span, self.error
-            ids = outcome.hex_ids(span)
+            span = self.span
             outcome.deliver(
                 Outcome(
                     kind=TASK,
                     name=self.name,
-                    method=None,
-                    route=None,
-                    status=None,
                     start_ns=self.start_ns,
                     end_ns=time.time_ns(),
-                    error=error,
-                    error_type=tracing.error_type(error) if error is not None else None,
-                    trace_id=ids[0] if ids is not None else None,
-                    span_id=ids[1] if ids is not None else None,
-                    request_id=self.request_id,
-                    sampled=span.is_recording(),
+                    error=self.error,
                     span=span,
+                    sampled=span.is_recording(),
+                    request_id=self.request_id,
                     system=self.system,
                     state=state,
                 ),
