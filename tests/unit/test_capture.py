@@ -1,4 +1,4 @@
-"""One capture point per exception: which line logs it, remembered without touching the exception."""
+"""One capture point per exception: which line logs it, kept without touching the exception."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from tests.adapters.asgi_kit import call, init
 
 import msatrace
 import msatrace.starlette
 from msatrace import testing
 from msatrace._core import safety
 from msatrace._core.errors import capture
-from tests.adapters.asgi_kit import call, init
 
 
 class SlottedError(Exception):
@@ -70,7 +70,8 @@ def restored() -> Iterator[None]:
 def app() -> Iterator[Starlette]:
     init()
     raised.clear()
-    app = Starlette(routes=[Route("/boom", boom), Route("/slotted", slotted), Route("/frozen", frozen)])
+    routes = [Route("/boom", boom), Route("/slotted", slotted), Route("/frozen", frozen)]
+    app = Starlette(routes=routes)
     msatrace.starlette.instrument(app)
     yield app
     raised.clear()

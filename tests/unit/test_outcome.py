@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from tests.adapters.asgi_kit import call, init
 
 import msatrace
 import msatrace.starlette
@@ -17,7 +17,6 @@ from msatrace import testing
 from msatrace._core import runtime, safety
 from msatrace._core.lifecycle import outbound, outcome
 from msatrace._core.lifecycle.outcome import Outcome, Sink
-from tests.adapters.asgi_kit import call, init
 
 
 async def order(request: Request) -> Response:
@@ -35,7 +34,7 @@ def make_app() -> Starlette:
 
 
 @pytest.fixture
-def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Outcome]]:
+def seen(monkeypatch: pytest.MonkeyPatch) -> list[Outcome]:
     """A sink added for every kind (before init()): the outcomes it was handed."""
     got: list[Outcome] = []
 
@@ -43,7 +42,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Outcome]]:
         return got.append
 
     monkeypatch.setattr(outcome, "_factories", [*outcome._factories, record])
-    yield got
+    return got
 
 
 def test_request_outcome_carries_what_the_span_and_access_line_say(seen: list[Outcome]) -> None:

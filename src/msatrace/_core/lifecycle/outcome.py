@@ -15,8 +15,11 @@ registered with :func:`add_sink`, which says, per ``init()`` and per kind, wheth
 
     add_sink(_metrics)
 
-Imports: the standard library, opentelemetry, ``_core.runtime``, ``_core.logs`` (the access
-line), ``_core.safety``, ``_core.semconv`` and ``_core.trace``.
+A sink's own package (``_core/metrics``) sits below the lifecycles and never imports them: the
+factory, here, connects the two, so a recorder plugs in as one more entry of ``_factories``.
+
+Imports: the standard library, opentelemetry, ``_core.runtime``, ``_core.spans`` (``error.type``),
+``_core.logs`` (the access line), ``_core.safety``, ``_core.semconv`` and ``_core.trace``.
 """
 
 from __future__ import annotations
