@@ -66,7 +66,8 @@ def test_request_outcome_carries_what_the_span_and_access_line_say(seen: list[Ou
     assert out.span_id == line["span_id"] == format(span.context.span_id, "016x")
     assert out.request_id == line["request_id"]
     assert (out.start_ns, out.end_ns) == (span.start_time, span.end_time)
-    assert (out.path, out.user_agent) == ("/orders/7", "probe/1")
+    assert out.request is not None
+    assert (out.request.path, out.request.user_agent) == ("/orders/7", "probe/1")
 
 
 def test_failed_request_outcome_names_the_error(seen: list[Outcome]) -> None:

@@ -138,6 +138,7 @@ class RequestScope:
         "_ended",
         "_fields",
         "_fields_token",
+        "_ids",
         "_otel_token",
         "_sinks",
         "_start",
@@ -157,6 +158,7 @@ class RequestScope:
     _end_ns: int | None
     _fields_token: Token[Mapping[str, Any]]
     _fields: Mapping[str, Any]
+    _ids: tuple[str, str] | None
     _sinks: tuple[Sink, ...]
 
     def __init__(self, edge: Inbound, facts: RequestFacts) -> None:
@@ -179,7 +181,8 @@ class RequestScope:
             parent, SpanKind.SERVER, _describe, facts, links, trace_id, start
         )
         self.facts = facts
-        self.trace_id_hex = span.get_span_context().trace_id.to_bytes(16, "big").hex()
+        ids = self._ids = outcome.hex_ids(span)
+        self.trace_id_hex = ids[0] if ids is not None else "0" * 32
         self._sinks = edge.sinks
         self.error = None
         self.status = None
@@ -306,7 +309,7 @@ class RequestScope:
             if facts.source is not None:  # the environ holds this scope: no cycle left behind
                 facts.fill = facts.source = None
             route = facts.route
-            span = self.span
+            span, ids = self.span, self._ids
             outcome.deliver(
                 Outcome(
                     kind=SERVER,
@@ -316,13 +319,13 @@ class RequestScope:
                     error=error,
                     span=span,
                     sampled=span.is_recording(),
+                    trace_id=ids[0] if ids is not None else None,
+                    span_id=ids[1] if ids is not None else None,
                     request_id=self.request_id,
                     method=facts.method,
                     route=route,
                     status=status,
-                    path=facts.path,
-                    client_address=facts.client_address,
-                    user_agent=facts.user_agent,
+                    request=facts,
                     fields=self._fields,
                 ),
                 self._sinks,

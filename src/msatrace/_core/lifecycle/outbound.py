@@ -428,6 +428,7 @@ class Hop:
         self.ended = True
         try:
             end_ns = self.done_ns
+            ids = outcome.hex_ids(span)
             outcome.deliver(
                 Outcome(
                     kind=CLIENT,
@@ -437,6 +438,8 @@ class Hop:
                     error=self.error,
                     span=span,
                     sampled=span.is_recording(),
+                    trace_id=ids[0] if ids is not None else None,
+                    span_id=ids[1] if ids is not None else None,
                     request_id=self.request_id,
                     method=self.method,
                     status=self.status,

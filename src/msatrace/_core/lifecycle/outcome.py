@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -36,6 +36,9 @@ from msatrace._core.safety import failed
 from msatrace._core.semconv import ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE
 from msatrace._core.spans.tracing import error_type
 from msatrace._core.trace import context
+
+if TYPE_CHECKING:
+    from msatrace._core.lifecycle.inbound import RequestFacts
 
 Kind = Literal["server", "client", "task"]
 SERVER: Kind = "server"
@@ -63,20 +66,22 @@ class Outcome(NamedTuple):
     # The exception the application or the transport raised (see also ``error_type``).
     error: BaseException | None
     # The span (a non-recording one when not sampled), whether it records (sampled: False
-    # with tracing off; read before it ended), and the ID of the request it belongs to.
+    # with tracing off; read before it ended), its trace and span IDs as lowercase hex (None
+    # outside a valid trace), and the ID of the request it belongs to.
     span: Span
     sampled: bool
+    trace_id: str | None
+    span_id: str | None
     request_id: str | None
     # HTTP: the request method as received or sent; the route template the framework matched
     # (a server request; None: no route, e.g. a 404); the response status (None: no response).
     method: str | None = None
     route: str | None = None
     status: int | None = None
-    # A server request's path, client address and User-Agent (the access line), and the log
-    # fields bound when it began: still current at the end, nothing else was bound since.
-    path: str | None = None
-    client_address: str | None = None
-    user_agent: str | None = None
+    # A server request: what the adapter read from it (path, client address, User-Agent: the
+    # access line), and the log fields bound when it began: still current at the end if
+    # nothing else was bound since.
+    request: RequestFacts | None = None
     fields: Mapping[str, Any] | None = None
     # A task's messaging system ("celery") and final state ("SUCCESS"), when known.
     system: str | None = None
@@ -98,18 +103,6 @@ class Outcome(NamedTuple):
             return None
         return str(status)
 
-    @property
-    def trace_id(self) -> str | None:
-        """The trace ID as 32 lowercase hex digits; None outside a valid trace."""
-        ids = hex_ids(self.span)
-        return ids[0] if ids is not None else None
-
-    @property
-    def span_id(self) -> str | None:
-        """The span ID as 16 lowercase hex digits; None outside a valid trace."""
-        ids = hex_ids(self.span)
-        return ids[1] if ids is not None else None
-
 
 Sink = Callable[[Outcome], object]
 # Called once per init() for each kind: the sink that kind's outcomes go to, or None.
@@ -128,9 +121,10 @@ def deliver(outcome: Outcome, sinks: tuple[Sink, ...]) -> None:
 def hex_ids(span: Span) -> tuple[str, str] | None:
     """The span's trace and span IDs as lowercase hex, or None for an invalid span context."""
     sc = span.get_span_context()
-    if not sc.trace_id:
+    trace_id = sc.trace_id
+    if not trace_id:
         return None
-    return sc.trace_id.to_bytes(16, "big").hex(), sc.span_id.to_bytes(8, "big").hex()
+    return trace_id.to_bytes(16, "big").hex(), sc.span_id.to_bytes(8, "big").hex()
 
 
 # --- the sinks every init() may choose ---
@@ -171,24 +165,27 @@ def end_task_span(outcome: Outcome) -> None:
 
 def write_access_line(outcome: Outcome) -> None:
     """A request's access line (``logs.access``): one per request, ERROR for a 5xx or none."""
-    status, route, method = outcome.status, outcome.route, outcome.method
+    status, route, method, request = outcome.status, outcome.route, outcome.method, outcome.request
+    if request is None:
+        return  # not a server request
+    trace_id, span_id = outcome.trace_id, outcome.span_id
     elapsed = outcome.end_ns - outcome.start_ns + 500  # rounded to the microsecond, below
     access.write_access_line(
         ACCESS_LOGGER,
         "error" if status is None or status >= 500 else "info",
-        f"{method} {route or outcome.path} {status}",
-        hex_ids(outcome.span),
+        f"{method} {route or request.path} {status}",
+        (trace_id, span_id) if trace_id is not None and span_id is not None else None,
         # Nothing bound since the request began: the line's fields are known.
         outcome.request_id if context.fields() is outcome.fields else None,
         method or "",
         route,
-        outcome.path or "",
+        request.path,
         status,
         # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3); never
         # negative, should the wall clock step back.
         elapsed // 1000 / 1000 if elapsed > 0 else 0.0,
-        outcome.client_address,
-        outcome.user_agent,
+        request.client_address,
+        request.user_agent,
         outcome.end_ns,
     )
 

@@ -190,6 +190,7 @@ class TaskRun:
         self._ended = True
         try:
             span = self.span
+            ids = outcome.hex_ids(span)
             outcome.deliver(
                 Outcome(
                     kind=TASK,
@@ -199,6 +200,8 @@ class TaskRun:
                     error=self.error,
                     span=span,
                     sampled=span.is_recording(),
+                    trace_id=ids[0] if ids is not None else None,
+                    span_id=ids[1] if ids is not None else None,
                     request_id=self.request_id,
                     system=self.system,
                     state=state,
