@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from opentelemetry.trace import INVALID_SPAN
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -186,3 +187,37 @@ def test_failing_sink_is_reported_once_and_the_others_run(
     assert len(first.by_logger("msatrace.access")) == len(second.by_logger("msatrace.access")) == 1
     warnings = [e["event"] for r in (first, second) for e in r.by_logger("msatrace")]
     assert warnings == ["msatrace: internal error in outcome.broken; the request goes on"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "error", "expected"),
+    [
+        ("server", 503, None, "503"),
+        ("server", 404, None, None),
+        ("client", 404, None, "404"),
+        ("client", 200, None, None),
+        ("task", None, None, None),
+        ("server", 500, KeyError("k"), "KeyError"),
+        ("task", None, TimeoutError(), "TimeoutError"),
+    ],
+)
+def test_error_type_follows_semconv(
+    kind: outcome.Kind, status: int | None, error: BaseException | None, expected: str | None
+) -> None:
+    """error.type: the exception's class, else a server's 5xx or a client's 4xx/5xx status."""
+    out = Outcome(
+        kind=kind,
+        name="n",
+        start_ns=2,
+        end_ns=1,
+        error=error,
+        span=INVALID_SPAN,
+        sampled=False,
+        trace_id=None,
+        span_id=None,
+        request_id=None,
+        status=status,
+    )
+
+    assert out.error_type == expected
+    assert out.duration_s == 0.0
