@@ -83,25 +83,24 @@ class RequestFacts:
     source: Any = None
 
 
-def span_name(method: str, route: str | None) -> str:
-    """``{METHOD} {route}``; ``{METHOD}`` without a route; ``HTTP`` for unknown methods."""
+def span_name(method: str, route: str | None, kind: str = "http") -> str:
+    """``{METHOD} {route}``; ``{METHOD}`` without a route; ``HTTP`` for unknown methods.
+
+    A WebSocket connection (``kind="websocket"``) is one span named ``WS {route}``: there is no
+    stable semconv name for it, and "GET /chat" would hide that the span lasts the whole
+    connection.
+    """
+    if kind == "websocket":
+        return f"WS {route}" if route else "WS"
     if method not in KNOWN_METHODS:
         method = HTTP_SPAN_NAME_OTHER
     return f"{method} {route}" if route else method
 
 
-def _span_name(facts: RequestFacts, route: str | None) -> str:
-    # A WebSocket connection is one span named after its route; there is no stable semconv
-    # name for it, and "GET /chat" would hide that the span lasts the whole connection.
-    if facts.kind == "websocket":
-        return f"WS {route}" if route else "WS"
-    return span_name(facts.method, route)
-
-
 def _describe(facts: RequestFacts) -> tuple[str, dict[str, Any]]:
     if facts.fill is not None:  # cleared by RequestScope.end()
         facts.fill(facts.source, facts)
-    return _span_name(facts, facts.route), _attributes(facts)
+    return span_name(facts.method, facts.route, facts.kind), _attributes(facts)
 
 
 def _attributes(facts: RequestFacts) -> dict[str, Any]:
@@ -313,7 +312,7 @@ class RequestScope:
             outcome.deliver(
                 Outcome(
                     kind=SERVER,
-                    name=_span_name(facts, route),
+                    name=span_name(facts.method, route, facts.kind),
                     start_ns=self._start,
                     end_ns=end_ns,
                     error=error,
