@@ -203,18 +203,15 @@ def _facts(scope: Scope, wanted: dict[bytes, str], recording: bool) -> RequestFa
     websocket = scope["type"] == "websocket"
     client = scope.get("client")
     facts = RequestFacts(
-        "GET" if websocket else scope["method"],
-        scope["path"],
-        scope.get("scheme") or ("ws" if websocket else "http"),
-        bag,
-        None,  # server address and port: read by _fill_server, below
-        None,
-        client[0] if client else None,
-        agent,
-        scope.get("http_version"),
-        None,
-        "websocket" if websocket else "http",
-    )  # by position: a keyword call to the generated __init__ costs more, on every request
+        method="GET" if websocket else scope["method"],
+        path=scope["path"],
+        scheme=scope.get("scheme") or ("ws" if websocket else "http"),
+        headers=bag,
+        client_address=client[0] if client else None,
+        user_agent=agent,
+        protocol_version=scope.get("http_version"),
+        kind="websocket" if websocket else "http",
+    )  # server address and port: read by _fill_server, below, if sampled
     if recording:  # server address and port: span attributes, read if sampled
         facts.fill, facts.source = _fill_server, scope
     return facts

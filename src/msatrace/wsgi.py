@@ -99,7 +99,6 @@ def _answer(
 _DONE: Any = object()
 # "200 OK" -> 200 by a dict lookup; int() (whose parser is cold code in a request) for the rest.
 _CODES = {str(code): code for code in range(100, 600)}
-_new = object.__new__
 
 
 class _Call:
@@ -119,14 +118,22 @@ class _Call:
         "mw",
         "req",
     )
-    mw: TraceMiddleware
-    ctx: contextvars.Context
-    environ: dict[str, Any]
     req: RequestScope
-    _start_response: StartResponse
-    _closed: bool
     _close_body: Callable[[], object] | None
     _iterator: Iterator[bytes]
+
+    def __init__(
+        self,
+        mw: TraceMiddleware,
+        ctx: contextvars.Context,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+    ) -> None:
+        self.mw = mw
+        self.ctx = ctx
+        self.environ = environ
+        self._start_response = start_response
+        self._closed = False
 
     @staticmethod
     def start(
@@ -137,13 +144,8 @@ class _Call:
         edge: inbound.Inbound,
         path: str,
     ) -> Iterable[bytes]:
-        """Begin the request and call the application, inside ``ctx``.
-
-        Makes the ``_Call`` without an ``__init__`` (a Python call less per request).
-        """
-        call = _new(_Call)
-        call.mw, call.ctx, call.environ, call._start_response = mw, ctx, environ, start_response
-        call._closed = False
+        """Begin the request and call the application, inside ``ctx``."""
+        call = _Call(mw, ctx, environ, start_response)
         app = mw.app
         try:
             req = call.req = edge.begin(cgi.request_facts(environ, edge, path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import types
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +17,7 @@ import msatrace
 from msatrace import testing
 from msatrace._core import safety
 from msatrace._core.lifecycle import inbound
+from msatrace._core.logs import access
 from msatrace.wsgi import TraceMiddleware
 from tests.adapters.wsgi_kit import call, environ, init, is_trace_id
 
@@ -335,7 +337,7 @@ def test_access_line_duration_is_never_negative(
 ) -> None:
     """A wall clock stepping back mid-request gives 0 ms, not a negative duration."""
     readings = iter([2_000_000_000_000_000_000, 1_999_999_999_000_000_000])
-    monkeypatch.setattr(inbound, "_time_ns", lambda: next(readings))
+    monkeypatch.setattr(inbound, "time", types.SimpleNamespace(time_ns=lambda: next(readings)))
 
     result = call(TraceMiddleware(hello))
 
@@ -459,7 +461,7 @@ def test_failure_while_ending_leaves_nothing_behind(
     def broken_line(*args: Any) -> None:
         raise RuntimeError("line failed")
 
-    monkeypatch.setattr(inbound, "_write_access_line", broken_line)
+    monkeypatch.setattr(access, "write_access_line", broken_line)
     previous = safety.set_strict(False)
     safety.reset()
     try:
@@ -473,7 +475,7 @@ def test_failure_while_ending_leaves_nothing_behind(
     assert msatrace.current_trace_id() is None
     warnings = [e for e in result.logs if e["logger"] == "msatrace" and e["level"] == "warning"]
     assert [w["event"] for w in warnings] == [
-        "msatrace: internal error in inbound.end; the request goes on"
+        "msatrace: internal error in outcome.write_access_line; the request goes on"
     ]
 
 

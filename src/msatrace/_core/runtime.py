@@ -39,6 +39,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import metrics, patching
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
+from msatrace._core.errors import capture
 from msatrace._core.logs import builder, configure
 from msatrace._core.redact.engine import Redactor
 from msatrace._core.spans import tracing
@@ -144,6 +145,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
                 _runtime.previous_textmap,
                 _metrics_again(_runtime, settings),
             )
+            capture.install(_error_reporters(settings))
             _set(rt)
             _install_textmap(settings, propagation)
             _patch_clients(settings, explicit_patch)
@@ -168,6 +170,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
             previous,
             recorded,
         )
+        capture.install(_error_reporters(settings))
         _set(rt)
         _install_textmap(settings, propagation)
         _patch_clients(settings, explicit_patch)
@@ -200,6 +203,17 @@ def _metrics_again(old: Runtime, settings: Settings) -> metrics.Metrics | None:
         with contextlib.suppress(Exception):
             old.metrics.close()
     return built
+
+
+def _error_reporters(settings: Settings) -> tuple[capture.Reporter, ...]:
+    """What every captured exception is handed to (``errors.capture``), chosen per init()."""
+    return (_exception_line,)
+
+
+def _exception_line(event: capture.Captured) -> None:
+    """msatrace's line for a captured exception, when the capture decided it is the one."""
+    if event.write_line:
+        builder.log_exception(event.logger, event.message, event.error, **event.fields)
 
 
 def _announce(settings: Settings, installed: tracing.Tracing) -> None:
@@ -288,6 +302,7 @@ def shutdown(timeout: float = 5.0) -> None:
         if runtime is None:
             return
         _set(None)
+        capture.install(())
         _watch_sigterm(False)
         patching.unpatch_all()
         try:

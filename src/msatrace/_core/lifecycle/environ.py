@@ -46,15 +46,13 @@ def request_facts(
     else:
         bag = NO_HEADERS
     facts = RequestFacts(
-        environ.get("REQUEST_METHOD", "GET"),
-        path,
-        scheme or environ.get("wsgi.url_scheme", "http"),
-        bag,
-        None,  # server address and port: read by fill_server, below
-        None,
-        environ.get("REMOTE_ADDR") or None,
-        environ.get("HTTP_USER_AGENT"),
-    )  # by position: a keyword call to the generated __init__ costs more, on every request
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=path,
+        scheme=scheme or environ.get("wsgi.url_scheme", "http"),
+        headers=bag,
+        client_address=environ.get("REMOTE_ADDR") or None,
+        user_agent=environ.get("HTTP_USER_AGENT"),
+    )  # server address and protocol: read by fill_server, below, if sampled
     if edge.recording:  # server address and protocol: span attributes, read if sampled
         facts.fill, facts.source = fill_server, environ
     return facts

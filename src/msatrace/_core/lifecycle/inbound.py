@@ -18,28 +18,25 @@ Imports: the standard library, opentelemetry and ``msatrace._core``.
 from __future__ import annotations
 
 import logging
-import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import Token
 from dataclasses import dataclass
-from functools import partial
-from types import MappingProxyType
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 
 from msatrace._core import runtime
-from msatrace._core.logs import access, builder
+from msatrace._core.errors import capture
+from msatrace._core.lifecycle import outcome
+from msatrace._core.lifecycle.outcome import SERVER, Outcome, Sink
 from msatrace._core.safety import failed
 from msatrace._core.semconv import (
     CLIENT_ADDRESS,
-    ERROR_TYPE,
     HTTP_METHOD_OTHER,
     HTTP_REQUEST_METHOD,
     HTTP_REQUEST_METHOD_ORIGINAL,
-    HTTP_RESPONSE_STATUS_CODE,
     HTTP_ROUTE,
     HTTP_SPAN_NAME_OTHER,
     KNOWN_METHODS,
@@ -53,25 +50,13 @@ from msatrace._core.semconv import (
 )
 from msatrace._core.spans.tracing import describer, mark_error
 from msatrace._core.trace import context
-from msatrace._core.trace.headers import with_missing
+from msatrace._core.trace.headers import new_request_id, with_missing
 from msatrace._core.trace.propagation import HeaderBag, Propagation
 
 # RFC 6455 section 7.4.1: 1000 normal closure, 1001 going away (a WebSocketDisconnect's code).
 _NORMAL_CLOSURE = frozenset((1000, 1001))
-ACCESS_LOGGER = "msatrace.access"
+ACCESS_LOGGER = outcome.ACCESS_LOGGER
 ERROR_LOGGER = "msatrace.error"
-# Called on every request: bound once here rather than looked up through their modules. A
-# Python call costs ~0.3 µs in a real request (its code is cold in the CPU's caches by then), so
-# the one-line helper new_request_id() is inlined where marked.
-_time_ns = time.time_ns
-_attach = context.otel_attach
-_get_current = context.otel_current
-_detach = context.otel_detach
-_SPAN_KEY = context.SPAN_KEY
-_getrandbits = random.getrandbits
-_SERVER = SpanKind.SERVER
-_fields_var = context._fields  # start_scope/end_scope, inlined
-_write_access_line = access.write_access_line
 
 
 @dataclass(slots=True)
@@ -98,25 +83,24 @@ class RequestFacts:
     source: Any = None
 
 
-def span_name(method: str, route: str | None) -> str:
-    """``{METHOD} {route}``; ``{METHOD}`` without a route; ``HTTP`` for unknown methods."""
+def span_name(method: str, route: str | None, kind: str = "http") -> str:
+    """``{METHOD} {route}``; ``{METHOD}`` without a route; ``HTTP`` for unknown methods.
+
+    A WebSocket connection (``kind="websocket"``) is one span named ``WS {route}``: there is no
+    stable semconv name for it, and "GET /chat" would hide that the span lasts the whole
+    connection.
+    """
+    if kind == "websocket":
+        return f"WS {route}" if route else "WS"
     if method not in KNOWN_METHODS:
         method = HTTP_SPAN_NAME_OTHER
     return f"{method} {route}" if route else method
 
 
-def _span_name(facts: RequestFacts, route: str | None) -> str:
-    # A WebSocket connection is one span named after its route; there is no stable semconv
-    # name for it, and "GET /chat" would hide that the span lasts the whole connection.
-    if facts.kind == "websocket":
-        return f"WS {route}" if route else "WS"
-    return span_name(facts.method, route)
-
-
 def _describe(facts: RequestFacts) -> tuple[str, dict[str, Any]]:
     if facts.fill is not None:  # cleared by RequestScope.end()
         facts.fill(facts.source, facts)
-    return _span_name(facts, facts.route), _attributes(facts)
+    return span_name(facts.method, facts.route, facts.kind), _attributes(facts)
 
 
 def _attributes(facts: RequestFacts) -> dict[str, Any]:
@@ -146,7 +130,7 @@ def _attributes(facts: RequestFacts) -> dict[str, Any]:
 
 
 class RequestScope:
-    """One request in flight: created by :func:`begin`, finished by :meth:`end`."""
+    """One request in flight: created by :meth:`Inbound.begin`, finished by :meth:`end`."""
 
     __slots__ = (
         "_end_ns",
@@ -155,8 +139,8 @@ class RequestScope:
         "_fields_token",
         "_ids",
         "_otel_token",
+        "_sinks",
         "_start",
-        "access_log",
         "error",
         "facts",
         "propagation",
@@ -171,9 +155,10 @@ class RequestScope:
     error: BaseException | None
     status: int | None
     _end_ns: int | None
-    _fields_token: Token[Any]
-    _fields: MappingProxyType[str, Any]
+    _fields_token: Token[Mapping[str, Any]]
+    _fields: Mapping[str, Any]
     _ids: tuple[str, str] | None
+    _sinks: tuple[Sink, ...]
 
     def __init__(self, edge: Inbound, facts: RequestFacts) -> None:
         # The parent context, looked up once for the span and attach.
@@ -182,25 +167,22 @@ class RequestScope:
             parent, links, trace_id = incoming.parent, incoming.links, incoming.trace_id
             request_id = incoming.request_id
             if parent is None:
-                parent = _get_current()
+                parent = context.otel_current()
         else:  # no trace header at all (a client at the edge): nothing to parse or trust
-            parent, links, trace_id = _get_current(), (), 0
-            request_id = _getrandbits(128).to_bytes(16, "big").hex()  # new_request_id(), inlined
+            parent, links, trace_id = context.otel_current(), (), 0
+            request_id = new_request_id()
         self.request_id = request_id
         # One wall clock for the span's start and end and the access line's timestamp and
         # duration (as the SDK times spans): two clock reads per request.
-        self._start = start = _time_ns()
+        self._start = start = time.time_ns()
         # Name and attributes built only for a sampled span (none with tracing off).
         span = self.span = edge.start_span(
-            parent, _SERVER, _describe, facts, links, trace_id, start
+            parent, SpanKind.SERVER, _describe, facts, links, trace_id, start
         )
         self.facts = facts
-        # SpanContext is a tuple (trace_id, span_id, ...): an index instead of a property call.
-        # to_bytes().hex() rather than "%032x": see headers.new_request_id.
-        sc = span.get_span_context()
-        self.trace_id_hex = tid = sc[0].to_bytes(16, "big").hex()
-        self._ids = (tid, sc[1].to_bytes(8, "big").hex()) if sc[0] else None
-        self.access_log = edge.access_log
+        ids = self._ids = outcome.hex_ids(span)
+        self.trace_id_hex = ids[0] if ids is not None else "0" * 32
+        self._sinks = edge.sinks
         self.error = None
         self.status = None
         self.propagation = edge.propagation
@@ -208,11 +190,13 @@ class RequestScope:
         self._end_ns = None
         # trace.set_span_in_context(span, parent) as one dict display; a request from the edge
         # has an empty parent context.
-        self._otel_token = _attach(
-            Context({**parent, _SPAN_KEY: span}) if parent else Context({_SPAN_KEY: span})
+        self._otel_token = context.otel_attach(
+            Context({**parent, context.SPAN_KEY: span})
+            if parent
+            else Context({context.SPAN_KEY: span})
         )
-        own = self._fields = MappingProxyType({"request_id": request_id})
-        self._fields_token = _fields_var.set(own)
+        self._fields_token = context.start_scope({"request_id": request_id})
+        self._fields = context.fields()
 
     def with_response_headers(
         self, app_headers: Iterable[tuple[str, str]]
@@ -255,24 +239,25 @@ class RequestScope:
         if status is not None:
             self.status = status
         if self._end_ns is None:
-            self._end_ns = _time_ns()
+            self._end_ns = time.time_ns()
 
     def fail(self, exc: BaseException, *, log: bool = True) -> None:
-        """The application raised: record it on the span and log it once, with the trace.
+        """The application raised: record it on the span and capture it (logged once).
 
         Args:
             log: ``False`` when the framework handles the exception and logs it itself (Flask's
                 ``app.logger``, Django's ``django.request``): that line, written inside the
                 request's context, is then the one line with the trace ID. Calling ``fail``
-                again for the same exception only logs (the span has it already).
+                again for the same exception only captures it again (the span has it already).
         """
         if self.facts.kind == "websocket" and getattr(exc, "code", None) in _NORMAL_CLOSURE:
             return  # the client closed the connection normally: the handler's end, not a failure
         if exc is not self.error:
             self.error = exc
             mark_error(self.span, exc)
-        if log:
-            builder.log_exception(ERROR_LOGGER, "unhandled exception", exc, path=self.facts.path)
+        capture.capture(
+            exc, logger=ERROR_LOGGER, message="unhandled exception", log=log, path=self.facts.path
+        )
 
     def abort(self, exc: BaseException) -> None:
         """The request was cancelled (client gone, server stopping): on the span, not logged.
@@ -294,7 +279,8 @@ class RequestScope:
             failed("inbound.raised", err)
 
     def end(self, status: int | None = None, *, detach: bool = True) -> None:
-        """Finish the span, write the access line, and detach the request's context.
+        """Hand the request's :class:`~outcome.Outcome` to the sinks (end the span, write the
+        access line, ...), and detach the request's context.
 
         Never raises: an internal error is reported once (``safety.failed``) and the request
         goes on, so adapters call it directly, where the request ends.
@@ -310,59 +296,46 @@ class RequestScope:
             return
         self._ended = True
         try:
+            error = self.error
             if status is None:
                 status = self.status
-            if status is None and self.error is not None:
+            if status is None and error is not None:
                 status = 500
             end_ns = self._end_ns
             if end_ns is None:
-                end_ns = _time_ns()
+                end_ns = time.time_ns()
             facts = self.facts
             if facts.source is not None:  # the environ holds this scope: no cycle left behind
                 facts.fill = facts.source = None
             route = facts.route
-            span = self.span
-            # A NonRecordingSpan (tracing off, not sampled) without the is_recording() call.
-            if type(span) is not NonRecordingSpan and span.is_recording():
-                if route:
-                    span.update_name(_span_name(facts, route))
-                    span.set_attribute(HTTP_ROUTE, route)
-                if status is not None:
-                    # One call per attribute: cheaper in the SDK than set_attributes({...}),
-                    # which checks the mapping against the Sequence and Mapping ABCs first.
-                    span.set_attribute(HTTP_RESPONSE_STATUS_CODE, status)
-                    if status >= 500 and self.error is None:
-                        span.set_attribute(ERROR_TYPE, str(status))
-                        span.set_status(Status(StatusCode.ERROR))
-                span.end(end_ns)
-            if self.access_log:
-                method, path = facts.method, facts.path
-                elapsed = end_ns - self._start + 500  # rounded to the microsecond, below
-                _write_access_line(
-                    ACCESS_LOGGER,
-                    "error" if status is None or status >= 500 else "info",
-                    f"{method} {route or path} {status}",
-                    self._ids,
-                    # Nothing bound since the request began: the line's fields are known.
-                    self.request_id if _fields_var.get() is self._fields else None,
-                    method,
-                    route,
-                    path,
-                    status,
-                    # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3);
-                    # never negative, should the wall clock step back.
-                    elapsed // 1000 / 1000 if elapsed > 0 else 0.0,
-                    facts.client_address,
-                    facts.user_agent,
-                    end_ns,
-                )
+            span, ids = self.span, self._ids
+            outcome.deliver(
+                Outcome(
+                    kind=SERVER,
+                    name=span_name(facts.method, route, facts.kind),
+                    start_ns=self._start,
+                    end_ns=end_ns,
+                    error=error,
+                    span=span,
+                    sampled=span.is_recording(),
+                    trace_id=ids[0] if ids is not None else None,
+                    span_id=ids[1] if ids is not None else None,
+                    request_id=self.request_id,
+                    method=facts.method,
+                    route=route,
+                    status=status,
+                    request=facts,
+                    fields=self._fields,
+                ),
+                self._sinks,
+            )
         except Exception as exc:
             failed("inbound.end", exc)
         finally:
             if detach:
                 try:
-                    _fields_var.reset(self._fields_token)
-                    _detach(self._otel_token)
+                    context.end_scope(self._fields_token)
+                    context.otel_detach(self._otel_token)
                 except Exception as exc:  # a token of another context: nothing to restore
                     failed("inbound.end", exc)
 
@@ -371,12 +344,11 @@ class Inbound:
     """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
 
     __slots__ = (
-        "access_log",
-        "begin",
         "cgi_names",
         "exclude_paths",
         "propagation",
         "recording",
+        "sinks",
         "start_span",
         "wanted",
     )
@@ -384,7 +356,7 @@ class Inbound:
     def __init__(self, rt: runtime.Runtime) -> None:
         self.exclude_paths = rt.exclude_paths
         self.propagation = rt.propagation
-        self.access_log = rt.settings.access_log
+        self.sinks = outcome.sinks_for(rt).server  # chosen once per init(): see outcome
         self.start_span = describer(rt.tracing)
         # False with tracing off: span attributes (server address, ...) need not be collected.
         self.recording = rt.tracing.tracer is not None
@@ -395,9 +367,10 @@ class Inbound:
         self.cgi_names = tuple(
             "HTTP_" + name.upper().replace("-", "_") for name in self.wanted.values()
         )
-        # begin(facts): start tracing a request that is not excluded (the caller checked the
-        # path). A partial: the scope is constructed without a call of ours in between.
-        self.begin: Callable[[RequestFacts], RequestScope] = partial(RequestScope, self)
+
+    def begin(self, facts: RequestFacts) -> RequestScope:
+        """Start tracing a request that is not excluded (the caller checked the path)."""
+        return RequestScope(self, facts)
 
 
 # The adapters' view of the active runtime (None before init() and after shutdown()), kept

@@ -32,6 +32,8 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from msatrace._core import runtime, upstream
+from msatrace._core.lifecycle import outcome
+from msatrace._core.lifecycle.outcome import CLIENT, Outcome, Sink
 from msatrace._core.safety import failed, guard
 from msatrace._core.semconv import (
     ERROR_TYPE,
@@ -48,6 +50,7 @@ from msatrace._core.semconv import (
     URL_FULL,
 )
 from msatrace._core.spans import tracing
+from msatrace._core.trace import context
 from msatrace._core.trace.context import otel_attach, otel_current, otel_detach
 from msatrace._core.trace.propagation import TRACEPARENT, TRACESTATE
 
@@ -248,12 +251,10 @@ class Call:
                 # exchange is over now, its span ends here when the adapter learns its status.
                 previous.done_ns = time.time_ns()
             self.resends += 1
-            cached = _policy  # _policy_for(rt), inline: this runs on every request
-            policy = cached[1] if cached is not None and cached[0] is rt else _policy_for(rt)
+            policy = _policy_for(rt)
             tracer = rt.tracing.tracer
             if tracer is None:
-                # Tracing off: no span, just the headers of the current trace (as
-                # _write_headers does, inline: this path's whole cost is a few calls).
+                # Tracing off: no span, just the headers of the current trace.
                 self.last = UNTRACED
                 if self.injected:
                     self._take_back(headers)
@@ -275,9 +276,9 @@ class Call:
             if self.resends:
                 attrs[HTTP_REQUEST_RESEND_COUNT] = self.resends
             # semconv http client span name: "{method}" (no url.template known), "HTTP" if unknown
-            span = tracer.start_span(
-                known or HTTP_SPAN_NAME_OTHER, self.parent, SpanKind.CLIENT, attrs
-            )
+            name = known or HTTP_SPAN_NAME_OTHER
+            start_ns = time.time_ns()
+            span = tracer.start_span(name, self.parent, SpanKind.CLIENT, attrs, start_time=start_ns)
             ctx = trace.set_span_in_context(span, self.parent)
             try:
                 if self.injected:
@@ -287,7 +288,14 @@ class Call:
             except Exception:
                 span.end()  # the request goes out untouched: no open span left behind
                 raise
-            hop = Hop(span)
+            hop = Hop(
+                span,
+                outcome.sinks_for(rt).client,
+                name=name,
+                method=method,
+                start_ns=start_ns,
+                request_id=context.current_request_id(),
+            )
             hop.token = otel_attach(otel_context.set_value(_SUPPRESS_HTTP, True, ctx))
             self.last = hop
             return hop
@@ -337,13 +345,41 @@ class Call:
 class Hop:
     """One physical request in flight: its span (``None`` if tracing is off) until it closes."""
 
-    __slots__ = ("done_ns", "ended", "span", "token")
+    __slots__ = (
+        "_sinks",
+        "done_ns",
+        "ended",
+        "error",
+        "method",
+        "name",
+        "request_id",
+        "span",
+        "start_ns",
+        "status",
+        "token",
+    )
 
-    def __init__(self, span: Span | None) -> None:
+    def __init__(
+        self,
+        span: Span | None,
+        sinks: tuple[Sink, ...] = (),
+        *,
+        name: str = "",
+        method: str = "",
+        start_ns: int = 0,
+        request_id: str | None = None,
+    ) -> None:
         self.span = span
+        self._sinks = sinks
+        self.name = name
+        self.method = method
+        self.start_ns = start_ns
+        self.request_id = request_id
         self.token: Token[Context] | None = None
         self.ended = span is None
         self.done_ns: int | None = None
+        self.status: int | None = None
+        self.error: BaseException | None = None
 
     @property
     def superseded(self) -> bool:
@@ -362,13 +398,14 @@ class Hop:
         if span is None or self.ended:
             return
         try:
+            self.status = status
             attrs: dict[str, Any] = {HTTP_RESPONSE_STATUS_CODE: status}
             if protocol_version:
                 attrs[NETWORK_PROTOCOL_VERSION] = protocol_version
             if status >= 400:
                 attrs[ERROR_TYPE] = str(status)
                 span.set_status(Status(StatusCode.ERROR))
-            span.set_attributes(attrs)  # one call: the SDK takes its lock once
+            span.set_attributes(attrs)
         except Exception as exc:
             failed("outbound.respond", exc)
 
@@ -377,18 +414,38 @@ class Hop:
         span = self.span
         if span is None or self.ended:
             return
+        self.error = exc
         with guard("outbound.fail"):
             tracing.mark_error(span, exc, record=False)
         self.end()
 
     def end(self) -> None:
-        """End the span (once): the response was closed or fully read."""
+        """Hand the hop's :class:`~outcome.Outcome` to the sinks (once): the response was
+        closed or fully read, or the request failed."""
         span = self.span
         if span is None or self.ended:
             return
         self.ended = True
         try:
-            span.end(self.done_ns)
+            end_ns = self.done_ns
+            ids = outcome.hex_ids(span)
+            outcome.deliver(
+                Outcome(
+                    kind=CLIENT,
+                    name=self.name,
+                    start_ns=self.start_ns,
+                    end_ns=end_ns if end_ns is not None else time.time_ns(),
+                    error=self.error,
+                    span=span,
+                    sampled=span.is_recording(),
+                    trace_id=ids[0] if ids is not None else None,
+                    span_id=ids[1] if ids is not None else None,
+                    request_id=self.request_id,
+                    method=self.method,
+                    status=self.status,
+                ),
+                self._sinks,
+            )
         except Exception as exc:
             failed("outbound.end", exc)
 

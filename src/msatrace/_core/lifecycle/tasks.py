@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from concurrent.futures import Executor, Future
 from contextvars import Token
@@ -33,7 +34,9 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
 from msatrace._core import runtime, safety
-from msatrace._core.logs import builder
+from msatrace._core.errors import capture
+from msatrace._core.lifecycle import outcome
+from msatrace._core.lifecycle.outcome import TASK, Outcome
 from msatrace._core.semconv import (
     CODE_FUNCTION_NAME,
     MESSAGING_DESTINATION_NAME,
@@ -128,7 +131,18 @@ class TracedExecutor(Executor):
 class TaskRun:
     """One run of a task, or one publish: made by a ``begin_*`` function, finished by ``end``."""
 
-    __slots__ = ("_ended", "_fields_token", "_otel_token", "span", "system")
+    __slots__ = (
+        "_ended",
+        "_fields_token",
+        "_otel_token",
+        "_sinks",
+        "error",
+        "name",
+        "request_id",
+        "span",
+        "start_ns",
+        "system",
+    )
 
     def __init__(
         self,
@@ -143,19 +157,25 @@ class TaskRun:
         system: str | None = None,
     ) -> None:
         attrs = attributes if rt.tracing.tracer is not None else None
+        self.start_ns = time.time_ns()
         self.span: Span = tracing.start_span(rt.tracing, name, kind, parent, attrs, links, trace_id)
+        self.name = name
         self.system = system
+        self.error: BaseException | None = None
+        self._sinks = outcome.sinks_for(rt).task
         self._ended = False
         self._otel_token = otel_context.attach(trace.set_span_in_context(self.span, parent))
         self._fields_token: Token[Any] | None = (
             context.start_scope(fields) if fields is not None else None
         )
+        self.request_id = context.current_request_id()
 
     def fail(self, exc: BaseException, *, log: bool = True) -> None:
-        """The work raised: record it on the span; log it once (ERROR, structured) if ``log``."""
+        """The work raised: record it on the span and capture it; logged once (ERROR,
+        structured) if ``log``, else the framework's own line (Celery's) is the one."""
+        self.error = exc
         tracing.mark_error(self.span, exc)
-        if log:
-            builder.log_exception(TASK_LOGGER, "task failed", exc)
+        capture.capture(exc, logger=TASK_LOGGER, message="task failed", log=log)
 
     def retry(self, reason: object) -> None:
         """The work asked to be retried: an event on the span (the retry is a new message)."""
@@ -163,18 +183,40 @@ class TaskRun:
             self.span.add_event("retry", {"retry.reason": _short(reason)})
 
     def end(self, state: str | None = None) -> None:
-        """Finish the span and restore the context from before ``begin``; idempotent."""
+        """Hand the run's :class:`~outcome.Outcome` to the sinks (end the span, ...) and restore
+        the context from before ``begin``; idempotent, never raises."""
         if self._ended:
             return
         self._ended = True
         try:
-            if state is not None and self.system and self.span.is_recording():
-                self.span.set_attribute(f"{self.system}.task.state", state)
-            self.span.end()
+            span = self.span
+            ids = outcome.hex_ids(span)
+            outcome.deliver(
+                Outcome(
+                    kind=TASK,
+                    name=self.name,
+                    start_ns=self.start_ns,
+                    end_ns=time.time_ns(),
+                    error=self.error,
+                    span=span,
+                    sampled=span.is_recording(),
+                    trace_id=ids[0] if ids is not None else None,
+                    span_id=ids[1] if ids is not None else None,
+                    request_id=self.request_id,
+                    system=self.system,
+                    state=state,
+                ),
+                self._sinks,
+            )
+        except Exception as exc:
+            safety.failed("tasks.end", exc)
         finally:
-            if self._fields_token is not None:
-                context.end_scope(self._fields_token)
-            otel_context.detach(self._otel_token)
+            try:
+                if self._fields_token is not None:
+                    context.end_scope(self._fields_token)
+                otel_context.detach(self._otel_token)
+            except Exception as exc:  # a token of another context: nothing to restore
+                safety.failed("tasks.end", exc)
 
 
 def _short(value: object) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 from opentelemetry import trace
 
 from msatrace._core.config.settings import Settings
+from msatrace._core.errors import capture
 from msatrace._core.logs import render
 from msatrace._core.safety import failed
 from msatrace._core.trace import context
@@ -293,29 +294,23 @@ def _text(value: object) -> str:
 
 
 def _mark_seen(exc_info: Any) -> None:
-    """Remember that an exception was logged at ERROR: :func:`log_exception` then adds no copy."""
+    """Remember that an exception was logged at ERROR: its capture then adds no copy."""
     exc = exc_info if isinstance(exc_info, BaseException) else None
     if isinstance(exc_info, tuple) and len(exc_info) == 3:
         exc = exc_info[1]
     elif exc_info is True:
         exc = sys.exc_info()[1]
-    with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
-        exc.__msatrace_seen__ = True  # type: ignore[union-attr]  # marker on the user's exception
+    if isinstance(exc, BaseException):
+        capture.line_written(exc)
 
 
 def log_exception(name: str, message: str, exc: BaseException, **fields: Any) -> None:
-    """Log an exception once, at ERROR, structured; later stdlib records of it are dropped.
+    """Write msatrace's line for an exception, at ERROR, structured.
 
-    If the application (or a framework's error handler) already logged this exception at ERROR,
-    that line is the one: nothing is written, and later records of it are still dropped.
+    ``errors.capture`` decides whether this line is written (once per exception, and only if no
+    other line at ERROR carries it); later stdlib records of it are dropped by the bridge.
     """
-    if getattr(exc, "__msatrace_logged__", False) or not pipeline.configured:
-        return
-    if getattr(exc, "__msatrace_seen__", False):
-        with contextlib.suppress(Exception):
-            exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker, see below
+    if not pipeline.configured:
         return
     ev: dict[str, Any] = {"event": message, "exc_info": exc, **fields}
     write(name, "error", ev, time.time())
-    with contextlib.suppress(Exception):  # a frozen exception object simply stays unmarked
-        exc.__msatrace_logged__ = True  # type: ignore[attr-defined]  # marker on the user's exception

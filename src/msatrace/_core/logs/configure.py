@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
 from msatrace._core.config.settings import Settings
+from msatrace._core.errors import capture
 from msatrace._core.logs import builder, render
 from msatrace._core.safety import failed
 from msatrace._core.trace import headers
@@ -179,7 +180,7 @@ class _Bridge(logging.Handler):
             ):
                 return  # msatrace writes the access line (documented in docs/logging.md)
             exc = record.exc_info[1] if record.exc_info else None
-            if exc is not None and getattr(exc, "__msatrace_logged__", False):
+            if exc is not None and capture.line_decided(exc):
                 return  # msatrace already logged this exception once, with its trace
             ev: dict[str, Any] = {"event": _message(record)}
             attrs = record.__dict__
