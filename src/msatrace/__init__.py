@@ -117,6 +117,7 @@ def init(
     propagate_threads: bool | None = None,
     shutdown_timeout: float | None = None,
     flush_on_sigterm: bool | None = None,
+    lean_spans: bool | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

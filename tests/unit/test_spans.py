@@ -33,7 +33,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from msatrace._core.spans.lean import LeanTracer, decider, span_context_tuple
-from msatrace._core.spans.leanspan import LeanSpan
+from msatrace._core.spans.leanspan import Ended, LeanSpan
 
 SAMPLERS = [
     "always_on",
@@ -85,7 +85,7 @@ class Pair:
         act(self.lean)
         sdk_span, lean_span = self.exporter.get_finished_spans()
         self.exporter.clear()
-        assert isinstance(lean_span, LeanSpan)
+        assert isinstance(lean_span, Ended)
         return exported(sdk_span), exported(lean_span)
 
 

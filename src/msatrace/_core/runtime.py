@@ -86,6 +86,7 @@ _SPAN_SETTINGS = (
     "otlp_protocol",
     "otlp_headers",
     "otlp_timeout",
+    "lean_spans",
 )
 
 

@@ -72,6 +72,8 @@ class Settings:
     propagate_threads: bool = True
     shutdown_timeout: float = 5.0
     flush_on_sigterm: bool = True
+    # --- spans ---
+    lean_spans: bool = True
 
 
 @dataclass(frozen=True)
@@ -378,6 +380,18 @@ OPTIONS: tuple[Option, ...] = (
         _const(True),
         "When `SIGTERM` would kill the process at once (no handler of its own), flush spans "
         "first, then let it end the process as before.",
+        "`true`",
+    ),
+    # --- spans ---
+    Option(
+        "lean_spans",
+        ("MSATRACE_LEAN_SPANS",),
+        parse.boolean,
+        _const(True),
+        "msatrace's own spans (requests, outgoing calls, tasks) come from its lean tracer: the "
+        "same spans as the OpenTelemetry SDK tracer's, at a fraction of the cost. `false` uses "
+        "the SDK tracer of the provider msatrace installs instead, with the same names, "
+        "attributes and sampling. An adopted provider's own tracer is used either way.",
         "`true`",
     ),
 )
