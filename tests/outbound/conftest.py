@@ -25,6 +25,11 @@ import pytest
 
 import msatrace
 
+# Every outbound test runs on each span path: lean tracer, SDK tracer, adopted provider.
+from tests.span_paths import pytest_generate_tests, span_path
+
+__all__ = ["EchoServer", "Received", "pytest_generate_tests", "span_path"]
+
 
 @dataclass
 class Received:

@@ -392,3 +392,89 @@ def test_a_non_recording_span_keeps_its_context_where_msatrace_reads_it() -> Non
     span = NonRecordingSpan(sc)
     assert span._context is sc
     assert span.get_span_context() is span._context
+
+
+def test_ended_span_warnings_are_the_installed_sdks() -> None:
+    """Every change to an ended span logs what the installed SDK logs, under its logger name."""
+    pair = Pair()
+    valid = SpanContext(0x1, 0x2, False)
+
+    def act(tracer: trace.Tracer) -> None:
+        span = tracer.start_span("op")
+        span.end()
+        span.set_attribute("a", 1)
+        span.set_attributes({"b": 2})
+        span.update_name("late")
+        span.set_status(StatusCode.ERROR)
+        span.add_event("late")
+        span.record_exception(ValueError("late"))
+        span.add_link(valid)
+        span.add_link(SpanContext(0, 0, False))  # one the SDK drops before looking at the span
+        span.end()
+
+    seen = []
+    for tracer in (pair.sdk, pair.lean):
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # type: ignore[method-assign]  # collect, print nothing
+        logger = logging.getLogger("opentelemetry")
+        logger.addHandler(handler)
+        try:
+            act(tracer)
+        finally:
+            logger.removeHandler(handler)
+        seen.append([(r.name, r.levelno, r.getMessage()) for r in records])
+
+    sdk, lean = seen
+    assert len(sdk) == 8
+    assert lean == sdk
+
+
+def test_processors_get_a_snapshot_of_the_ended_span_as_from_the_sdk() -> None:
+    """on_end gets a ReadableSpan built for it, not the span: as the SDK's Span.end does."""
+    pair = Pair()
+    started: list[Any] = []
+    ended: list[ReadableSpan] = []
+
+    class Watch(SimpleSpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            started.append(span)
+
+        def on_end(self, span: ReadableSpan) -> None:
+            ended.append(span)
+
+    pair.provider.add_span_processor(Watch(InMemorySpanExporter()))
+    for tracer in (pair.sdk, pair.lean):
+        tracer.start_span("op", attributes={"a": 1}).end()
+
+    (sdk_start, lean_start), (sdk_end, lean_end) = started, ended
+    assert lean_end is not lean_start
+    assert sdk_end is not sdk_start
+    for snapshot in (lean_end, sdk_end):
+        assert isinstance(snapshot, ReadableSpan)
+        assert not isinstance(snapshot, trace.Span)
+    assert exported(lean_end) == exported(sdk_end)
+    assert lean_end.to_json()  # what ConsoleSpanExporter prints
+
+
+def test_every_change_to_a_span_takes_its_lock() -> None:
+    """update_name and set_status hold the span's lock, as every other change does (the SDK's
+    _check_span_ended): a concurrent end() cannot interleave with them."""
+    pair = Pair()
+    span = pair.lean.start_span("op")
+    assert isinstance(span, LeanSpan)
+    held: list[str] = []
+
+    class Spy:
+        def __enter__(self) -> None:
+            held.append("enter")
+
+        def __exit__(self, *exc: object) -> None:
+            held.append("exit")
+
+    span._lock = Spy()  # type: ignore[assignment]  # records its use
+
+    span.update_name("renamed")
+    span.set_status(StatusCode.ERROR)
+
+    assert held == ["enter", "exit", "enter", "exit"]

@@ -146,7 +146,7 @@ def bounded_attributes(processor: SpanProcessor) -> str | None:
 
 def bounded_list(processor: SpanProcessor) -> str | None:
     """Events and links are kept in a ``BoundedList`` that drops the oldest."""
-    items = BoundedList(2)
+    items: BoundedList[str] = BoundedList(2)
     for item in "abc":
         items.append(item)
     if list(items) != ["b", "c"] or items.dropped != 1:

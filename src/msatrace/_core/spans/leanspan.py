@@ -50,6 +50,8 @@ _PLAIN = (str, int, float, bool)
 class LeanSpan(trace.Span, ReadableSpan):
     """A recording span: the OpenTelemetry Span API over the SDK's ``ReadableSpan`` fields."""
 
+    _attributes: dict[str, Any]  # always a plain dict here, filled by _put within the limits
+
     def __init__(
         self,
         tracer: LeanTracer,
@@ -73,7 +75,6 @@ class LeanSpan(trace.Span, ReadableSpan):
             start_time=start_time if start_time is not None else time_ns(),
             instrumentation_scope=tracer.scope,
         )
-        self._attributes = attrs  # a plain dict, filled by _put within the span limits
         self._events: Sequence[Event] = ()  # a BoundedList once there is one
         self._links: Sequence[Link] = ()
         self._span_context = context  # typed non-optional, for get_span_context
