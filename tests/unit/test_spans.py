@@ -33,7 +33,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from msatrace._core.spans.lean import LeanTracer, decider, span_context_tuple
-from msatrace._core.spans.leanspan import Ended, LeanSpan
+from msatrace._core.spans.leanspan import LeanSpan
 
 SAMPLERS = [
     "always_on",
@@ -85,7 +85,7 @@ class Pair:
         act(self.lean)
         sdk_span, lean_span = self.exporter.get_finished_spans()
         self.exporter.clear()
-        assert isinstance(lean_span, Ended)
+        assert isinstance(lean_span, LeanSpan)
         return exported(sdk_span), exported(lean_span)
 
 
@@ -430,31 +430,43 @@ def test_ended_span_warnings_are_the_installed_sdks() -> None:
     assert lean == sdk
 
 
-def test_processors_get_a_snapshot_of_the_ended_span_as_from_the_sdk() -> None:
-    """on_end gets a ReadableSpan built for it, not the span: as the SDK's Span.end does."""
+def test_the_ended_span_processors_get_reads_as_the_sdks_copy_and_cannot_change() -> None:
+    """on_end gets the ended lean span itself (the SDK: a ReadableSpan copy): every exported
+    property reads the same as the SDK's copy, and a processor's attempts to change it (each
+    refused, as the SDK's copy has no such methods) change nothing a later processor sees."""
     pair = Pair()
-    started: list[Any] = []
-    ended: list[ReadableSpan] = []
+    seen: list[dict[str, Any]] = []
 
-    class Watch(SimpleSpanProcessor):
-        def on_start(self, span: Any, parent_context: Any = None) -> None:
-            started.append(span)
-
+    class Meddle(SimpleSpanProcessor):
         def on_end(self, span: ReadableSpan) -> None:
-            ended.append(span)
+            seen.append(exported(span))
+            if isinstance(span, LeanSpan):
+                span.set_attribute("late", 1)
+                span.set_attributes({"late": 2})
+                span.update_name("late")
+                span.set_status(StatusCode.ERROR)
+                span.add_event("late")
+                span.add_link(SpanContext(0x1, 0x2, False))
+                span.record_exception(ValueError("late"))
+                span.end()
 
-    pair.provider.add_span_processor(Watch(InMemorySpanExporter()))
-    for tracer in (pair.sdk, pair.lean):
-        tracer.start_span("op", attributes={"a": 1}).end()
+    class After(SimpleSpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            seen.append(exported(span))
 
-    (sdk_start, lean_start), (sdk_end, lean_end) = started, ended
-    assert lean_end is not lean_start
-    assert sdk_end is not sdk_start
-    for snapshot in (lean_end, sdk_end):
-        assert isinstance(snapshot, ReadableSpan)
-        assert not isinstance(snapshot, trace.Span)
-    assert exported(lean_end) == exported(sdk_end)
-    assert lean_end.to_json()  # what ConsoleSpanExporter prints
+    pair.provider.add_span_processor(Meddle(InMemorySpanExporter()))
+    pair.provider.add_span_processor(After(InMemorySpanExporter()))
+
+    logging.disable(logging.WARNING)  # each refused change warns, as in the SDK
+    try:
+        sdk, lean = pair.both(lambda tracer: tracer.start_span("op", attributes={"a": 1}).end())
+    finally:
+        logging.disable(logging.NOTSET)
+
+    sdk_meddle, sdk_after, lean_meddle, lean_after = seen
+    assert lean_meddle == lean_after == lean
+    assert sdk_meddle == sdk_after == sdk
+    assert lean == sdk
 
 
 def test_every_change_to_a_span_takes_its_lock() -> None:

@@ -18,8 +18,9 @@ encodings byte-identical):
 - span IDs are random (``random.getrandbits``), as msatrace's ID generator makes them.
 
 Only used for a provider msatrace installed (``tracing.install``), with ``lean_spans`` on and
-the SDK of the shape ``leanshape`` checks at install; otherwise the provider's SDK tracer is used. Spans the application starts with ``opentelemetry.trace.get_tracer`` are SDK
-spans of the same provider, parented and exported alike. Not done here: the SDK's self-metrics
+an SDK of the shape ``leanshape`` checks at install; otherwise the provider's SDK tracer is
+used. Spans the application starts with ``opentelemetry.trace.get_tracer`` are SDK spans of the
+same provider, parented and exported alike. Not done here: the SDK's self-metrics
 (``otel.sdk.span.*``), which need a MeterProvider msatrace does not install. The span itself is
 ``leanspan.LeanSpan``.
 

@@ -5,9 +5,10 @@ it as an SDK span.
 Follows the SDK's rules where they are observable: attribute limits and cleaning, status
 precedence, event and link limits (oldest dropped), the warnings for changes to an ended span
 (the SDK's texts under its logger name, tested against the installed SDK), ``record_exception``'s
-attributes, a lock around every change, and a ``ReadableSpan`` snapshot of the ended span for
-``on_end`` (as the SDK's ``Span.end`` hands over). See the ``lean`` docstring for why it exists;
-``leanshape`` checks at install that the SDK still has the shape relied on here.
+attributes, a lock around every change. Span processors' ``on_end`` gets the ended span itself,
+which no longer changes (the SDK hands over a copy sharing the same containers). See the
+``lean`` docstring for why it exists; ``leanshape`` checks at install that the SDK still has
+the shape relied on here.
 
 Imports: the standard library, opentelemetry and ``msatrace._core.semconv``.
 """
@@ -266,8 +267,11 @@ class LeanSpan(trace.Span, ReadableSpan):
         tracer = self._tracer
         if tracer.on_ending is not None:
             tracer.on_ending(self)
-        # As the SDK's Span.end: processors get a ReadableSpan of the ended span, not the span.
-        tracer.processor.on_end(Ended(self))
+        # The SDK's Span.end hands on_end a new ReadableSpan sharing the span's containers; the
+        # ended span itself reads the same through every ReadableSpan property and refuses every
+        # change under its lock, so processors get it as it is (tests/unit/test_spans.py shows
+        # both; the copy would be most of a sampled span's added cost, benchmarks/bench_spans.py).
+        tracer.processor.on_end(self)
 
     def __exit__(
         self,
@@ -287,31 +291,3 @@ class LeanSpan(trace.Span, ReadableSpan):
 def _valid_link(context: SpanContext, attributes: types.Attributes) -> bool:
     """The SDK's rule: a link needs a valid context, or attributes / tracestate to say why."""
     return bool(context and (context.is_valid or attributes or context.trace_state))
-
-
-class Ended(ReadableSpan):
-    """An ended :class:`LeanSpan` as span processors' ``on_end`` gets it: what the SDK's
-    ``Span._readable_span`` builds, through ``ReadableSpan``'s constructor. It shares the span's
-    attribute dict and event and link lists, as the SDK's snapshot shares its containers: an
-    ended span changes none of them again."""
-
-    def __init__(self, span: LeanSpan) -> None:
-        super().__init__(
-            name=span._name,
-            context=span._span_context,
-            parent=span._parent,
-            resource=span._resource,
-            attributes=span._attributes,
-            events=span._events,
-            links=span._links,
-            kind=span._kind,
-            status=span._status,
-            start_time=span._start_time,
-            end_time=span._end_time,
-            instrumentation_scope=span._instrumentation_scope,
-        )
-        self._dropped = span._dropped
-
-    @property
-    def dropped_attributes(self) -> int:
-        return self._dropped
