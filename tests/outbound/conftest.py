@@ -134,7 +134,8 @@ def echo() -> Iterator[EchoServer]:
     server = _Server(("127.0.0.1", 0), _handler(state))
     state.port = server.server_address[1]
     state.url = f"http://127.0.0.1:{state.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: a short interval keeps each test short.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield state
