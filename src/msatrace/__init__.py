@@ -160,6 +160,7 @@ def init(
     redact_hash_secret: str | None = None,
     redact_keep_last4: bool | None = None,
     redact_ip: str | None = None,
+    lean_spans: bool | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

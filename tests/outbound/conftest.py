@@ -25,6 +25,11 @@ import pytest
 
 import msatrace
 
+# Every outbound test runs on each span path: lean tracer, SDK tracer, adopted provider.
+from tests.span_paths import pytest_generate_tests, span_path
+
+__all__ = ["EchoServer", "Received", "pytest_generate_tests", "span_path"]
+
 
 @dataclass
 class Received:
@@ -129,7 +134,8 @@ def echo() -> Iterator[EchoServer]:
     server = _Server(("127.0.0.1", 0), _handler(state))
     state.port = server.server_address[1]
     state.url = f"http://127.0.0.1:{state.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: a short interval keeps each test short.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield state

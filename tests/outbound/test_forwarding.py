@@ -42,7 +42,8 @@ def service(echo: EchoServer) -> Iterator[str]:
     server: WSGIServer = make_server(
         "127.0.0.1", 0, msatrace.wsgi.TraceMiddleware(app), handler_class=_Quiet
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: a short interval keeps each test short.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -17,6 +17,9 @@ import pytest
 from tests.outbound.conftest import EchoServer
 from tests.outbound.helpers import traceparent_ids
 
+# The patched client runs in a child process, where tests/span_paths.py's fixtures do not reach.
+pytestmark = pytest.mark.span_paths("lean")
+
 ORDERS = {
     "init, adapter, library": "msatrace.init(**SETTINGS); import msatrace.{lib}; import {lib}",
     "init, library": "msatrace.init(**SETTINGS); import {lib}",

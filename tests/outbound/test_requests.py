@@ -248,6 +248,7 @@ def test_tracing_off_streamed_response_still_carries_the_trace(
     assert echo.only().get("traceparent") is not None
 
 
+@pytest.mark.span_paths("lean")  # the client runs in a child process: one span path
 @pytest.mark.parametrize("library", ["requests", "httpx"])
 def test_library_imported_after_init_is_patched(echo: EchoServer, library: str) -> None:
     """A client library imported only after msatrace.init() is patched by the import hook."""

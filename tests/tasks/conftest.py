@@ -13,6 +13,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import msatrace
 import msatrace.testing
 
+# Every task test runs on each span path: lean tracer, SDK tracer, adopted provider.
+from tests.span_paths import pytest_generate_tests, span_path
+
+__all__ = ["Captured", "pytest_generate_tests", "span_path"]
+
 
 @dataclass
 class Captured:

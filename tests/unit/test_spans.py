@@ -384,3 +384,101 @@ def test_the_span_context_msatrace_builds_equals_the_validated_one(
     assert (fast.trace_id, fast.span_id, fast.trace_flags, fast.is_valid) == (
         slow.trace_id, slow.span_id, slow.trace_flags, slow.is_valid,
     )  # fmt: skip
+
+
+def test_ended_span_warnings_are_the_installed_sdks() -> None:
+    """Every change to an ended span logs what the installed SDK logs, under its logger name."""
+    pair = Pair()
+    valid = SpanContext(0x1, 0x2, False)
+
+    def act(tracer: trace.Tracer) -> None:
+        span = tracer.start_span("op")
+        span.end()
+        span.set_attribute("a", 1)
+        span.set_attributes({"b": 2})
+        span.update_name("late")
+        span.set_status(StatusCode.ERROR)
+        span.add_event("late")
+        span.record_exception(ValueError("late"))
+        span.add_link(valid)
+        span.add_link(SpanContext(0, 0, False))  # one the SDK drops before looking at the span
+        span.end()
+
+    seen = []
+    for tracer in (pair.sdk, pair.lean):
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # type: ignore[method-assign]  # collect, print nothing
+        logger = logging.getLogger("opentelemetry")
+        logger.addHandler(handler)
+        try:
+            act(tracer)
+        finally:
+            logger.removeHandler(handler)
+        seen.append([(r.name, r.levelno, r.getMessage()) for r in records])
+
+    sdk, lean = seen
+    assert len(sdk) == 8
+    assert lean == sdk
+
+
+def test_the_ended_span_processors_get_reads_as_the_sdks_copy_and_cannot_change() -> None:
+    """on_end gets the ended lean span itself (the SDK: a ReadableSpan copy): every exported
+    property reads the same as the SDK's copy, and a processor's attempts to change it (each
+    refused, as the SDK's copy has no such methods) change nothing a later processor sees."""
+    pair = Pair()
+    seen: list[dict[str, Any]] = []
+
+    class Meddle(SimpleSpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            seen.append(exported(span))
+            if isinstance(span, LeanSpan):
+                span.set_attribute("late", 1)
+                span.set_attributes({"late": 2})
+                span.update_name("late")
+                span.set_status(StatusCode.ERROR)
+                span.add_event("late")
+                span.add_link(SpanContext(0x1, 0x2, False))
+                span.record_exception(ValueError("late"))
+                span.end()
+
+    class After(SimpleSpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            seen.append(exported(span))
+
+    pair.provider.add_span_processor(Meddle(InMemorySpanExporter()))
+    pair.provider.add_span_processor(After(InMemorySpanExporter()))
+
+    logging.disable(logging.WARNING)  # each refused change warns, as in the SDK
+    try:
+        sdk, lean = pair.both(lambda tracer: tracer.start_span("op", attributes={"a": 1}).end())
+    finally:
+        logging.disable(logging.NOTSET)
+
+    sdk_meddle, sdk_after, lean_meddle, lean_after = seen
+    assert lean_meddle == lean_after == lean
+    assert sdk_meddle == sdk_after == sdk
+    assert lean == sdk
+
+
+def test_every_change_to_a_span_takes_its_lock() -> None:
+    """update_name and set_status hold the span's lock, as every other change does (the SDK's
+    _check_span_ended): a concurrent end() cannot interleave with them."""
+    pair = Pair()
+    span = pair.lean.start_span("op")
+    assert isinstance(span, LeanSpan)
+    held: list[str] = []
+
+    class Spy:
+        def __enter__(self) -> None:
+            held.append("enter")
+
+        def __exit__(self, *exc: object) -> None:
+            held.append("exit")
+
+    span._lock = Spy()  # type: ignore[assignment]  # records its use
+
+    span.update_name("renamed")
+    span.set_status(StatusCode.ERROR)
+
+    assert held == ["enter", "exit", "enter", "exit"]

@@ -98,6 +98,7 @@ _SPAN_SETTINGS = (
     "otlp_protocol",
     "otlp_headers",
     "otlp_timeout",
+    "lean_spans",
 )
 
 

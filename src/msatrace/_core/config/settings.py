@@ -109,6 +109,8 @@ class Settings:
     redact_hash_secret: str | None = field(default=None, repr=False)
     redact_keep_last4: bool = False
     redact_ip: str = "off"
+    # --- spans ---
+    lean_spans: bool = True
 
 
 @dataclass(frozen=True)
@@ -682,6 +684,18 @@ OPTIONS: tuple[Option, ...] = (
         _const("off"),
         "IP addresses: `off` (kept), `redact`, or `hash` (keyed hash; needs the secret).",
         "`off`",
+    ),
+    # --- spans ---
+    Option(
+        "lean_spans",
+        ("MSATRACE_LEAN_SPANS",),
+        parse.boolean,
+        _const(True),
+        "msatrace's own spans (requests, outgoing calls, tasks) come from its lean tracer: the "
+        "same spans as the OpenTelemetry SDK tracer's, at a fraction of the cost. `false` uses "
+        "the SDK tracer of the provider msatrace installs instead, with the same names, "
+        "attributes and sampling. An adopted provider's own tracer is used either way.",
+        "`true`",
     ),
 )
 

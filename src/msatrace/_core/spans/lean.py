@@ -1,9 +1,10 @@
 """A lean tracer for the spans msatrace starts itself, when msatrace owns the TracerProvider.
 
-The OpenTelemetry SDK's span costs about 20 µs to start, fill with ten attributes and end: it
-validates every attribute through generic mapping checks, builds bounded containers nobody may
-use, records its own metrics and copies itself into a new ``ReadableSpan`` at the end. Every
-request, outgoing call and task pays that. ``LeanTracer`` makes the same spans for about 4 µs:
+The OpenTelemetry SDK's span validates every attribute through generic mapping checks and
+locks, builds bounded containers nobody may use and records its own metrics, and every request,
+outgoing call and task pays that. ``LeanTracer`` makes the same spans for a fraction of the cost
+(``benchmarks/bench_spans.py`` times both; ``tests/unit/test_spans_otlp.py`` holds their OTLP
+encodings byte-identical):
 
 - the spans are ``ReadableSpan`` objects with the SDK's fields, handed to the provider's own span
   processors (``on_start``, ``on_end``), so batching, export, ``capture_spans`` and any processor
@@ -16,9 +17,10 @@ request, outgoing call and task pays that. ``LeanTracer`` makes the same spans f
   sampler's bound;
 - span IDs are random (``random.getrandbits``), as msatrace's ID generator makes them.
 
-Only used for a provider msatrace installed (``tracing.install``); an adopted provider keeps its
-own SDK tracer. Spans the application starts with ``opentelemetry.trace.get_tracer`` are SDK
-spans of the same provider, parented and exported alike. Not done here: the SDK's self-metrics
+Only used for a provider msatrace installed (``tracing.install``), with ``lean_spans`` on and
+an SDK of the shape ``leanshape`` checks at install; otherwise the provider's SDK tracer is
+used. Spans the application starts with ``opentelemetry.trace.get_tracer`` are SDK spans of the
+same provider, parented and exported alike. Not done here: the SDK's self-metrics
 (``otel.sdk.span.*``), which need a MeterProvider msatrace does not install. The span itself is
 ``leanspan.LeanSpan``.
 
@@ -58,7 +60,7 @@ T = TypeVar("T")
 # SpanContext(...) without its validation (a Python call that re-checks the IDs): the tuple it
 # makes, (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid). Only for a span
 # msatrace starts itself, whose IDs are valid by construction; called where the span starts
-# rather than through a helper of ours, whose call would cost ~0.3 µs per request.
+# (hot path, see benchmarks/bench_spans.py). leanshape checks the tuple's layout at install.
 span_context_tuple = tuple.__new__
 
 

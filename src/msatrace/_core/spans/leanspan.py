@@ -1,10 +1,14 @@
-"""The recording span :class:`lean.LeanTracer` starts: OpenTelemetry's Span API over the SDK's
-``ReadableSpan`` fields, so the provider's processors and exporters take it as an SDK span.
+"""The recording span :class:`lean.LeanTracer` starts: OpenTelemetry's Span API over an SDK
+``ReadableSpan`` (built by its own constructor), so the provider's processors and exporters take
+it as an SDK span.
 
 Follows the SDK's rules where they are observable: attribute limits and cleaning, status
 precedence, event and link limits (oldest dropped), the warnings for changes to an ended span
-(under the SDK's logger name), ``record_exception``'s attributes. See the ``lean`` docstring for
-why it exists.
+(the SDK's texts under its logger name, tested against the installed SDK), ``record_exception``'s
+attributes, a lock around every change. Span processors' ``on_end`` gets the ended span itself,
+which no longer changes (the SDK hands over a copy sharing the same containers). See the
+``lean`` docstring for why it exists; ``leanshape`` checks at install that the SDK still has
+the shape relied on here.
 
 Imports: the standard library, opentelemetry and ``msatrace._core.semconv``.
 """
@@ -38,12 +42,16 @@ if TYPE_CHECKING:
     from msatrace._core.spans.lean import LeanTracer
 
 _log = logging.getLogger("opentelemetry.sdk.trace")  # the SDK's warnings, under its name
-_UNSET = Status(StatusCode.UNSET)
+# The SDK's text for a change to an ended span, with the name of its method that refused it
+# (tests/unit/test_spans.py compares every such warning with the installed SDK's).
+ENDED = "Tried calling %s on an ended span."
 _PLAIN = (str, int, float, bool)
 
 
 class LeanSpan(trace.Span, ReadableSpan):
     """A recording span: the OpenTelemetry Span API over the SDK's ``ReadableSpan`` fields."""
+
+    _attributes: dict[str, Any]  # always a plain dict here, filled by _put within the limits
 
     def __init__(
         self,
@@ -56,21 +64,21 @@ class LeanSpan(trace.Span, ReadableSpan):
         links: Sequence[Link] | None,
         start_time: int | None = None,
     ) -> None:
-        # ReadableSpan's fields, set directly (its __init__ would only add a call).
-        self._name = name
-        self._context = context
-        self._span_context = context  # typed non-optional, for get_span_context
-        self._kind = kind
-        self._parent = parent
-        self._instrumentation_info = None  # deprecated since SDK 1.11; exporters read the scope
-        self._instrumentation_scope = tracer.scope
-        self._resource = tracer.resource
-        self._status = _UNSET
-        self._start_time = start_time if start_time is not None else time_ns()
-        self._end_time: int | None = None
+        attrs: dict[str, Any] = {}
+        ReadableSpan.__init__(
+            self,
+            name=name,
+            context=context,
+            parent=parent,
+            resource=tracer.resource,
+            attributes=attrs,
+            kind=kind,
+            start_time=start_time if start_time is not None else time_ns(),
+            instrumentation_scope=tracer.scope,
+        )
         self._events: Sequence[Event] = ()  # a BoundedList once there is one
         self._links: Sequence[Link] = ()
-        self._attributes: dict[str, Any] = {}
+        self._span_context = context  # typed non-optional, for get_span_context
         self._dropped = 0
         self._tracer = tracer
         self._lock = threading.Lock()
@@ -80,7 +88,8 @@ class LeanSpan(trace.Span, ReadableSpan):
             self._put(attributes)
         if links:
             for link in links:
-                self._link(link.context, link.attributes)
+                if link and _valid_link(link.context, link.attributes):
+                    self._link(link.context, link.attributes)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(name="{self._name}", context={self._context})'
@@ -158,15 +167,20 @@ class LeanSpan(trace.Span, ReadableSpan):
         attrs[key] = cleaned
 
     def update_name(self, name: str) -> None:
-        if self._end_time is not None:
-            _log.warning("Calling update_name() on an ended span.")
-            return
-        self._name = name
+        with self._lock:
+            if self._end_time is None:
+                self._name = name
+                return
+        _log.warning(ENDED, "update_name")
 
     def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
-        if self._end_time is not None:
-            _log.warning("Calling set_status() on an ended span.")
-            return
+        with self._lock:
+            if self._end_time is None:
+                self._set_status(status, description)
+                return
+        _log.warning(ENDED, "set_status")
+
+    def _set_status(self, status: Status | StatusCode, description: str | None) -> None:
         # As the SDK: OK is final, UNSET never overrides, a Status object keeps its description.
         code = status.status_code if isinstance(status, Status) else status
         if self._status.status_code is StatusCode.OK or code is StatusCode.UNSET:
@@ -187,12 +201,12 @@ class LeanSpan(trace.Span, ReadableSpan):
         limits = self._tracer.limits
         bounded = self._bounded(limits.max_event_attributes, attributes)
         with self._lock:
-            if self._end_time is not None:
-                _log.warning("Calling add_event() on an ended span.")
+            if self._end_time is None:
+                if not isinstance(self._events, BoundedList):
+                    self._events = BoundedList(limits.max_events)
+                self._events.append(Event(name, bounded, timestamp))
                 return
-            if not isinstance(self._events, BoundedList):
-                self._events = BoundedList(limits.max_events)
-            self._events.append(Event(name, bounded, timestamp))
+        _log.warning(ENDED, "_add_event")  # the SDK's add_event refuses in its _add_event
 
     def _bounded(self, max_attributes: int | None, attributes: types.Attributes) -> Any:
         """An event's or link's attributes, limited and cleaned as the SDK does."""
@@ -204,16 +218,15 @@ class LeanSpan(trace.Span, ReadableSpan):
         )
 
     def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
+        if not _valid_link(context, attributes):
+            return  # before the ended check, as the SDK: no warning for a link it would drop
         with self._lock:
-            if self._end_time is not None:
-                _log.warning("Calling add_link() on an ended span.")
+            if self._end_time is None:
+                self._link(context, attributes)
                 return
-            self._link(context, attributes)
+        _log.warning(ENDED, "_add_link")  # the SDK's add_link refuses in its _add_link
 
     def _link(self, context: SpanContext, attributes: types.Attributes) -> None:
-        # The SDK's rule: a link needs a valid context, or attributes / tracestate to say why.
-        if not (context and (context.is_valid or attributes or context.trace_state)):
-            return
         limits = self._tracer.limits
         bounded = self._bounded(limits.max_link_attributes, attributes)
         if not isinstance(self._links, BoundedList):
@@ -254,7 +267,10 @@ class LeanSpan(trace.Span, ReadableSpan):
         tracer = self._tracer
         if tracer.on_ending is not None:
             tracer.on_ending(self)
-        # The span itself is the ReadableSpan processors get: ended, it no longer changes.
+        # The SDK's Span.end hands on_end a new ReadableSpan sharing the span's containers; the
+        # ended span itself reads the same through every ReadableSpan property and refuses every
+        # change under its lock, so processors get it as it is (tests/unit/test_spans.py shows
+        # both; the copy would be most of a sampled span's added cost, benchmarks/bench_spans.py).
         tracer.processor.on_end(self)
 
     def __exit__(
@@ -270,3 +286,8 @@ class LeanSpan(trace.Span, ReadableSpan):
             if self.status_on_exit:
                 self.set_status(Status(StatusCode.ERROR, f"{type(exc_val).__name__}: {exc_val}"))
         super().__exit__(exc_type, exc_val, exc_tb)
+
+
+def _valid_link(context: SpanContext, attributes: types.Attributes) -> bool:
+    """The SDK's rule: a link needs a valid context, or attributes / tracestate to say why."""
+    return bool(context and (context.is_valid or attributes or context.trace_state))

@@ -54,7 +54,7 @@ from msatrace._core.semconv import (
     TELEMETRY_DISTRO_NAME,
     TELEMETRY_DISTRO_VERSION,
 )
-from msatrace._core.spans import export
+from msatrace._core.spans import export, leanshape
 from msatrace._core.spans.lean import LeanTracer, decider, given, span_context_tuple
 from msatrace._core.trace.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._version import __version__
@@ -284,18 +284,37 @@ def install(settings: Settings) -> Tracing:
         batch = export.Batch(exporter)
         provider.add_span_processor(batch)
     trace.set_tracer_provider(provider)
-    # msatrace's own spans (requests, calls, tasks) come from the lean tracer: the same provider
-    # resource, limits, sampling rule and processors, at a fifth of the SDK span's cost.
-    bound = sampling.TraceIdRatioBased.get_bound_for_rate(settings.sampler_arg)
-    tracer = LeanTracer(
-        provider.resource,
-        processors,
-        limits,
-        decider(settings.sampler, settings.sampler_arg, bound),
-        INSTRUMENTATION_SCOPE,
-        __version__,
-    )
-    return Tracing(tracer, provider, True, None, batch)
+    return Tracing(_own_tracer(settings, provider, processors, limits), provider, True, None, batch)
+
+
+def _own_tracer(
+    settings: Settings,
+    provider: TracerProvider,
+    processors: SynchronousMultiSpanProcessor,
+    limits: SpanLimits,
+) -> trace.Tracer:
+    """The tracer of msatrace's own spans on a provider it installed: the lean tracer (the
+    same resource, limits, sampling rule and processors as the SDK tracer, at a fraction of its
+    cost), or the provider's SDK tracer with ``lean_spans=false`` or when the installed SDK no
+    longer has the shape the lean tracer relies on (``leanshape``; one warning says which)."""
+    if settings.lean_spans:
+        problem = leanshape.unusable(processors)
+        if problem is None:
+            bound = sampling.TraceIdRatioBased.get_bound_for_rate(settings.sampler_arg)
+            return LeanTracer(
+                provider.resource,
+                processors,
+                limits,
+                decider(settings.sampler, settings.sampler_arg, bound),
+                INSTRUMENTATION_SCOPE,
+                __version__,
+            )
+        _log.warning(
+            "msatrace: this OpenTelemetry SDK differs from what msatrace's lean spans rely on "
+            "(%s); msatrace's spans come from the SDK tracer instead (as with lean_spans=false)",
+            problem,
+        )
+    return provider.get_tracer(INSTRUMENTATION_SCOPE, __version__)
 
 
 def start_span(
@@ -306,22 +325,23 @@ def start_span(
     attributes: Attributes = None,
     links: Sequence[Link] | None = None,
     trace_id: int = 0,
+    start_time: int | None = None,
 ) -> Span:
     """Start a span; with tracing off, a non-recording span that still carries valid IDs.
 
     ``trace_id`` continues a trace known only by its ID (no parent span): the new span is a root
-    span of that trace.
+    span of that trace. ``start_time`` (ns since the epoch) defaults to now.
     """
     tracer = tracing.tracer
     if tracer is None:
         return _start_off(parent, kind, given, (name, attributes), links, trace_id)
     if isinstance(tracer, LeanTracer):
-        return tracer.start(name, parent, kind, attributes, links, trace_id)
+        return tracer.start(name, parent, kind, attributes, links, trace_id, start_time)
     if not trace_id:
-        return tracer.start_span(name, parent, kind, attributes, links)
+        return tracer.start_span(name, parent, kind, attributes, links, start_time)
     token = _forced_trace_id.set(trace_id)
     try:
-        return tracer.start_span(name, parent, kind, attributes, links)
+        return tracer.start_span(name, parent, kind, attributes, links, start_time)
     finally:
         _forced_trace_id.reset(token)
 
@@ -330,9 +350,9 @@ class Describer(Protocol):
     """Starts a span whose name and attributes come from ``describe(subject)``.
 
     msatrace's own tracer calls ``describe`` only for a sampled span, so a request that is not
-    sampled does not build them; tracing off never calls it. ``trace_id`` names the trace of a
-    root span (from X-Trace-ID); ``start_time`` (ns since the epoch) is used by msatrace's own
-    tracer, another provider's tracer times its spans itself.
+    sampled does not build them; tracing off never calls it; an SDK tracer (``lean_spans=false``,
+    an adopted provider) gets them before its sampler runs. ``trace_id`` names the trace of a
+    root span (from X-Trace-ID); ``start_time`` (ns since the epoch) is the span's start.
     """
 
     def __call__(
@@ -365,7 +385,7 @@ def describer(tracing: Tracing) -> Describer:
         start_time: int | None = None,
     ) -> Span:
         name, attributes = describe(subject)
-        return start_span(tracing, name, kind, context, attributes, links, trace_id)
+        return start_span(tracing, name, kind, context, attributes, links, trace_id, start_time)
 
     return start_described
 
