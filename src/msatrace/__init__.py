@@ -71,6 +71,8 @@ __all__ = [
     "__version__",
     "bind",
     "bound",
+    "capture_exception",
+    "capture_message",
     "current_request_id",
     "current_span_id",
     "current_trace_id",
@@ -182,6 +184,45 @@ def init(
 
     arguments = {k: v for k, v in locals().items() if k != "runtime" and v is not None}
     return runtime.init(arguments).settings
+
+
+def capture_exception(
+    error: BaseException | None = None, *, fingerprint: str | None = None
+) -> None:
+    """Report a handled exception as unhandled ones are: grouped, once per bug, to the notifiers.
+
+    Args:
+        error: the exception; by default the one being handled (``sys.exc_info()``).
+        fingerprint: groups this report with others of the same value instead of by the
+            exception's type, message and frames.
+
+    Does nothing without notifiers (``notify``) or before ``init()``; never raises.
+    """
+    from msatrace._core import runtime
+
+    reporting = runtime.reporting()
+    if reporting is None:
+        return
+    if error is None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if error is None:
+            return
+    try:
+        reporting.capture(error, **({"fingerprint": fingerprint} if fingerprint else {}))
+    except Exception:  # never into the application
+        return
+
+
+def capture_message(message: str, *, fingerprint: str | None = None) -> None:
+    """Report a message as an error (grouped by its text with numbers and IDs normalised).
+
+    Does nothing without notifiers (``notify``) or before ``init()``; never raises.
+    """
+    from msatrace._core.errors.event import ReportedMessage
+
+    capture_exception(ReportedMessage(message), fingerprint=fingerprint)
 
 
 def shutdown(timeout: float = 5.0) -> None:

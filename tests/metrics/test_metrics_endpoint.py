@@ -66,3 +66,33 @@ def test_metrics_off_leaves_the_path_to_the_application() -> None:
     msatrace.flask.instrument(app)
     with app.test_client().get("/metrics") as r:
         assert r.status_code == 404
+
+
+def test_requests_are_counted_per_route_with_their_status() -> None:
+    """The outcome step records each request: count per route template and status."""
+    msatrace.init(
+        service_name="shop", patch="none", log_format="json", metrics_exporter="prometheus"
+    )
+    app = FastAPI()
+
+    @app.get("/orders/{order_id}")
+    def order(order_id: int) -> dict[str, int]:
+        if order_id == 0:
+            raise ValueError("no order 0")
+        return {"order_id": order_id}
+
+    msatrace.fastapi.instrument(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for order_id in (1, 2, 3, 0):
+            client.get(f"/orders/{order_id}")
+        text = client.get("/metrics").text
+    counts = {
+        line[line.index("{") + 1 : line.rindex("}")]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("http_server_request_duration_seconds_count{")
+    }
+    ok = [v for k, v in counts.items() if 'http_route="/orders/{order_id}"' in k and '"200"' in k]
+    failed = [v for k, v in counts.items() if '"500"' in k and 'error_type="ValueError"' in k]
+    assert ok == [3.0]
+    assert failed == [1.0]
+    assert not any("/metrics" in k for k in counts)  # the scrape itself is not measured

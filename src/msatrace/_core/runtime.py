@@ -40,6 +40,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 from msatrace._core import metrics, patching
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
 from msatrace._core.errors import capture
+from msatrace._core.errors.reporting import Reporting
 from msatrace._core.logs import builder, configure
 from msatrace._core.redact.engine import Redactor
 from msatrace._core.spans import tracing
@@ -137,6 +138,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
             _log.debug("msatrace: init() called again with new settings; reconfiguring")
             propagation = Propagation(settings)
             patching.unpatch_all()
+            reporting = Reporting.from_settings(settings)  # a bad notify entry: nothing changed
             configure.configure(settings)
             rt = Runtime(
                 settings,
@@ -146,7 +148,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
                 _runtime.previous_textmap,
                 _metrics_again(_runtime, settings),
             )
-            capture.install(_error_reporters(settings))
+            _report_with(reporting)
             _set(rt)
             _install_textmap(settings, propagation)
             _patch_clients(settings, explicit_patch)
@@ -156,6 +158,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         propagation = Propagation(settings)  # validates propagator names before any side effect
         tracer = tracing.install(settings)
         try:
+            reporting = Reporting.from_settings(settings)
             configure.configure(settings)
             recorded = metrics.build(settings)
         except BaseException:
@@ -171,7 +174,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
             previous,
             recorded,
         )
-        capture.install(_error_reporters(settings))
+        _report_with(reporting)
         _set(rt)
         _install_textmap(settings, propagation)
         _patch_clients(settings, explicit_patch)
@@ -206,9 +209,32 @@ def _metrics_again(old: Runtime, settings: Settings) -> metrics.Metrics | None:
     return built
 
 
-def _error_reporters(settings: Settings) -> tuple[capture.Reporter, ...]:
-    """What every captured exception is handed to (``errors.capture``), chosen per init()."""
-    return (_exception_line,)
+# Error reports (notifiers configured): handed every captured exception; None without notifiers.
+_reporting: Reporting | None = None
+
+
+def _report_with(reporting: Reporting | None) -> None:
+    """Install what every captured exception is handed to (``errors.capture``) for this init():
+    msatrace's exception line, and the error reports when notifiers are configured."""
+    global _reporting
+    previous, _reporting = _reporting, reporting
+    reporters: tuple[capture.Reporter, ...] = (_exception_line,)
+    if reporting is not None:
+        reporters += (reporting.report,)
+    capture.install(reporters)
+    if previous is not None and previous is not reporting:
+        with contextlib.suppress(Exception):
+            previous.close()
+
+
+def reporting() -> Reporting | None:
+    """The error reports of this init(), or None (no notifier configured, or not initialised)."""
+    return _reporting
+
+
+def _report_with_none() -> None:
+    global _reporting
+    _reporting = None
 
 
 def _exception_line(event: capture.Captured) -> None:
@@ -304,6 +330,10 @@ def shutdown(timeout: float = 5.0) -> None:
             return
         _set(None)
         capture.install(())
+        if _reporting is not None:
+            with contextlib.suppress(Exception):
+                _reporting.close()  # pending reports and digests, within their own bound
+            _report_with_none()
         _watch_sigterm(False)
         patching.unpatch_all()
         try:

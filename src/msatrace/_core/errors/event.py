@@ -67,6 +67,8 @@ class ErrorEvent:
     def title(self) -> str:
         """``ValueError: order <n> ...`` as people read it: the outermost exception."""
         first = self.exceptions[0]
+        if first.type == MESSAGE:
+            return first.message
         return f"{first.type}: {first.message}" if first.message else first.type
 
     @property
@@ -77,6 +79,13 @@ class ErrorEvent:
                 if frame.in_app:
                     return f"{frame.module}:{frame.function}"
         return ""
+
+
+MESSAGE = "message"  # the type shown for a capture_message() report
+
+
+class ReportedMessage(Exception):
+    """A message reported with ``msatrace.capture_message``: an error without a traceback."""
 
 
 def build(
@@ -106,11 +115,12 @@ _CONTEXT_FIELDS = frozenset(
 
 def _info(exc: BaseException) -> ExceptionInfo:
     kind = type(exc)
-    name = (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else f"{kind.__module__}.{kind.__qualname__}"
-    )
+    if kind is ReportedMessage:
+        name = MESSAGE
+    elif kind.__module__ == "builtins":
+        name = kind.__qualname__
+    else:
+        name = f"{kind.__module__}.{kind.__qualname__}"
     try:
         message = str(exc)
     except Exception:  # a broken __str__ must not lose the report

@@ -206,6 +206,45 @@ def _access_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
     return write_access_line if kind == SERVER and rt.settings.access_log else None
 
 
+def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
+    """RED metrics (``_core.metrics``): requests and tasks; none with metrics off."""
+    if rt.metrics is None:
+        return None
+    recorder = rt.metrics.recorder
+    if kind == SERVER:
+
+        def record_request(outcome: Outcome) -> None:
+            request = outcome.request
+            recorder.record_server(
+                method=outcome.method or "_OTHER",
+                route=outcome.route,
+                status=outcome.status,
+                scheme=(request.scheme if request is not None else None) or "http",
+                error_type=outcome.error_type,
+                duration_s=outcome.duration_s,
+                trace_id=outcome.trace_id,
+                span_id=outcome.span_id,
+                sampled=outcome.sampled,
+            )
+
+        return record_request
+    if kind == TASK:
+
+        def record_task(outcome: Outcome) -> None:
+            recorder.record_task(
+                name=outcome.name,
+                outcome="failure" if outcome.error is not None else "success",
+                error_type=outcome.error_type,
+                duration_s=outcome.duration_s,
+                trace_id=outcome.trace_id,
+                span_id=outcome.span_id,
+                sampled=outcome.sampled,
+            )
+
+        return record_task
+    return None  # outgoing calls: not recorded yet (a hop with tracing off has no outcome)
+
+
 # --- choosing the sinks, once per init() ---
 
 
@@ -219,7 +258,7 @@ class Sinks:
 
 
 # In order: the span ends first (its exporter sees it at once), then the access line.
-_factories: list[SinkFactory] = [_span_sink, _access_sink]
+_factories: list[SinkFactory] = [_span_sink, _access_sink, _metrics_sink]
 _chosen: tuple[runtime.Runtime, Sinks] | None = None
 
 
