@@ -74,3 +74,35 @@ def test_a_bad_notify_entry_fails_init_without_echoing_the_secret() -> None:
         msatrace.init(notify=["pagerduty:short-s3cr3t"])
     assert "pagerduty" in str(info.value)
     assert "s3cr3t" not in str(info.value)
+
+
+def test_a_health_check_change_is_reported_once_each_way() -> None:
+    """A check failing, then recovering: one message each; nothing while a state holds."""
+    from msatrace import health
+    from msatrace._core.health.registry import REGISTRY
+
+    state = {"up": False}
+
+    def database() -> None:
+        if not state["up"]:
+            raise ConnectionError("db-7 refused the connection")
+
+    with stand_in("slack") as slack:
+        msatrace.init(service_name="svc", patch="none", notify=[f"slack:{slack.url}"])
+        REGISTRY.ttl = 0.0
+        try:
+            health.add_check("database", database)
+            for up in (False, False, False, True, True):
+                state["up"] = up
+                health.results()
+            _wait(lambda: len(slack.received) == 2)
+            msatrace.shutdown()  # sends what is pending
+        finally:
+            REGISTRY.clear()
+            REGISTRY.ttl = 5.0
+    texts = [m["text"] for m in slack.received]
+    assert texts == [
+        "[svc] health check database:responseTime failed: ConnectionError: db-7 refused the "
+        "connection",
+        "[svc] health check database:responseTime recovered (was fail)",
+    ]

@@ -41,6 +41,7 @@ from msatrace._core import metrics, patching
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
 from msatrace._core.errors import capture
 from msatrace._core.errors.reporting import Reporting
+from msatrace._core.health.registry import REGISTRY as HEALTH
 from msatrace._core.logs import builder, configure
 from msatrace._core.redact.engine import Redactor
 from msatrace._core.spans import tracing
@@ -219,8 +220,11 @@ def _report_with(reporting: Reporting | None) -> None:
     global _reporting
     previous, _reporting = _reporting, reporting
     reporters: tuple[capture.Reporter, ...] = (_exception_line,)
+    if previous is not None:
+        HEALTH.unlisten(previous.health_changed)
     if reporting is not None:
         reporters += (reporting.report,)
+        HEALTH.listen(reporting.health_changed)  # a check's change of state is reported too
     capture.install(reporters)
     if previous is not None and previous is not reporting:
         with contextlib.suppress(Exception):
@@ -331,6 +335,7 @@ def shutdown(timeout: float = 5.0) -> None:
         _set(None)
         capture.install(())
         if _reporting is not None:
+            HEALTH.unlisten(_reporting.health_changed)
             with contextlib.suppress(Exception):
                 _reporting.close()  # pending reports and digests, within their own bound
             _report_with_none()

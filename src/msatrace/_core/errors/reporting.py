@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 from msatrace._core.config.settings import Settings
 from msatrace._core.errors.capture import Captured
 from msatrace._core.errors.dispatch import Dispatcher, Notifier
-from msatrace._core.errors.event import build
+from msatrace._core.errors.event import ReportedMessage, build
 from msatrace._core.errors.noise import Noise
 from msatrace._core.errors.notify.jira import JiraNotifier
 from msatrace._core.errors.notify.opsgenie import ALERTS_URL, OpsgenieNotifier
@@ -90,6 +90,18 @@ class Reporting:
             fingerprint_override=fingerprint,
         )
         self.dispatcher.observe(event)
+
+    def health_changed(self, result: Any, previous: str | None) -> None:
+        """A health check changed state (``health.on_change``): reported like an error, one
+        group per check and state, so a failure and its recovery each reach the team once."""
+        key = result.check.key
+        if result.status == "pass":
+            text = f"health check {key} recovered (was {previous})"
+        else:
+            text = f"health check {key} {'failed' if result.status == 'fail' else 'is degraded'}"
+            if result.output:
+                text += f": {result.output}"
+        self.capture(ReportedMessage(text), fingerprint=f"health:{key}:{result.status}")
 
     def close(self) -> None:
         self.dispatcher.close(SHUTDOWN_TIMEOUT)
