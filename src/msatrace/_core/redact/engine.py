@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # JSON value whole up to 254 levels, and the renderers cut anything deeper at 50
 # (render.MAX_DEPTH), so every level a line shows has been looked at.
 MAX_DEPTH = 256
+_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
 # Items looked at in one value (an event, a span's attributes), shared references counted each
 # time: a structure that would take longer is replaced whole, never scanned for seconds.
 MAX_NODES = 200_000
@@ -220,6 +221,8 @@ class Redactor:
                 return False
             t = type(value)
             if t is str:
+                if self._ip == "off" and _IPV4.fullmatch(value):
+                    continue  # an address and nothing else (the access line's client): kept
                 strings.append(value)
             elif t is int:
                 if not -(10**12) < value < 10**12:
