@@ -27,6 +27,8 @@ from flask import Flask  # noqa: E402
 with warnings.catch_warnings():
     # Starlette asks for httpx2 instead of httpx; either drives the app the same way.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    # Starlette 0.36 (the minimum) imports an anyio name that newer anyio releases deprecate.
+    warnings.filterwarnings("ignore", message="The anyio.abc.BlockingPortal alias is deprecated")
     from fastapi.testclient import TestClient
 
 import msatrace.django  # noqa: E402

@@ -21,6 +21,8 @@ import msatrace.flask  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    # Starlette 0.36 (the minimum) imports an anyio name that newer anyio releases deprecate.
+    warnings.filterwarnings("ignore", message="The anyio.abc.BlockingPortal alias is deprecated")
     from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.filterwarnings("ignore:The anyio.abc.BlockingPortal alias is deprecated")
