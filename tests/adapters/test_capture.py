@@ -10,13 +10,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tests.adapters.asgi_kit import call, init
 
 import msatrace
 import msatrace.starlette
 from msatrace import testing
 from msatrace._core import safety
 from msatrace._core.errors import capture
+from tests.adapters.asgi_kit import call, init
 
 
 class SlottedError(Exception):

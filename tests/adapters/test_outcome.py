@@ -10,7 +10,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from tests.adapters.asgi_kit import call, init
 
 import msatrace
 import msatrace.starlette
@@ -18,6 +17,7 @@ from msatrace import testing
 from msatrace._core import runtime, safety
 from msatrace._core.lifecycle import outbound, outcome
 from msatrace._core.lifecycle.outcome import Outcome, Sink
+from tests.adapters.asgi_kit import call, init
 
 
 async def order(request: Request) -> Response:
