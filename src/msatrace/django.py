@@ -163,7 +163,7 @@ def _answer(endpoint: Endpoint, request: HttpRequest) -> HttpResponse:
 def _fill(request: HttpRequest, facts: RequestFacts) -> None:
     """The facts only a sampled span records (``RequestFacts.fill``)."""
     cgi.fill_server(request.META, facts)
-    facts.scheme = request.scheme  # reads a setting through LazySettings (~1 µs)
+    facts.scheme = request.scheme  # reads a setting: only for a sampled span
     if facts.protocol_version is None:  # ASGIRequest: no SERVER_PROTOCOL
         facts.protocol_version = getattr(request, "scope", {}).get("http_version")
 

@@ -37,6 +37,19 @@ class Report:
     last_seen: float
     window: float  # seconds a digest covers
 
+    @classmethod
+    def first(cls, kind: Kind, event: ErrorEvent, now: float, window: float) -> Report:
+        """The report of a bug's first occurrence (or of its return): reported at once."""
+        return cls(
+            kind=kind,
+            event=event,
+            count=1,
+            trace_ids=(event.trace_id,) if event.trace_id else (),
+            first_seen=now,
+            last_seen=now,
+            window=window,
+        )
+
 
 @dataclass
 class _Group:
@@ -97,15 +110,7 @@ class Noise:
         if not self._allowed(now):
             self._count(group, event, now)
             return None
-        return Report(
-            kind=kind,
-            event=event,
-            count=1,
-            trace_ids=(event.trace_id,) if event.trace_id else (),
-            first_seen=now,
-            last_seen=now,
-            window=self.window,
-        )
+        return Report.first(kind, event, now, self.window)
 
     def due(self, now: float, *, final: bool = False) -> list[Report]:
         """Digests whose window has ended (every pending one when ``final``, at shutdown)."""

@@ -82,15 +82,7 @@ class SharedNoise(Noise):
             if not self._shared_allowed(now):
                 self._add_pending(fp, 1, (event.trace_id,) if event.trace_id else ())
                 return None
-            return Report(
-                kind=kind,
-                event=event,
-                count=1,
-                trace_ids=(event.trace_id,) if event.trace_id else (),
-                first_seen=now,
-                last_seen=now,
-                window=self.window,
-            )
+            return Report.first(kind, event, now, self.window)
         r.call("PEXPIRE", self._key(fp, "open"), quiet_ms)
         more = (event.trace_id,) if event.trace_id else ()
         self._add_pending(fp, repeats + 1, more + traces)
