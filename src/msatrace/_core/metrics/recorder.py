@@ -132,11 +132,12 @@ class Recorder:
             if error_type is None and status is not None and status >= 500:
                 error_type = str(status)
             key = (_method(method), scheme, _status(status), route or "", error_type or "")
-            ex = (trace_id, span_id) if sampled and trace_id else None
-            self._server.record(key, duration_s, ex)
-            self.changes += 1
         except Exception as exc:
             failed("metrics.record_server", exc)
+            return
+        self._measure(
+            self._server, key, duration_s, trace_id, span_id, sampled, "metrics.record_server"
+        )
 
     def active_requests(self, delta: int, *, method: str, scheme: str) -> None:
         """``http.server.active_requests``: +1 when a request begins, -1 when it ends."""
@@ -169,11 +170,12 @@ class Recorder:
                 error_type = str(status)
             port = str(server_port) if server_port else ""
             key = (_method(method), server_address, port, _status(status), error_type or "")
-            ex = (trace_id, span_id) if sampled and trace_id else None
-            self._client.record(key, duration_s, ex)
-            self.changes += 1
         except Exception as exc:
             failed("metrics.record_client", exc)
+            return
+        self._measure(
+            self._client, key, duration_s, trace_id, span_id, sampled, "metrics.record_client"
+        )
 
     def record_publish(
         self,
@@ -194,11 +196,12 @@ class Recorder:
         """
         try:
             key = (operation, system, destination or "", error_type or "")
-            ex = (trace_id, span_id) if sampled and trace_id else None
-            self._publish.record(key, duration_s, ex)
-            self.changes += 1
         except Exception as exc:
             failed("metrics.record_publish", exc)
+            return
+        self._measure(
+            self._publish, key, duration_s, trace_id, span_id, sampled, "metrics.record_publish"
+        )
 
     def record_process(
         self,
@@ -218,11 +221,12 @@ class Recorder:
         """
         try:
             key = (operation, system, destination or "", error_type or "")
-            ex = (trace_id, span_id) if sampled and trace_id else None
-            self._process.record(key, duration_s, ex)
-            self.changes += 1
         except Exception as exc:
             failed("metrics.record_process", exc)
+            return
+        self._measure(
+            self._process, key, duration_s, trace_id, span_id, sampled, "metrics.record_process"
+        )
 
     def record_task(
         self,
@@ -241,11 +245,29 @@ class Recorder:
         """
         try:
             key = (name, outcome, error_type or "")
-            ex = (trace_id, span_id) if sampled and trace_id else None
-            self._task.record(key, duration_s, ex)
-            self.changes += 1
         except Exception as exc:
             failed("metrics.record_task", exc)
+            return
+        self._measure(
+            self._task, key, duration_s, trace_id, span_id, sampled, "metrics.record_task"
+        )
+
+    def _measure(
+        self,
+        histogram: Histogram,
+        key: tuple[str, ...],
+        duration_s: float,
+        trace_id: int | str | None,
+        span_id: int | str | None,
+        sampled: bool,
+        site: str,
+    ) -> None:
+        """Record one duration, with the trace as exemplar when sampled; never raises."""
+        try:
+            histogram.record(key, duration_s, (trace_id, span_id) if sampled and trace_id else None)
+            self.changes += 1
+        except Exception as exc:
+            failed(site, exc)
 
     def snapshot(self) -> Snapshot:
         """A copy of every instrument's state."""
