@@ -150,6 +150,39 @@ def test_interpreter_exit_flushes_buffered_spans() -> None:
         assert [(s.service, s.name) for s in receiver.spans] == [("exiting", "last words")]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_has_its_flush_thread_and_exports_at_exit() -> None:
+    """A worker forked after init() (gunicorn --preload) has the thread that bounds its exit flush
+    from the fork on: from Python 3.12 no thread may start once the child is exiting."""
+
+    with testing.OTLPReceiver() as receiver:
+        proc = run_python(
+            """
+            import os, sys, threading, warnings
+            import msatrace
+            from opentelemetry import trace
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+            msatrace.init(service_name="forking", log_level="WARNING")
+            pid = os.fork()
+            if pid == 0:
+                names = [t.name for t in threading.enumerate() if t.is_alive()]
+                alive = "msatrace-flush" in names
+                print("child flush thread alive:", alive, flush=True)
+                with trace.get_tracer("t").start_as_current_span("child work"):
+                    pass
+                sys.exit(0)
+            _, status = os.waitpid(pid, 0)
+            sys.exit(os.waitstatus_to_exitcode(status))
+            """,
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.base_endpoint,
+            OTEL_BSP_SCHEDULE_DELAY="60000",
+        )
+
+        assert proc.returncode == 0, proc.stderr
+        assert "child flush thread alive: True" in proc.stdout, proc.stdout + proc.stderr
+        receiver.wait_for(lambda spans: any(s.name == "child work" for s in spans), timeout=10)
+
+
 def test_resource_carries_service_version_and_environment(env: pytest.MonkeyPatch) -> None:
     """Spans carry service.name, service.version and deployment.environment.name."""
 

@@ -8,7 +8,9 @@ exporter's timeout. msatrace bounds them itself: the work runs in a daemon threa
 for at most ``timeout`` seconds; past that the exporter is told to stop (no more retries, later
 batches fail at once) and the caller, often a process on its way out, goes on without it. That
 thread (:class:`Runner`) starts with the export pipeline, not at the flush: from Python 3.12 on,
-no thread may start once the interpreter is exiting, which is when ``atexit`` flushes run.
+no thread may start once the interpreter is exiting, which is when ``atexit`` flushes run. A
+forked child (a worker of a ``--preload`` server) gets its own thread at the fork, for the
+same reason: started lazily, it could not start at the child's exit.
 
 Spans handed to the processor and spans the exporter delivered are counted, so a shutdown that
 could not deliver everything says once how many spans were lost.
@@ -20,8 +22,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -68,6 +72,12 @@ class Runner:
         self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.start()
+        if hasattr(os, "register_at_fork"):  # not on Windows
+            # A weak reference: a hook cannot be unregistered, and it must not keep a stopped
+            # runner (and its provider) alive for the life of the process.
+            this = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _restart_in_child(this))
+        self._stopped = False
 
     def start(self) -> bool:
         """Have the thread running (again after a fork); False when no thread may start."""
@@ -92,9 +102,29 @@ class Runner:
         self._jobs.put(job)
         return True
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is running now."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         """End the thread once the jobs handed to it are done."""
+        self._stopped = True
         self._jobs.put(None)
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh queue (the parent's jobs are the parent's) and thread."""
+        self._jobs = queue.SimpleQueue()
+        self._thread = None
+        if not self._stopped:
+            self.start()
+
+
+def _restart_in_child(ref: weakref.ref[Runner]) -> None:
+    runner = ref()
+    if runner is not None:
+        with guard("export.after_fork"):
+            runner.after_fork()
 
 
 class Batch(BatchSpanProcessor):
