@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 from msatrace._core.config.settings import Settings
 from msatrace._core.errors import capture
-from msatrace._core.logs import builder, render
+from msatrace._core.logs import builder, render, throttle
 from msatrace._core.safety import failed
 from msatrace._core.trace import headers
 
@@ -308,6 +308,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         _state.saved.append((logger, logger.level, logger.propagate))
         logger.setLevel(lvl)
     _state.bridge = _Bridge()
+    _state.bridge.addFilter(throttle.Repeats())
     root.addHandler(_state.bridge)
     adopt_framework_loggers()
     lines.configured = True
