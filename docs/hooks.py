@@ -76,7 +76,11 @@ def versions_table() -> str:
 
 
 def benchmark_results() -> str:
-    """``benchmarks/RESULTS.md`` with its headings moved below the page's, or a notice."""
+    """``benchmarks/RESULTS.md`` with its headings moved below the page's, or a notice.
+
+    The report's "Targets" section (the project's own aims, for its developers) is left out of
+    the user documentation; every figure it names is in the report's other tables.
+    """
     if not RESULTS.is_file():
         return (
             '!!! warning "No benchmark report in this build"\n'
@@ -84,7 +88,12 @@ def benchmark_results() -> str:
             "Run `python3 -m nox -s bench` to produce it, then rebuild the documentation."
         )
     lines = []
+    skipping = False
     for line in RESULTS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            skipping = line.strip() == "## Targets"
+        if skipping:
+            continue
         if line.startswith("#"):
             line = "##" + line  # the report's "#" becomes "###" under this page's "##"
         lines.append(line)

@@ -123,6 +123,30 @@ def test_configuration_page_uses_the_generated_table() -> None:
     assert found
 
 
+def test_benchmark_report_on_the_comparison_page_leaves_out_its_targets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report included in the comparison page keeps every section but the project's Targets."""
+    hooks = _hooks()
+    report = tmp_path / "RESULTS.md"
+    report.write_text(
+        "# Benchmark results\n\nintro\n\n## Method\n\nhow\n\n## Targets\n\n"
+        "| target | figure | verdict |\n|---|---|---|\n| aim | 1 | **met** |\n\n"
+        "## Logging\n\n| variant | µs |\n|---|---|\n| msatrace | 7.19 |\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(hooks, "RESULTS", report)
+
+    included = hooks.benchmark_results()
+
+    assert "### Benchmark results" in included
+    assert "#### Method" in included
+    assert "#### Logging" in included
+    assert "| msatrace | 7.19 |" in included
+    assert "Targets" not in included
+    assert "verdict" not in included
+
+
 # --- standalone examples ---------------------------------------------------------------------
 
 EXAMPLES = {
