@@ -102,7 +102,7 @@ class Exposition:
             out += _histogram(n.HTTP_CLIENT_DURATION, labels, count, 3)
         out.append(f"# TYPE {n.TASK_DURATION} histogram")
         for outcome, count in ((n.OUTCOME_SUCCESS, ok), (n.OUTCOME_FAILURE, bad)):
-            labels = f'{common},task_name="send_email",{n.OUTCOME}="{outcome}"'
+            labels = f'{common},{n.TASK_NAME}="send_email",{n.OUTCOME}="{outcome}"'
             out += _histogram(n.TASK_DURATION, labels, count, 5)
         out.append(f"# TYPE {n.MESSAGING_PROCESS_DURATION} histogram")
         for error, count in (("", ok), ("TimeoutError", bad)):

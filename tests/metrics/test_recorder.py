@@ -358,3 +358,20 @@ def test_an_id_of_another_shape_gives_no_exemplar_and_the_scrape_still_works() -
         "http_server_request_duration_seconds"
     ]
     assert not [s for s in fam.samples if s.exemplar]
+
+
+def test_the_alert_rules_read_the_names_the_exposition_writes() -> None:
+    """Every metric and label the generated task and HTTP rules read is one the exposition writes
+    (a task failure-ratio alert reading `task_name` never fired on `msatrace_task_name`)."""
+    from msatrace._alerting import names
+
+    m = Metrics(limit=2000)
+    _server(m, status=500, error_type="500")
+    m.recorder.record_task(name="send", outcome="failure", error_type="ValueError", duration_s=0.1)
+
+    server = _series(m, names.HTTP_SERVER_DURATION)
+    task = _series(m, names.TASK_DURATION)
+    assert {names.METHOD, names.ROUTE, names.STATUS, names.ERROR_TYPE} <= server[0].keys()
+    assert task == [
+        {names.TASK_NAME: "send", names.OUTCOME: names.OUTCOME_FAILURE, "error_type": "ValueError"}
+    ]

@@ -44,8 +44,8 @@ SERVER_ADDRESS = "server_address"
 
 # --- background tasks (msatrace's own task histogram) ---
 TASK_DURATION = "msatrace_task_duration_seconds"
-TASK_NAME = "task_name"
-OUTCOME = "outcome"
+TASK_NAME = "msatrace_task_name"
+OUTCOME = "msatrace_task_outcome"
 OUTCOME_FAILURE = "failure"
 OUTCOME_SUCCESS = "success"
 
