@@ -7,7 +7,8 @@ sink (``record_server``, ``active_requests``, ``record_client``, ``record_publis
 ``settings.metrics_path`` and whose ``close()`` belongs in ``shutdown()``. Modules: ``store``
 (aggregation and the merge of processes), ``recorder`` (the sink), ``exposition``
 (prometheus_client writes the formats), ``multiproc`` (the directory shared by workers),
-``server`` (the separate port).
+``server`` (the separate port). A scrape also answers the application's own
+``prometheus_client`` metrics (``exposition.application_metrics``).
 
 Imports: the standard library, orjson, ``prometheus_client``, ``msatrace.exceptions``,
 ``_core.config``, ``_core.safety`` and ``_core.semconv``; never spans, logs, the lifecycles or
@@ -39,9 +40,10 @@ class Metrics:
         port: int | None = None,
         interval: float = 1.0,
         resource: Mapping[str, str] | None = None,
+        application: bool = False,
     ) -> None:
         try:
-            from msatrace._core.metrics.exposition import Exposition
+            from msatrace._core.metrics.exposition import Exposition, application_metrics
         except ImportError:
             raise ConfigError(
                 "metrics_exporter='prometheus' needs prometheus_client: "
@@ -59,7 +61,8 @@ class Metrics:
                 raise ConfigError(
                     f"metrics_dir={directory!r}: cannot use it as the metrics directory ({exc})"
                 ) from None
-        self._exposition = Exposition(self.collect, resource)
+        theirs = application_metrics(directory) if application else None
+        self._exposition = Exposition(self.collect, resource, theirs)
         self.server = None
         if port is not None:
             from msatrace._core.metrics.server import MetricsServer
@@ -120,4 +123,5 @@ def build(settings: Settings) -> Metrics | None:
             SERVICE_VERSION: settings.service_version,
             DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
         },
+        application=True,
     )

@@ -6,6 +6,13 @@ The families are translated as OpenTelemetry's Prometheus exporter translates se
 default, OpenMetrics with exemplars when the scraper's ``Accept`` asks for it. msatrace writes
 no exposition format itself.
 
+The application's own ``prometheus_client`` metrics are answered beside msatrace's, as a team
+that already exports a counter expects of its ``/metrics``: the default registry (with the
+process and platform collectors) in one process; with a metrics directory, what
+``prometheus_client``'s multi-process mode wrote there (its ``*.db`` files; msatrace's own files
+there are ``.json``). A family of the application's that has the name of one of msatrace's is
+left out: two families of one name would make the whole scrape invalid.
+
 Imports: the standard library, ``prometheus_client`` (imported by ``build`` only when the
 Prometheus exporter is chosen), ``_core.semconv`` and this package's ``store`` and ``recorder``.
 """
@@ -28,6 +35,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder
 
 from msatrace._core import semconv as sc
+from msatrace._core.safety import failed
 from msatrace._core.metrics.recorder import GAUGES, HISTOGRAMS
 from msatrace._core.metrics.store import OVERFLOW, Snapshot
 
@@ -154,24 +162,60 @@ def _exemplar_labels(ex: tuple[Any, Any, float, float]) -> dict[str, str] | None
 
 
 class _Collector:
-    """A prometheus_client collector over whatever snapshot ``source`` returns at scrape time."""
+    """A prometheus_client collector over whatever snapshot ``source`` returns at scrape time,
+    then the application's own families (those whose names msatrace did not write)."""
 
-    def __init__(self, source: Callable[[], Snapshot], resource: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        source: Callable[[], Snapshot],
+        resource: Mapping[str, str] | None,
+        application: Callable[[], list[Metric]] | None,
+    ) -> None:
         self._source = source
         self._resource = resource
+        self._application = application
 
     def collect(self) -> Iterator[Metric]:
-        yield from families(self._source(), resource=self._resource)
+        taken = set()
+        for family in families(self._source(), resource=self._resource):
+            taken.add(family.name)
+            yield family
+        if self._application is not None:
+            yield from (f for f in self._application() if f.name not in taken)
+
+
+def application_metrics(directory: str | None) -> Callable[[], list[Metric]]:
+    """The application's own ``prometheus_client`` families: the default registry, or with a
+    metrics directory what its multi-process mode wrote there."""
+
+    def collect() -> list[Metric]:
+        try:
+            if directory:
+                from prometheus_client.multiprocess import MultiProcessCollector
+
+                return list(MultiProcessCollector(None, path=directory).collect())
+            from prometheus_client import REGISTRY
+
+            return list(REGISTRY.collect())
+        except Exception as exc:  # a collector of the application's that fails
+            failed("metrics.application_registry", exc)
+            return []
+
+    return collect
 
 
 class Exposition:
-    """Answers a scrape: the current snapshot in the format the scraper's ``Accept`` asks for."""
+    """Answers a scrape: the current snapshot in the format the scraper's ``Accept`` asks for,
+    followed by ``application``'s families when given (see :func:`application_metrics`)."""
 
     def __init__(
-        self, source: Callable[[], Snapshot], resource: Mapping[str, str] | None = None
+        self,
+        source: Callable[[], Snapshot],
+        resource: Mapping[str, str] | None = None,
+        application: Callable[[], list[Metric]] | None = None,
     ) -> None:
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_Collector(source, resource))
+        self._registry.register(_Collector(source, resource, application))
 
     def respond(self, accept: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, headers, body) of a ``GET`` on the metrics path."""
