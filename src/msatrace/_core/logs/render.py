@@ -20,8 +20,9 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import IO, Any
 
 import orjson
@@ -307,7 +308,34 @@ def console_value(value: Any, depth: int = 0, path: frozenset[int] = frozenset()
         return _unrepresentable(value)
 
 
-def _console_line(event: dict[str, Any], colors: bool) -> str:
+# Shortened on the console (``console_renderer``): the trace and span IDs, and a request ID
+# msatrace generated (32 hex digits); a request ID a caller sent is shown as it came.
+SHORT_ID = 8
+_SHORTENED = frozenset(("trace_id", "span_id"))
+_HEX = frozenset("0123456789abcdef")
+# Lines that show their IDs in full on the console: one per request, to copy into a trace viewer.
+FULL_ID_LOGGERS = frozenset(("msatrace.access",))
+_OMIT = object()  # a field the console leaves out
+
+
+def _shown(key: object, value: Any, hidden: Mapping[str, object], full_ids: bool) -> Any:
+    """What the console shows of one field: ``_OMIT`` for an empty or a process-wide one."""
+    if value is None or (type(value) is str and not value):
+        return _OMIT
+    if type(value) is str:
+        if key in hidden and hidden[key] == value:
+            return _OMIT
+        if not full_ids and len(value) > SHORT_ID:
+            if key in _SHORTENED or (
+                key == "request_id" and len(value) == 32 and _HEX.issuperset(value)
+            ):
+                return value[:SHORT_ID]
+    return value
+
+
+def _console_line(
+    event: dict[str, Any], colors: bool, hidden: Mapping[str, object] = MappingProxyType({})
+) -> str:
     fields = dict(event)
     timestamp = console_value(fields.pop("timestamp", ""))
     level = console_value(fields.pop("level", ""))
@@ -320,19 +348,22 @@ def _console_line(event: dict[str, Any], colors: bool) -> str:
         del fields["exception"]
     else:
         stack = None
+    full_ids = logger in FULL_ID_LOGGERS
+    shown = []
+    for key, value in fields.items():
+        value = _shown(key, value, hidden, full_ids)
+        if value is not _OMIT:
+            shown.append((console_value(key), console_value(value)))
     if colors:
         color = _LEVEL_COLORS.get(level, "")
         head = (
             f"{_DIM}{timestamp}{_RESET} [{color}{_BRIGHT}{level:<9}{_RESET}] "
             f"{_BRIGHT}{message:<40}{_RESET} [{_LOGGER_COLOR}{_BRIGHT}{logger}{_RESET}]"
         )
-        pairs = (
-            f"{_KEY_COLOR}{console_value(k)}{_RESET}={_VALUE_COLOR}{console_value(v)}{_RESET}"
-            for k, v in fields.items()
-        )
+        pairs = (f"{_KEY_COLOR}{k}{_RESET}={_VALUE_COLOR}{v}{_RESET}" for k, v in shown)
     else:
         head = f"{timestamp} [{level:<9}] {message:<40} [{logger}]"
-        pairs = (f"{console_value(k)}={console_value(v)}" for k, v in fields.items())
+        pairs = (f"{k}={v}" for k, v in shown)
     line = " ".join((head, *pairs))
     if stack:
         # Indented, so that no line of it (an exception message included) can pass for an
@@ -354,16 +385,45 @@ def fallback_console(event: object, exc: Exception) -> str:
     return line.lstrip()
 
 
-def console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
-    """The console format: ``timestamp [level] event [logger] key=value ...``; never raises.
+def console_renderer(
+    colors: bool, static: Mapping[str, object] | None = None
+) -> Callable[[dict[str, Any]], str]:
+    """The console format, for eyes: ``timestamp [level] event [logger] key=value ...``.
 
-    ``colors`` adds ANSI colours (a terminal). An exception's stack follows, indented.
+    ``colors`` adds ANSI colours (see :func:`use_colors`). ``static``, the fields that never
+    change in the process (service, environment, version), are shown on the first line only
+    (``init()``'s start-up line) and left out of every later line that carries the same values.
+    Empty fields (``None``, ``""``) are left out; trace and span IDs, and a request ID msatrace
+    generated, are cut to their first ``SHORT_ID`` hex digits, except on the lines of
+    ``FULL_ID_LOGGERS`` (the access line). An exception's stack follows, indented. Never raises.
     """
+    hidden = MappingProxyType(dict(static or {}))
+    first = [bool(hidden)]  # the first line is the banner: it shows the static fields
 
     def render(event: dict[str, Any]) -> str:
         try:
-            return _console_line(event, colors)
+            if first[0]:
+                first[0] = False
+                return _console_line(event, colors)
+            return _console_line(event, colors, hidden)
         except Exception as exc:
             return fallback_console(event, exc)
 
     return render
+
+
+def use_colors(stream: object, environ: Mapping[str, str]) -> bool:
+    """Whether console lines to ``stream`` get ANSI colours: ``NO_COLOR`` (set and not empty)
+    turns them off, then ``FORCE_COLOR`` (set, not empty, not ``0``/``false``) on; otherwise
+    only a terminal gets them (``TERM=dumb`` not). Never raises."""
+    if environ.get("NO_COLOR"):
+        return False
+    force = environ.get("FORCE_COLOR")
+    if force:
+        return force.lower() not in ("0", "false")
+    if environ.get("TERM") == "dumb":
+        return False
+    try:
+        return bool(getattr(stream, "isatty", lambda: False)())
+    except Exception:  # a closed or odd stream
+        return False
