@@ -56,7 +56,9 @@ def test_service_fields_are_on_the_first_line_only(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2, lines
     for line in lines:
-        assert "service=" not in line and "environment=" not in line and "version=" not in line
+        assert "service=" not in line
+        assert "environment=" not in line
+        assert "version=" not in line
 
 
 def test_empty_fields_are_left_out_and_ids_shortened(
@@ -71,9 +73,12 @@ def test_empty_fields_are_left_out_and_ids_shortened(
 
     assert f"trace_id={TRACE_ID[:8]} span_id={SPAN_ID[:8]} " in line, line
     assert f"request_id={GENERATED_REQUEST_ID[:8]} " in line, line
-    assert TRACE_ID not in line and GENERATED_REQUEST_ID not in line
-    assert "empty=" not in line and "nothing=" not in line
-    assert "zero=0" in line and "no=False" in line  # falsy is not empty
+    assert TRACE_ID not in line
+    assert GENERATED_REQUEST_ID not in line
+    assert "empty=" not in line
+    assert "nothing=" not in line
+    assert "zero=0" in line
+    assert "no=False" in line
 
 
 def test_no_trace_no_id_fields(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,8 +134,10 @@ def test_json_format_is_unchanged(
     msatrace.get_logger("app").info("hello")
     event = json.loads(capsys.readouterr().out)
 
-    assert event["service"] == "svc" and event["version"] == "1.2.3"
-    assert event["trace_id"] == TRACE_ID and event["span_id"] == SPAN_ID
+    assert event["service"] == "svc"
+    assert event["version"] == "1.2.3"
+    assert event["trace_id"] == TRACE_ID
+    assert event["span_id"] == SPAN_ID
     assert event["request_id"] is None
 
 
@@ -171,7 +178,8 @@ def test_force_color_colours_a_pipe(
     out = capsys.readouterr().out
 
     assert "\x1b[33m" in out  # the warning's colour
-    assert "\x1b[2J" not in out and "hello\\x1b[2J" in out
+    assert "\x1b[2J" not in out
+    assert "hello\\x1b[2J" in out
 
 
 def test_noisy_loggers_are_quiet_in_development(
@@ -189,7 +197,8 @@ def test_noisy_loggers_are_quiet_in_development(
     logging.getLogger("mylib").debug("kept: a library not on the list")
 
     out = capsys.readouterr().out
-    assert "connect_tcp" not in out and "change detected" not in out
+    assert "connect_tcp" not in out
+    assert "change detected" not in out
     assert out.count("kept:") == 4, out
 
 
@@ -203,7 +212,8 @@ def test_log_levels_override_the_noisy_defaults(
     logging.getLogger("asyncio").warning("dropped: below ERROR")
 
     out = capsys.readouterr().out
-    assert "kept: asked for" in out and "dropped" not in out
+    assert "kept: asked for" in out
+    assert "dropped" not in out
 
 
 def test_noisy_defaults_are_development_only_and_undone(env: pytest.MonkeyPatch) -> None:

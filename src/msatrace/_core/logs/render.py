@@ -318,23 +318,22 @@ FULL_ID_LOGGERS = frozenset(("msatrace.access",))
 _OMIT = object()  # a field the console leaves out
 
 
-def _shown(key: object, value: Any, hidden: Mapping[str, object], full_ids: bool) -> Any:
+def _shown(key: object, value: Any, hidden: Mapping[object, object], full_ids: bool) -> Any:
     """What the console shows of one field: ``_OMIT`` for an empty or a process-wide one."""
     if value is None or (type(value) is str and not value):
         return _OMIT
-    if type(value) is str:
-        if key in hidden and hidden[key] == value:
-            return _OMIT
-        if not full_ids and len(value) > SHORT_ID:
-            if key in _SHORTENED or (
-                key == "request_id" and len(value) == 32 and _HEX.issuperset(value)
-            ):
-                return value[:SHORT_ID]
-    return value
+    if type(value) is not str:
+        return value
+    if key in hidden and hidden[key] == value:
+        return _OMIT
+    short = key in _SHORTENED or (
+        key == "request_id" and len(value) == 32 and _HEX.issuperset(value)
+    )
+    return value[:SHORT_ID] if short and not full_ids and len(value) > SHORT_ID else value
 
 
 def _console_line(
-    event: dict[str, Any], colors: bool, hidden: Mapping[str, object] = MappingProxyType({})
+    event: dict[str, Any], colors: bool, hidden: Mapping[object, object] = MappingProxyType({})
 ) -> str:
     fields = dict(event)
     timestamp = console_value(fields.pop("timestamp", ""))
@@ -397,7 +396,7 @@ def console_renderer(
     generated, are cut to their first ``SHORT_ID`` hex digits, except on the lines of
     ``FULL_ID_LOGGERS`` (the access line). An exception's stack follows, indented. Never raises.
     """
-    hidden = MappingProxyType(dict(static or {}))
+    hidden: Mapping[object, object] = MappingProxyType(dict((static or {}).items()))
     first = [bool(hidden)]  # the first line is the banner: it shows the static fields
 
     def render(event: dict[str, Any]) -> str:
