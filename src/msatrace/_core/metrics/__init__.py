@@ -16,11 +16,11 @@ Imports: the standard library, orjson, ``prometheus_client``, ``msatrace.excepti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from msatrace._core.config.settings import Settings
 from msatrace._core.metrics.recorder import Recorder
-from msatrace._core.metrics.store import Snapshot
+from msatrace._core.metrics.store import ScrapeGauge, Snapshot
 from msatrace._core.safety import failed
 from msatrace._core.semconv import DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION
 from msatrace.exceptions import ConfigError
@@ -39,6 +39,7 @@ class Metrics:
         port: int | None = None,
         interval: float = 1.0,
         resource: Mapping[str, str] | None = None,
+        gauges: Sequence[ScrapeGauge] = (),
     ) -> None:
         try:
             from msatrace._core.metrics.exposition import Exposition
@@ -59,7 +60,7 @@ class Metrics:
                 raise ConfigError(
                     f"metrics_dir={directory!r}: cannot use it as the metrics directory ({exc})"
                 ) from None
-        self._exposition = Exposition(self.collect, resource)
+        self._exposition = Exposition(self.collect, resource, gauges)
         self.server = None
         if port is not None:
             from msatrace._core.metrics.server import MetricsServer
@@ -105,8 +106,9 @@ class Metrics:
             self.shared.close()
 
 
-def build(settings: Settings) -> Metrics | None:
-    """The metrics ``settings`` ask for, or None when they are off."""
+def build(settings: Settings, gauges: Sequence[ScrapeGauge] = ()) -> Metrics | None:
+    """The metrics ``settings`` ask for, or None when they are off; ``gauges`` are read at
+    each scrape (``runtime`` passes the health checks' status)."""
     if settings.metrics_exporter != "prometheus":
         return None
     return Metrics(
@@ -120,4 +122,5 @@ def build(settings: Settings) -> Metrics | None:
             SERVICE_VERSION: settings.service_version,
             DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
         },
+        gauges=gauges,
     )

@@ -6,14 +6,18 @@ The families are translated as OpenTelemetry's Prometheus exporter translates se
 default, OpenMetrics with exemplars when the scraper's ``Accept`` asks for it. msatrace writes
 no exposition format itself.
 
+Gauges another capability owns (the health checks' status) are read at scrape time
+(:class:`~msatrace._core.metrics.store.ScrapeGauge`) and written after msatrace's own families.
+
 Imports: the standard library, ``prometheus_client`` (imported by ``build`` only when the
-Prometheus exporter is chosen), ``_core.semconv`` and this package's ``store`` and ``recorder``.
+Prometheus exporter is chosen), ``_core.semconv``, ``_core.safety`` and this package's ``store``
+and ``recorder``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client.core import (
@@ -29,7 +33,8 @@ from prometheus_client.exposition import choose_encoder
 
 from msatrace._core import semconv as sc
 from msatrace._core.metrics.recorder import GAUGES, HISTOGRAMS
-from msatrace._core.metrics.store import OVERFLOW, Snapshot
+from msatrace._core.metrics.store import OVERFLOW, ScrapeGauge, Snapshot
+from msatrace._core.safety import failed
 
 _NAME = re.compile(r"[^a-zA-Z0-9:]+")
 _LABEL = re.compile(r"[^a-zA-Z0-9]+")
@@ -135,6 +140,30 @@ def families(
     return out
 
 
+def scrape_families(gauges: Iterable[ScrapeGauge]) -> list[Metric]:
+    """The families of the gauges read at scrape time; one whose ``read`` fails is left out
+    (reported once), the scrape goes on."""
+    out: list[Metric] = []
+    for gauge in gauges:
+        try:
+            rows = list(gauge.read())
+        except Exception as exc:
+            failed("metrics.scrape_gauge", exc)
+            continue
+        if not rows:
+            continue
+        fam = GaugeMetricFamily(
+            prometheus_name(gauge.name),
+            gauge.doc,
+            labels=[prometheus_label(k) for k in gauge.keys],
+            unit=prometheus_unit(gauge.unit),
+        )
+        for labels, value in rows:
+            fam.add_metric(list(labels), value)
+        out.append(fam)
+    return out
+
+
 def _le(bound: float) -> str:
     # the exporter writes f"{bound}" for each explicit boundary: 1.0 and 10.0, not 1 and 10
     return f"{float(bound)}"
@@ -156,22 +185,32 @@ def _exemplar_labels(ex: tuple[Any, Any, float, float]) -> dict[str, str] | None
 class _Collector:
     """A prometheus_client collector over whatever snapshot ``source`` returns at scrape time."""
 
-    def __init__(self, source: Callable[[], Snapshot], resource: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        source: Callable[[], Snapshot],
+        resource: Mapping[str, str] | None,
+        gauges: Sequence[ScrapeGauge],
+    ) -> None:
         self._source = source
         self._resource = resource
+        self._gauges = gauges
 
     def collect(self) -> Iterator[Metric]:
         yield from families(self._source(), resource=self._resource)
+        yield from scrape_families(self._gauges)
 
 
 class Exposition:
     """Answers a scrape: the current snapshot in the format the scraper's ``Accept`` asks for."""
 
     def __init__(
-        self, source: Callable[[], Snapshot], resource: Mapping[str, str] | None = None
+        self,
+        source: Callable[[], Snapshot],
+        resource: Mapping[str, str] | None = None,
+        gauges: Sequence[ScrapeGauge] = (),
     ) -> None:
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_Collector(source, resource))
+        self._registry.register(_Collector(source, resource, gauges))
 
     def respond(self, accept: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, headers, body) of a ``GET`` on the metrics path."""
