@@ -2,7 +2,9 @@
 
 ``event`` builds each event as an ordered dict; this module turns it into one line and writes
 it. JSON (the default) is one orjson call, with a fallback that makes any value encodable;
-console output is written here too. Neither renderer raises: a value that cannot be rendered
+the console format, for eyes in development (the service fields said once, short IDs, no empty
+fields, colours by the terminal and ``NO_COLOR`` / ``FORCE_COLOR``), is written here too.
+Neither renderer raises: a value that cannot be rendered
 becomes a placeholder, and should rendering itself fail the line is a fallback line with the
 event's own fields (``log_error`` says why), reported once through ``safety``. Neither lets a
 value forge a line: JSON escapes every character ``str.splitlines()`` splits on (orjson leaves
