@@ -229,3 +229,18 @@ def test_noisy_defaults_are_development_only_and_undone(env: pytest.MonkeyPatch)
     assert httpcore.level == logging.INFO
     msatrace.shutdown()
     assert httpcore.level == before
+
+
+def test_noisy_defaults_never_lower_a_logger_below_the_global_level(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Development at WARNING: asyncio's INFO default would let its INFO lines through; it is
+    not applied, and the WARNING defaults change nothing either."""
+    _init_console(capsys, log_level="WARNING")
+
+    logging.getLogger("asyncio").info("dropped: below WARNING")
+    logging.getLogger("asyncio").warning("kept: a warning")
+
+    out = capsys.readouterr().out
+    assert "dropped" not in out
+    assert "kept: a warning" in out

@@ -272,10 +272,13 @@ def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
 
 def logger_levels(settings: Settings) -> dict[str, str]:
     """The per-logger levels ``configure`` installs: ``log_levels``, and in development the
-    ``NOISY_LOGGERS`` defaults for the loggers it does not name."""
+    ``NOISY_LOGGERS`` defaults for the loggers it does not name (only those above the global
+    level: a default never makes a logger more verbose than the rest)."""
     if not parse.is_development(settings.environment):
         return dict(settings.log_levels)
-    return {**NOISY_LOGGERS, **settings.log_levels}
+    floor = _LEVEL_NUM[settings.log_level]
+    quiet = {name: lvl for name, lvl in NOISY_LOGGERS.items() if _LEVEL_NUM[lvl] > floor}
+    return {**quiet, **settings.log_levels}
 
 
 def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> None:
