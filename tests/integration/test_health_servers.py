@@ -174,7 +174,7 @@ def test_readiness_follows_redis_down_and_back_with_one_line_per_change(
 
 
 def test_frequent_probes_reach_redis_at_most_once_per_ttl(app: Server, redis: Redis) -> None:
-    """About 100 probes a second for 10 s from 4 threads (and a scrape of the health gauge each
+    """About 100 probes a second for 10 s from 5 threads (and a scrape of the health gauge each
     second) reach Redis at most once per TTL."""
     seconds = 10.0
     before = redis.connections()
@@ -194,7 +194,7 @@ def test_frequent_probes_reach_redis_at_most_once_per_ttl(app: Server, redis: Re
             scraped.append(_gauge(app))
             time.sleep(1.0)
 
-    threads = [threading.Thread(target=prober) for _ in range(4)]
+    threads = [threading.Thread(target=prober) for _ in range(5)]
     threads.append(threading.Thread(target=scraper))
     for t in threads:
         t.start()
