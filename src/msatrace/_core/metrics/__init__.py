@@ -4,7 +4,9 @@
 is recorded and nothing costs), else a :class:`Metrics` whose ``recorder`` is the outcome step's
 sink (``record_server``, ``active_requests``, ``record_client``, ``record_publish``,
 ``record_process``, ``record_task``), whose ``respond(accept)`` answers a scrape on
-``settings.metrics_path`` and whose ``close()`` belongs in ``shutdown()``. Modules: ``store``
+``settings.metrics_path`` and whose ``close()`` belongs in ``shutdown()``. Gauges another
+capability owns (``runtime`` passes the health checks' status) are ``store.ScrapeGauge``s, read
+at each scrape and never recorded. Modules: ``store``
 (aggregation and the merge of processes), ``recorder`` (the sink), ``exposition``
 (prometheus_client writes the formats), ``multiproc`` (the directory shared by workers),
 ``server`` (the separate port).
