@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 import msatrace
-from msatrace._core.logs import render
+from msatrace._core.logs import console
 from msatrace._core.trace import context
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -110,14 +110,14 @@ def test_the_access_line_keeps_the_full_ids() -> None:
         "service": "svc", "trace_id": TRACE_ID, "span_id": SPAN_ID,
         "request_id": GENERATED_REQUEST_ID,
     }  # fmt: skip
-    line = render.console_renderer(colors=False)(event)
+    line = console.console_renderer(colors=False)(event)
 
     assert f"trace_id={TRACE_ID} span_id={SPAN_ID} request_id={GENERATED_REQUEST_ID}" in line
 
 
 def test_a_differing_value_of_a_static_field_is_shown() -> None:
     """Only the process's own values are hidden: another value under the name is shown."""
-    render_line = render.console_renderer(colors=False, static={"service": "svc"})
+    render_line = console.console_renderer(colors=False, static={"service": "svc"})
     render_line({"event": "banner", "service": "svc"})  # the first line shows them
 
     assert "service=" not in render_line({"event": "e", "service": "svc"})
@@ -164,7 +164,7 @@ class _Tty(io.StringIO):
 def test_colours_follow_the_terminal_and_the_conventions(
     stream: object, environ: dict[str, str], expected: bool
 ) -> None:
-    assert render.use_colors(stream, environ) is expected
+    assert console.use_colors(stream, environ) is expected
 
 
 def test_force_color_colours_a_pipe(

@@ -21,7 +21,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 import msatrace
 from msatrace._core import safety
-from msatrace._core.logs import access, builder, configure, render
+from msatrace._core.logs import access, builder, configure, console, render
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
@@ -293,7 +293,7 @@ def test_any_text_is_one_console_line(fields: dict[str, Any], colors: bool, logg
     """Any field names and values give exactly one console line, its breaks escaped, also
     after the first line (the service fields hidden), with colours and on the access line."""
 
-    render_line = render.console_renderer(colors=colors, static={"service": "svc", "version": ""})
+    render_line = console.console_renderer(colors=colors, static={"service": "svc", "version": ""})
     render_line({"event": "the first line shows the service fields"})
     line = render_line({"event": "e", "logger": logger, **fields})
 

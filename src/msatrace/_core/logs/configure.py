@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 from msatrace._core.config import parsers as parse
 from msatrace._core.config.settings import Settings
 from msatrace._core.errors import capture
-from msatrace._core.logs import builder, render
+from msatrace._core.logs import builder, console, render
 from msatrace._core.safety import failed
 from msatrace._core.trace import headers
 
@@ -220,7 +220,7 @@ def _message(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
     except Exception:
-        return f"{render.console_value(record.msg)} % {render.console_value(record.args)}"
+        return f"{console.console_value(record.msg)} % {console.console_value(record.args)}"
 
 
 def _ids_from_gunicorn_atoms(event: dict[str, Any], atoms: object) -> None:
@@ -298,9 +298,9 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         lines.fallback = render.fallback_json
     else:
         target = stream if stream is not None else sys.stdout
-        colors = render.use_colors(target, os.environ)
-        lines.renderer = render.console_renderer(colors=colors, static=lines.static)
-        lines.fallback = render.fallback_console
+        colors = console.use_colors(target, os.environ)
+        lines.renderer = console.console_renderer(colors=colors, static=lines.static)
+        lines.fallback = console.fallback_console
     lines.output = render.Output(stream=stream)
     lines.transforms = transforms
     levels = logger_levels(settings)
