@@ -32,9 +32,9 @@ def _clean_msatrace() -> Iterator[None]:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """A clean environment: no OTEL_* or MSATRACE_* variable from the caller's shell."""
+    """A clean environment: no OTEL_*, MSATRACE_*, NO_COLOR or FORCE_COLOR from the caller."""
     for name in list(os.environ):
-        if name.startswith(("OTEL_", "MSATRACE_")):
+        if name.startswith(("OTEL_", "MSATRACE_")) or name in ("NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(name)
     return monkeypatch
 

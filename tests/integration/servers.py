@@ -96,6 +96,8 @@ def server_env(
     """
     out = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MSATRACE_"))}
     out.pop("DJANGO_SETTINGS_MODULE", None)
+    for name in ("NO_COLOR", "FORCE_COLOR"):  # the caller's colour choice: tests read plain lines
+        out.pop(name, None)
     paths = [str(APPS_DIR), str(REPO_ROOT / "src")]
     if out.get("PYTHONPATH"):
         paths.append(out["PYTHONPATH"])

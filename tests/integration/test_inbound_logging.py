@@ -94,7 +94,8 @@ def _events(texts: list[str], trace_id: str) -> dict[str, str]:
             out[current] += "\n" + text
             continue
         current = ""
-        if trace_id not in text:
+        # The console shows the trace ID's first 8 hex digits (the access line shows it whole).
+        if trace_id not in text and f"trace_id={trace_id[:8]} " not in text:
             continue
         if text.startswith("{"):
             current = json.loads(text)["event"]

@@ -32,7 +32,8 @@ def orders() -> Iterator[Counter]:
 
 def _scrape(accept: str | None = None) -> str:
     rt = runtime.current()
-    assert rt is not None and rt.metrics is not None
+    assert rt is not None
+    assert rt.metrics is not None
     return rt.metrics.respond(accept)[2].decode()
 
 
@@ -57,7 +58,8 @@ def test_a_family_named_like_msatraces_is_left_out_and_the_scrape_stays_valid(
     try:
         msatrace.init(service_name="shop", patch="none", metrics_exporter="prometheus")
         rt = runtime.current()
-        assert rt is not None and rt.metrics is not None
+        assert rt is not None
+        assert rt.metrics is not None
         rt.metrics.recorder.record_server(
             method="GET", route="/a", status=200, scheme="http", error_type=None, duration_s=0.01
         )

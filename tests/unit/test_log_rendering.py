@@ -21,7 +21,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 import msatrace
 from msatrace._core import safety
-from msatrace._core.logs import access, builder, configure, render
+from msatrace._core.logs import access, builder, configure, console, render
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN_ID = "00f067aa0ba902b7"
@@ -108,7 +108,8 @@ def test_log_exception_inside_except_writes_the_chain(
     (line,) = logged()
     assert chain in _stack(line)
     assert "KeyError" in _stack(line)
-    assert TRACE_ID in line.split("\n")[0]
+    # The console shows the trace ID's first 8 hex digits (the access line shows it in full).
+    assert (TRACE_ID if line.startswith("{") else TRACE_ID[:8]) in line.split("\n")[0]
 
 
 def test_stdlib_exception_through_the_bridge_writes_the_chain(
@@ -277,14 +278,28 @@ def test_any_text_round_trips_on_one_json_line(fields: dict[str, str]) -> None:
     assert line.splitlines() == [line[:-1]]
 
 
-@given(st.dictionaries(TEXT, TEXT | st.integers() | st.binary(), max_size=5))
-def test_any_text_is_one_console_line(fields: dict[str, Any]) -> None:
-    """Any field names and values give exactly one console line, its breaks escaped."""
+# Names the development console treats apart (said once, shortened, left out when empty).
+CONSOLE_NAMES = st.sampled_from(["service", "version", "trace_id", "span_id", "request_id"])
 
-    line = render.console_renderer(colors=False)({"event": "e", **fields})
+
+@given(
+    st.dictionaries(
+        TEXT | CONSOLE_NAMES, TEXT | st.integers() | st.binary() | st.none(), max_size=5
+    ),
+    st.booleans(),
+    st.sampled_from(["app", "msatrace.access"]),
+)
+def test_any_text_is_one_console_line(fields: dict[str, Any], colors: bool, logger: str) -> None:
+    """Any field names and values give exactly one console line, its breaks escaped, also
+    after the first line (the service fields hidden), with colours and on the access line."""
+
+    render_line = console.console_renderer(colors=colors, static={"service": "svc", "version": ""})
+    render_line({"event": "the first line shows the service fields"})
+    line = render_line({"event": "e", "logger": logger, **fields})
 
     assert line.endswith("\n")
     assert line.splitlines() == [line[:-1]]
+    assert "log_error" not in line  # rendered, not the fallback
     assert not any(c in line[:-1] for c in LINE_BREAKS)
 
 

@@ -37,12 +37,13 @@ from typing import Any
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 
-from msatrace._core import metrics, patching
+from msatrace._core import metrics, patching, semconv
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
 from msatrace._core.errors import capture
 from msatrace._core.errors.reporting import Reporting
 from msatrace._core.health.registry import REGISTRY as HEALTH
 from msatrace._core.logs import builder, configure
+from msatrace._core.metrics.store import ScrapeGauge
 from msatrace._core.redact.engine import Redactor
 from msatrace._core.spans import tracing
 from msatrace._core.trace import threads
@@ -161,7 +162,7 @@ def init(arguments: dict[str, Any]) -> Runtime:
         try:
             reporting = Reporting.from_settings(settings)
             configure.configure(settings)
-            recorded = metrics.build(settings)
+            recorded = metrics.build(settings, _GAUGES)
         except BaseException:
             tracer.shutdown(0)  # no half-initialised provider left global for the next init()
             raise
@@ -199,11 +200,23 @@ _METRICS_SETTINGS = (
 )
 
 
+# Read at each scrape: every health check's state, the metric the generated alerts page on.
+_GAUGES = (
+    ScrapeGauge(
+        semconv.METRIC_HEALTH_CHECK_STATUS,
+        "1",
+        (semconv.MSATRACE_HEALTH_CHECK, semconv.MSATRACE_HEALTH_CRITICAL),
+        "Each health check's state: 1 pass, 0 fail (or warn, for a non-critical check).",
+        HEALTH.status_rows,
+    ),
+)
+
+
 def _metrics_again(old: Runtime, settings: Settings) -> metrics.Metrics | None:
     """A second init(): the same metrics (and counts) unless their settings changed."""
     if all(getattr(old.settings, n) == getattr(settings, n) for n in _METRICS_SETTINGS):
         return old.metrics
-    built = metrics.build(settings)
+    built = metrics.build(settings, _GAUGES)
     if old.metrics is not None:
         with contextlib.suppress(Exception):
             old.metrics.close()

@@ -83,6 +83,11 @@ METRIC_OVERFLOW = "msatrace.metrics.overflow"
 MSATRACE_TASK_NAME = "msatrace.task.name"
 MSATRACE_TASK_OUTCOME = "msatrace.task.outcome"
 MSATRACE_METRIC_NAME = "msatrace.metric.name"
+# Each health check's last state, 1 pass and 0 fail or warn, labelled with the check's key and
+# whether it is critical; read at scrape time (the alert generator pages on it by this name).
+METRIC_HEALTH_CHECK_STATUS = "msatrace.health.check.status"
+MSATRACE_HEALTH_CHECK = "check"
+MSATRACE_HEALTH_CRITICAL = "critical"
 # The attribute of the one series past the cardinality limit, as the OpenTelemetry SDK names it.
 OTEL_METRIC_OVERFLOW = "otel.metric.overflow"
 UNIT_SECONDS = "s"

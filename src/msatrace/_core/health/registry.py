@@ -7,8 +7,9 @@ dependency at most once per ``ttl``. A check whose previous run is still hanging
 again (it reports ``fail``): a dependency that never answers cannot pile up threads.
 
 A check that changes state (pass to fail or warn, and back) is logged once, at ERROR (WARNING
-for a non-critical check) and INFO on recovery, and handed to the listeners (error reporting,
-the per-check metric); nothing is logged while a state holds.
+for a non-critical check) and INFO on recovery, and handed to the listeners (error reporting);
+nothing is logged while a state holds. :meth:`Registry.status_rows` is the per-check metric
+(``msatrace_health_check_status``), read by the metrics scrape.
 
 Imports: the standard library, ``_core.safety`` and this package.
 """
@@ -91,6 +92,17 @@ class Registry:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def status_rows(self) -> list[tuple[tuple[str, str], float]]:
+        """Each check's status for the metric: ((key, "true"/"false" critical), 1 pass else 0).
+
+        Read at scrape time: the cached results while fresh, else one evaluation (so a scrape
+        alone notices a change, and a hundred scrapes reach a dependency once per ``ttl``).
+        """
+        return [
+            ((r.check.key, "true" if r.check.critical else "false"), float(r.status == "pass"))
+            for r in self.results()
+        ]
 
     def states(self) -> dict[str, Status]:
         """Each check's last known status, by key."""

@@ -15,6 +15,7 @@ and ``msatrace._core``.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import weakref
@@ -25,9 +26,10 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
+from msatrace._core.config import parsers as parse
 from msatrace._core.config.settings import Settings
 from msatrace._core.errors import capture
-from msatrace._core.logs import builder, render, throttle
+from msatrace._core.logs import builder, console, render, throttle
 from msatrace._core.safety import failed
 from msatrace._core.trace import headers
 
@@ -46,6 +48,15 @@ FRAMEWORK_LOGGERS = (
     "celery", "celery.task", "celery.worker", "celery.app.trace", "celery.redirected",
     "werkzeug",
 )  # fmt: skip
+# Third-party loggers whose DEBUG (or INFO) lines bury the application's in development: their
+# level there unless ``log_levels`` names them (``logger_levels``). Production's INFO keeps most.
+NOISY_LOGGERS = {
+    "asyncio": "INFO", "httpcore": "INFO", "httpx": "INFO", "urllib3": "INFO",
+    "hpack": "WARNING", "h2": "WARNING", "h11": "WARNING", "multipart": "WARNING",
+    "python_multipart": "WARNING", "charset_normalizer": "WARNING", "chardet": "WARNING",
+    "watchfiles": "WARNING", "botocore": "INFO", "boto3": "INFO", "s3transfer": "INFO",
+    "kombu": "INFO", "amqp": "INFO", "PIL": "INFO", "filelock": "INFO", "parso": "INFO",
+}  # fmt: skip
 # Servers' access loggers; Django's development server (runserver) logs its request lines on
 # "django.server" with a ``status_code`` extra, beside its other messages.
 ACCESS_LOGGERS = frozenset(("uvicorn.access", "gunicorn.access"))
@@ -209,7 +220,7 @@ def _message(record: logging.LogRecord) -> str:
     try:
         return record.getMessage()
     except Exception:
-        return f"{render.console_value(record.msg)} % {render.console_value(record.args)}"
+        return f"{console.console_value(record.msg)} % {console.console_value(record.args)}"
 
 
 def _ids_from_gunicorn_atoms(event: dict[str, Any], atoms: object) -> None:
@@ -259,6 +270,17 @@ def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
             logger.propagate = True
 
 
+def logger_levels(settings: Settings) -> dict[str, str]:
+    """The per-logger levels ``configure`` installs: ``log_levels``, and in development the
+    ``NOISY_LOGGERS`` defaults for the loggers it does not name (only those above the global
+    level: a default never makes a logger more verbose than the rest)."""
+    if not parse.is_development(settings.environment):
+        return dict(settings.log_levels)
+    floor = _LEVEL_NUM[settings.log_level]
+    quiet = {name: lvl for name, lvl in NOISY_LOGGERS.items() if _LEVEL_NUM[lvl] > floor}
+    return {**quiet, **settings.log_levels}
+
+
 def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> None:
     """Configure structlog and the stdlib bridge once; undone by :func:`unconfigure`."""
     import structlog  # not at module top: `import msatrace` stays cheap (issue #2)
@@ -276,12 +298,13 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         lines.fallback = render.fallback_json
     else:
         target = stream if stream is not None else sys.stdout
-        colors = bool(getattr(target, "isatty", lambda: False)())
-        lines.renderer = render.console_renderer(colors=colors)
-        lines.fallback = render.fallback_console
+        colors = console.use_colors(target, os.environ)
+        lines.renderer = console.console_renderer(colors=colors, static=lines.static)
+        lines.fallback = console.fallback_console
     lines.output = render.Output(stream=stream)
     lines.transforms = transforms
-    _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
+    levels = logger_levels(settings)
+    _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in levels.items()}
     _state.level = _LEVEL_NUM[settings.log_level]
     _state.drop_access = settings.access_log
     _state.response_atoms = (
@@ -303,7 +326,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
             _state.removed.append((root, handler))
     _state.saved.append((root, root.level, root.propagate))
     root.setLevel(settings.log_level)
-    for name, lvl in settings.log_levels.items():
+    for name, lvl in levels.items():
         logger = logging.getLogger(name)
         _state.saved.append((logger, logger.level, logger.propagate))
         logger.setLevel(lvl)

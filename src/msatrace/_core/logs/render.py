@@ -1,14 +1,16 @@
-"""One log line from an event dict: the timestamp, the JSON and console renderers, the output.
+"""One log line from an event dict: the timestamp, the JSON renderer, the output.
 
 ``event`` builds each event as an ordered dict; this module turns it into one line and writes
-it. JSON (the default) is one orjson call, with a fallback that makes any value encodable;
-console output is written here too. Neither renderer raises: a value that cannot be rendered
-becomes a placeholder, and should rendering itself fail the line is a fallback line with the
-event's own fields (``log_error`` says why), reported once through ``safety``. Neither lets a
-value forge a line: JSON escapes every character ``str.splitlines()`` splits on (orjson leaves
-DEL, C1 controls and U+2028/U+2029 raw), console escapes every control character. Nesting is
-bounded (``MAX_DEPTH``), cycles too. Output errors (a closed stdout, a broken pipe) are counted
-and reported once on stderr, never raised. The timestamp is formatted once per millisecond.
+it. JSON (the default) is one orjson call, with a fallback that makes any value encodable; the
+console format (development, for eyes) is ``console``'s, on the same guarantees and with the
+helpers here (``plain``, the depth bound, the fallback's ``HEAD`` fields). Neither renderer
+raises: a value that cannot be rendered becomes a placeholder, and should rendering itself fail
+the line is a fallback line with the event's own fields (``log_error`` says why), reported once
+through ``safety``. Neither lets a value forge a line: JSON escapes every character
+``str.splitlines()`` splits on (orjson leaves DEL, C1 controls and U+2028/U+2029 raw), console
+escapes every control character. Nesting is bounded (``MAX_DEPTH``), cycles too. Output errors
+(a closed stdout, a broken pipe) are counted and reported once on stderr, never raised. The
+timestamp is formatted once per millisecond.
 
 Imports: the standard library, orjson and ``msatrace._core.safety``.
 """
@@ -33,9 +35,6 @@ from msatrace._core import safety
 MAX_DEPTH = 50
 TOO_DEEP = "<too deep>"
 CYCLE = "<cycle>"
-# Control characters (C0, DEL, C1, Unicode line separators) escaped in console output.
-_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-_ESCAPES.update({0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"})
 # What orjson leaves raw in JSON strings though str.splitlines() (or a JavaScript reader) splits
 # lines on some of them: DEL, C1 controls (NEL is U+0085), U+2028 and U+2029, as UTF-8 bytes.
 # Each sequence is a whole character wherever it occurs: 0x7F, 0xC2 and 0xE2 are never a
@@ -161,7 +160,8 @@ def escape_json(line: bytes) -> bytes:
     return _RAW.sub(_json_escape, line)
 
 
-def _unrepresentable(obj: object) -> str:
+def unrepresentable(obj: object) -> str:
+    """The placeholder written for a value that cannot be rendered."""
     return f"<unrepresentable {type(obj).__qualname__}>"
 
 
@@ -179,7 +179,7 @@ def json_default(obj: Any) -> Any:
                 return list(obj)
         return repr(obj)
     except Exception:
-        return _unrepresentable(obj)
+        return unrepresentable(obj)
 
 
 def _sanitize(obj: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> Any:
@@ -210,14 +210,14 @@ def _key(obj: object) -> str:
     try:
         text = obj if isinstance(obj, str) else str(obj)
     except Exception:
-        return _unrepresentable(obj)
+        return unrepresentable(obj)
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _LINE = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 NEWLINE = orjson.OPT_APPEND_NEWLINE
 # The fields a fallback line keeps, when they are plain values: enough to find the event.
-_HEAD = (
+HEAD = (
     "timestamp", "level", "logger", "event", "service", "environment", "version",
     "trace_id", "span_id", "request_id",
 )  # fmt: skip
@@ -250,120 +250,17 @@ def plain(value: object) -> object:
         return value
     if type(value) is int and -(2**63) <= value < 2**63:
         return value
-    return _sanitize(value) if type(value) is str else _unrepresentable(value)
+    return _sanitize(value) if type(value) is str else unrepresentable(value)
 
 
 def fallback_json(event: object, exc: Exception) -> bytes:
     """The line written when ``event`` could not be rendered: its plain head fields and
     ``log_error``. Reports ``exc`` once (``safety``); never raises otherwise."""
     try:
-        out = {k: plain(event[k]) for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
+        out = {k: plain(event[k]) for k in HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
     except Exception:
         out = {}
     out["log_error"] = f"this line could not be rendered ({type(exc).__name__})"
     line = escape_json(orjson.dumps(out, option=NEWLINE))
     safety.failed("logs.render", exc)
     return line
-
-
-# --- console ---
-
-_RESET, _DIM, _BRIGHT = "\x1b[0m", "\x1b[2m", "\x1b[1m"
-_LEVEL_COLORS = {
-    "critical": "\x1b[31m", "error": "\x1b[31m", "warning": "\x1b[33m",
-    "info": "\x1b[32m", "debug": "\x1b[32m",
-}  # fmt: skip
-_KEY_COLOR, _VALUE_COLOR, _LOGGER_COLOR = "\x1b[36m", "\x1b[35m", "\x1b[34m"
-
-
-def console_value(value: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> str:
-    """``repr(value)`` with control characters escaped, nesting and cycles bounded; never raises.
-
-    A top-level string is written as it is (escaped), without quotes.
-    """
-    if depth == 0 and type(value) is str:
-        return value.translate(_ESCAPES)
-    if depth > MAX_DEPTH:
-        return TOO_DEEP
-    if isinstance(value, (dict, list, tuple, set, frozenset)):
-        if id(value) in path:
-            return CYCLE
-        inner = path | {id(value)}
-        if isinstance(value, dict):
-            items = ", ".join(
-                f"{console_value(k, depth + 1, inner)}: {console_value(v, depth + 1, inner)}"
-                for k, v in value.items()
-            )
-            return f"{{{items}}}"
-        parts = [console_value(v, depth + 1, inner) for v in value]
-        if isinstance(value, list):
-            return f"[{', '.join(parts)}]"
-        if isinstance(value, tuple):
-            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
-        return f"{{{', '.join(parts)}}}" if parts else f"{type(value).__name__}()"
-    try:
-        return repr(value).translate(_ESCAPES)
-    except Exception:  # a __repr__ that raises, or recurses without end
-        return _unrepresentable(value)
-
-
-def _console_line(event: dict[str, Any], colors: bool) -> str:
-    fields = dict(event)
-    timestamp = console_value(fields.pop("timestamp", ""))
-    level = console_value(fields.pop("level", ""))
-    logger = console_value(fields.pop("logger", ""))
-    message = console_value(fields.pop("event", ""))
-    # The exception msatrace built (``event.exception_fields``): its stack goes below the line.
-    exception = fields.get("exception")
-    stack = exception.get("stack") if type(exception) is dict else None
-    if type(stack) is str:
-        del fields["exception"]
-    else:
-        stack = None
-    if colors:
-        color = _LEVEL_COLORS.get(level, "")
-        head = (
-            f"{_DIM}{timestamp}{_RESET} [{color}{_BRIGHT}{level:<9}{_RESET}] "
-            f"{_BRIGHT}{message:<40}{_RESET} [{_LOGGER_COLOR}{_BRIGHT}{logger}{_RESET}]"
-        )
-        pairs = (
-            f"{_KEY_COLOR}{console_value(k)}{_RESET}={_VALUE_COLOR}{console_value(v)}{_RESET}"
-            for k, v in fields.items()
-        )
-    else:
-        head = f"{timestamp} [{level:<9}] {message:<40} [{logger}]"
-        pairs = (f"{console_value(k)}={console_value(v)}" for k, v in fields.items())
-    line = " ".join((head, *pairs))
-    if stack:
-        # Indented, so that no line of it (an exception message included) can pass for an
-        # event line, which starts with its timestamp.
-        parts = stack.rstrip("\n").split("\n")  # not rstrip(): NEL, U+2028 are whitespace
-        line += "".join(f"\n    {part.translate(_ESCAPES)}" for part in parts)
-    return line + "\n"
-
-
-def fallback_console(event: object, exc: Exception) -> str:
-    """:func:`fallback_json` for the console format: the plain head fields and ``log_error``."""
-    try:
-        head = {k: event[k] for k in _HEAD if k in event}  # type: ignore[operator,index]  # a dict, unless broken too
-        fields = " ".join(f"{k}={console_value(plain(v))}" for k, v in head.items())
-    except Exception:
-        fields = ""
-    line = f"{fields} log_error='this line could not be rendered ({type(exc).__name__})'\n"
-    safety.failed("logs.render", exc)
-    return line.lstrip()
-
-
-def console_renderer(colors: bool) -> Callable[[dict[str, Any]], str]:
-    """The console format: ``timestamp [level] event [logger] key=value ...``; never raises.
-
-    ``colors`` adds ANSI colours (a terminal). An exception's stack follows, indented.
-    """
-
-    def render(event: dict[str, Any]) -> str:
-        try:
-            return _console_line(event, colors)
-        except Exception as exc:
-            return fallback_console(event, exc)
-
-    return render

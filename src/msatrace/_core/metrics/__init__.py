@@ -4,7 +4,9 @@
 is recorded and nothing costs), else a :class:`Metrics` whose ``recorder`` is the outcome step's
 sink (``record_server``, ``active_requests``, ``record_client``, ``record_publish``,
 ``record_process``, ``record_task``), whose ``respond(accept)`` answers a scrape on
-``settings.metrics_path`` and whose ``close()`` belongs in ``shutdown()``. Modules: ``store``
+``settings.metrics_path`` and whose ``close()`` belongs in ``shutdown()``. Gauges another
+capability owns (``runtime`` passes the health checks' status) are ``store.ScrapeGauge``s, read
+at each scrape and never recorded. Modules: ``store``
 (aggregation and the merge of processes), ``recorder`` (the sink), ``exposition``
 (prometheus_client writes the formats), ``multiproc`` (the directory shared by workers),
 ``server`` (the separate port). A scrape also answers the application's own
@@ -17,11 +19,11 @@ Imports: the standard library, orjson, ``prometheus_client``, ``msatrace.excepti
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from msatrace._core.config.settings import Settings
 from msatrace._core.metrics.recorder import Recorder
-from msatrace._core.metrics.store import Snapshot
+from msatrace._core.metrics.store import ScrapeGauge, Snapshot
 from msatrace._core.safety import failed
 from msatrace._core.semconv import DEPLOYMENT_ENVIRONMENT_NAME, SERVICE_NAME, SERVICE_VERSION
 from msatrace.exceptions import ConfigError
@@ -40,6 +42,7 @@ class Metrics:
         port: int | None = None,
         interval: float = 1.0,
         resource: Mapping[str, str] | None = None,
+        gauges: Sequence[ScrapeGauge] = (),
         application: bool = False,
     ) -> None:
         try:
@@ -62,7 +65,7 @@ class Metrics:
                     f"metrics_dir={directory!r}: cannot use it as the metrics directory ({exc})"
                 ) from None
         theirs = application_metrics(directory) if application else None
-        self._exposition = Exposition(self.collect, resource, theirs)
+        self._exposition = Exposition(self.collect, resource, gauges, theirs)
         self.server = None
         if port is not None:
             from msatrace._core.metrics.server import MetricsServer
@@ -108,8 +111,9 @@ class Metrics:
             self.shared.close()
 
 
-def build(settings: Settings) -> Metrics | None:
-    """The metrics ``settings`` ask for, or None when they are off."""
+def build(settings: Settings, gauges: Sequence[ScrapeGauge] = ()) -> Metrics | None:
+    """The metrics ``settings`` ask for, or None when they are off; ``gauges`` are read at
+    each scrape (``runtime`` passes the health checks' status)."""
     if settings.metrics_exporter != "prometheus":
         return None
     return Metrics(
@@ -123,5 +127,6 @@ def build(settings: Settings) -> Metrics | None:
             SERVICE_VERSION: settings.service_version,
             DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
         },
+        gauges=gauges,
         application=True,
     )

@@ -13,14 +13,18 @@ process and platform collectors) in one process; with a metrics directory, what
 there are ``.json``). A family of the application's that has the name of one of msatrace's is
 left out: two families of one name would make the whole scrape invalid.
 
+Gauges another capability owns (the health checks' status) are read at scrape time
+(:class:`~msatrace._core.metrics.store.ScrapeGauge`) and written after msatrace's own families.
+
 Imports: the standard library, ``prometheus_client`` (imported by ``build`` only when the
-Prometheus exporter is chosen), ``_core.semconv`` and this package's ``store`` and ``recorder``.
+Prometheus exporter is chosen), ``_core.semconv``, ``_core.safety`` and this package's ``store``
+and ``recorder``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client.core import (
@@ -35,9 +39,9 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder
 
 from msatrace._core import semconv as sc
-from msatrace._core.safety import failed
 from msatrace._core.metrics.recorder import GAUGES, HISTOGRAMS
-from msatrace._core.metrics.store import OVERFLOW, Snapshot
+from msatrace._core.metrics.store import OVERFLOW, ScrapeGauge, Snapshot
+from msatrace._core.safety import failed
 
 _NAME = re.compile(r"[^a-zA-Z0-9:]+")
 _LABEL = re.compile(r"[^a-zA-Z0-9]+")
@@ -143,6 +147,30 @@ def families(
     return out
 
 
+def scrape_families(gauges: Iterable[ScrapeGauge]) -> list[Metric]:
+    """The families of the gauges read at scrape time; one whose ``read`` fails is left out
+    (reported once), the scrape goes on."""
+    out: list[Metric] = []
+    for gauge in gauges:
+        try:
+            rows = list(gauge.read())
+        except Exception as exc:
+            failed("metrics.scrape_gauge", exc)
+            continue
+        if not rows:
+            continue
+        fam = GaugeMetricFamily(
+            prometheus_name(gauge.name),
+            gauge.doc,
+            labels=[prometheus_label(k) for k in gauge.keys],
+            unit=prometheus_unit(gauge.unit),
+        )
+        for labels, value in rows:
+            fam.add_metric(list(labels), value)
+        out.append(fam)
+    return out
+
+
 def _le(bound: float) -> str:
     # the exporter writes f"{bound}" for each explicit boundary: 1.0 and 10.0, not 1 and 10
     return f"{float(bound)}"
@@ -169,15 +197,20 @@ class _Collector:
         self,
         source: Callable[[], Snapshot],
         resource: Mapping[str, str] | None,
+        gauges: Sequence[ScrapeGauge],
         application: Callable[[], list[Metric]] | None,
     ) -> None:
         self._source = source
         self._resource = resource
+        self._gauges = gauges
         self._application = application
 
     def collect(self) -> Iterator[Metric]:
         taken = set()
         for family in families(self._source(), resource=self._resource):
+            taken.add(family.name)
+            yield family
+        for family in scrape_families(self._gauges):
             taken.add(family.name)
             yield family
         if self._application is not None:
@@ -193,7 +226,7 @@ def application_metrics(directory: str | None) -> Callable[[], list[Metric]]:
             if directory:
                 from prometheus_client.multiprocess import MultiProcessCollector
 
-                return list(MultiProcessCollector(None, path=directory).collect())
+                return list(MultiProcessCollector(None, path=directory).collect())  # type: ignore[no-untyped-call]
             from prometheus_client import REGISTRY
 
             return list(REGISTRY.collect())
@@ -212,10 +245,11 @@ class Exposition:
         self,
         source: Callable[[], Snapshot],
         resource: Mapping[str, str] | None = None,
+        gauges: Sequence[ScrapeGauge] = (),
         application: Callable[[], list[Metric]] | None = None,
     ) -> None:
         self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(_Collector(source, resource, application))
+        self._registry.register(_Collector(source, resource, gauges, application))
 
     def respond(self, accept: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
         """(status, headers, body) of a ``GET`` on the metrics path."""

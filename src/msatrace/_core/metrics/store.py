@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,23 @@ import orjson
 
 # The key of the one series that takes every attribute set past the cap.
 OVERFLOW: tuple[str, ...] = ("\x00overflow",)
+
+
+@dataclass(frozen=True)
+class ScrapeGauge:
+    """A gauge another capability owns (the health checks), read when a scrape asks for it.
+
+    ``read`` returns the rows, each (label values in ``keys``' order, value); it runs in the
+    scraping thread, never on a request's path. Not merged across processes: the process that
+    answers the scrape reports its own view.
+    """
+
+    name: str
+    unit: str
+    keys: tuple[str, ...]
+    doc: str
+    read: Callable[[], Iterable[tuple[tuple[str, ...], float]]]
+
 
 # An exemplar: trace ID, span ID (ints or hex strings, formatted at exposition), value, time.
 Exemplar = tuple[Any, Any, float, float]
