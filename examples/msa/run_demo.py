@@ -193,6 +193,7 @@ def main() -> int:
                 print(f"  {s.name:9} | {line}")
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        stand_ins.on_message = None  # what the stopping services still send is not the story
         stop_all(started + ([cache] if cache not in started else []))
         receiver.stop()
         stand_ins.stop()
