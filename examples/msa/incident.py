@@ -150,9 +150,14 @@ class Incident:
         elif m.kind == "pagerduty":
             action = m.body.get("event_action")
             if action == "trigger":
-                say(f"{paint('PagerDuty page', '31;1')}: {m.body['payload']['summary'][:110]}")
+                summary = m.body["payload"]["summary"]
+                say(f"{paint('PagerDuty page', '31;1')}: {summary[:110]}")
+                if ALERT in summary and "inventory" in summary:
+                    self.timeline.seen.setdefault("paged", self.timeline.since())
             else:
                 say(f"PagerDuty: {action} {m.body.get('dedup_key', '')[:16]}...")
+                if self._pages("resolve"):
+                    self.timeline.seen.setdefault("resolved", self.timeline.since())
 
     def watch_prometheus(self) -> None:
         """Print the alerts Prometheus fires and resolves (its own API, every half second)."""
@@ -217,6 +222,13 @@ class Incident:
         self.traffic.stop()
         self._watch.set()
         watcher.join(5)
+        seen = self.timeline.seen
+        if {"slack-first", "paged", "fixed", "resolved"} <= set(seen):
+            print(
+                f"\n  The bug reached Slack {seen['slack-first']:.1f} s after it shipped, paged"
+                f" the on-call after {seen['paged']:.1f} s; the alert resolved"
+                f" {seen['resolved'] - seen['fixed']:.1f} s after the fix."
+            )
 
     def _pages(self, action: str) -> list[dict[str, Any]]:
         return [
@@ -262,7 +274,9 @@ class Incident:
             for e in kept:
                 fields = {k: v for k, v in e.items() if k in ("sku", "sold_last_30_days")}
                 print(f"    {svc('inventory')} debug   {e.get('event')}  {fields}")
-        elif not debug_on_error_available():
+        elif debug_on_error_available():
+            print("  no DEBUG line was kept for this failing request")
+        else:
             print("  debug-on-error lines: not available in this build")
         print()
 
