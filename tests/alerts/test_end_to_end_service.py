@@ -6,7 +6,8 @@ PagerDuty Events v2 and Opsgenie.
 The same service is scraped as two jobs, ``orders`` (pages PagerDuty) and ``billing`` (pages
 Opsgenie, through the command's config file), so one process proves both pagers. The route is
 made to fail (an exception, so a 500 with ``error.type``) until the pages arrive, then serves
-only successes until the resolved notifications arrive. Time-to-alert is printed, not asserted.
+only successes until the resolved notifications arrive; then it is stopped, and both jobs page
+as down. Time-to-alert is printed, not asserted.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def test_a_failing_msatrace_service_pages_and_resolves(
     tmp_path: Path, receivers: Receivers
 ) -> None:
     """A real service's errors page Slack, PagerDuty and Opsgenie with service, route and value;
-    when the errors stop, every one of them gets the resolved notification."""
+    when the errors stop, every one of them gets the resolved notification; when the service
+    dies, both pagers get the down alert."""
     need("yaml")
     need("prometheus_client")
     config = tmp_path / "services.toml"
@@ -177,6 +179,13 @@ def test_a_failing_msatrace_service_pages_and_resolves(
             )
             slack_resolved = stack.wait(lambda: receivers.find("/slack/page", resolved), 30)
             after = dict(traffic.sent)
+
+            def down(body: dict[str, Any]) -> bool:
+                return "MsatraceServiceDown" in json.dumps(body)
+
+            service.stop()  # the service dies: both jobs lose their target
+            down_pd = stack.wait(lambda: receivers.find("/pagerduty/v2/enqueue", down), 60)
+            down_og = stack.wait(lambda: receivers.find("/opsgenie/v2/alerts", down), 30)
     finally:
         service.stop()
 
@@ -203,3 +212,7 @@ def test_a_failing_msatrace_service_pages_and_resolves(
     assert all(pagerduty_shape(b) for b in pd_resolved)
     assert closed
     assert slack_resolved
+    assert down_pd, "no page when the service died"
+    assert down_pd[0]["payload"]["custom_details"]["service"] == "orders"
+    assert down_og, "no Opsgenie alert when the service died"
+    assert "billing" in down_og[0]["message"]
