@@ -110,3 +110,12 @@ def all_up(prom: Service, jobs: list[str]) -> bool:
         return False
     up = {r["metric"].get("job"): r["value"][1] == "1" for r in result}
     return all(up.get(job) for job in jobs)
+
+
+def warm_up(port: int) -> None:
+    """One request to a service's /metrics, so Prometheus' first scrape is not its first."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            response.read()
+    except OSError:
+        pass  # Prometheus will say so

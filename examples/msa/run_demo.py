@@ -168,6 +168,8 @@ def main() -> int:
         for name in ("inventory", "orders", "gateway"):
             wait_http(services[name], deadline)
         wait_line(services["worker"], "ready", deadline)
+        for name in jobs:  # the first scrape of a cold service is slow: not a "service down"
+            monitoring.warm_up(ports[name])
         prom.start(base_env)  # once the services answer: no "service down" alert at start-up
         started.append(prom)
         while not (monitoring.ready(am) and monitoring.all_up(prom, list(jobs))):
