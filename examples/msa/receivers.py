@@ -120,16 +120,21 @@ class Receivers:
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 try:
-                    body = json.loads(raw) if raw else None
+                    body = json.loads(raw) if raw else {}
                 except ValueError:
-                    self._answer(400, {"message": "invalid JSON"})
+                    body = None
+                if not isinstance(body, dict):
+                    self._answer(400, {"message": "expected a JSON object"})
                     return
                 path = self.path
                 if path.startswith("/slack/"):
                     receivers._keep(Message("slack", path, body, text=raw))
                     self._answer(200, b"ok", "text/plain")
                 elif path.startswith("/rest/api/3/"):
-                    self._answer(*receivers._jira("POST", path, body, raw))
+                    try:
+                        self._answer(*receivers._jira("POST", path, body, raw))
+                    except (KeyError, TypeError, AttributeError):
+                        self._answer(400, {"errorMessages": ["malformed request"], "errors": {}})
                 elif path.startswith("/pagerduty/"):
                     receivers._keep(Message("pagerduty", path, body, text=raw))
                     self._answer(202, {"status": "success", "dedup_key": body.get("dedup_key")})
