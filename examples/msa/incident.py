@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +103,8 @@ class Traffic:
 
 
 class Incident:
+    """The story's state: what was sent, heard and seen, for the timeline and the final check."""
+
     def __init__(
         self,
         services: dict[str, Service],
