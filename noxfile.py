@@ -1,6 +1,6 @@
 """Developer sessions: tests, tests_min, prerelease, tests_bare, lint, typecheck, docs, bench, demo.
 
-    python3 -m nox -s demo      # the three-service demo (README's first command)
+    python3 -m nox -s demo      # the demo: four services and an incident (README's first command)
     python3 -m nox -s tests     # the test suite on every Python 3.10-3.13 found (coverage on one)
 
 Sessions use uv when it is installed (much faster), virtualenv otherwise. The pyenv interpreters
@@ -248,7 +248,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=DEV_PYTHON)
 def demo(session: nox.Session) -> None:
-    """Start the three-service demo on free 127.0.0.1 ports, send requests, print what happened."""
+    """Run the demo on free 127.0.0.1 ports: four services, Prometheus and Alertmanager, an
+    incident told as a timeline, and a check of every step (examples/msa/run_demo.py)."""
     ensure_debian_packages(session)
     # celery[redis]: kombu's Redis transport imports `packaging`, declared only by that extra.
     session.install("-e", ".[all]", "uvicorn>=0.29", "gunicorn>=22", "celery[redis]>=5.3")

@@ -5,8 +5,8 @@
 - Each standalone example (``examples/fastapi_app.py``, ``flask_app.py``, ``django_project/``)
   starts with the command its docstring gives, answers with ``X-Trace-ID``, and writes a JSON
   line carrying that trace ID.
-- The three-service demo (``examples/msa/run_demo.py``) exits 0 and shows one trace across all
-  four processes.
+- The demo (``examples/msa/run_demo.py``) exits 0, shows one trace across all four processes and
+  tells the whole incident (notifications, page, readiness, resolution, no personal data).
 """
 
 from __future__ import annotations
@@ -257,8 +257,10 @@ def test_example_access_line_carries_the_response_trace_id(example: ExampleServe
 
 @pytest.mark.integration
 def test_demo_runs_end_to_end() -> None:
-    """The three-service demo exits 0 and shows one trace ID in all four services' logs."""
-    require("redis-server", shutil.which("redis-server") is not None)
+    """The demo exits 0, shows one trace ID in all four services' logs, and saw every step of
+    the incident."""
+    for binary in ("redis-server", "prometheus", "prometheus-alertmanager"):
+        require(binary, shutil.which(binary) is not None)
     env = _clean_env()
     env["NO_COLOR"] = "1"
 
@@ -275,3 +277,10 @@ def test_demo_runs_end_to_end() -> None:
     assert re.search(
         r"[0-9a-f]{32}  gateway yes orders yes inventory yes worker yes", result.stdout
     )
+    checks = result.stdout.split("Every step of the incident, seen?")[-1]
+    assert re.search(r"^  yes  PagerDuty paged for it$", checks, re.M), checks
+    assert re.search(r"^  yes  no e-mail, card or phone number", checks, re.M), checks
+    assert not re.search(r"^  NO ", checks, re.M), checks
+    timeline = result.stdout.split("Timeline (time since the bug started)")[-1]
+    for step in ("Slack #errors:", "Jira: SHOP-1 created", "PagerDuty page:", "/readyz -> 503"):
+        assert step in timeline, timeline[:4000]

@@ -23,3 +23,9 @@ log = msatrace.get_logger("tasks")
 def send_confirmation(order_id: int, sku: str) -> None:
     """Pretend to e-mail the customer: the log line carries the trace of the order request."""
     log.info("confirmation e-mail sent", order_id=order_id, sku=sku)
+
+
+@app.task
+def apologise(sku: str) -> None:
+    """Pretend to tell the customer the order could not be placed (same trace as the failure)."""
+    log.warning("customer told the order failed", sku=sku)

@@ -36,6 +36,7 @@ class Receivers:
 
     def __init__(self) -> None:
         self.posts: list[tuple[str, dict[str, Any], float]] = []
+        self.headers: list[tuple[str, dict[str, str]]] = []  # (path, headers) of every POST
         self._lock = threading.Lock()
         receivers = self
 
@@ -44,6 +45,7 @@ class Receivers:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with receivers._lock:
                     receivers.posts.append((self.path, body, time.monotonic()))
+                    receivers.headers.append((self.path, dict(self.headers.items())))
                 status = 202 if self.path.startswith("/pagerduty") else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
