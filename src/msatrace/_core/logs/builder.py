@@ -37,6 +37,7 @@ from typing import Any
 from opentelemetry import trace
 
 from msatrace._core.config.settings import Settings
+from msatrace._core.debug import buffer
 from msatrace._core.errors import capture
 from msatrace._core.logs import render
 from msatrace._core.safety import failed
@@ -176,11 +177,13 @@ def build(
     fields: MutableMapping[str, Any],
     timestamp: str,
     ids: tuple[str, str] | None,
+    bound: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The event dict of one line: the schema's fields, then the bound fields, then ``fields``.
 
     ``fields`` is the call's (``event`` is the message, ``exc_info`` an exception to structure);
-    it is consumed. ``ids`` are the trace and span IDs as hex (:func:`current_ids`).
+    it is consumed. ``ids`` are the trace and span IDs as hex (:func:`current_ids`); ``bound``
+    the bound fields when the line was logged (default: the current ones).
     """
     out: dict[str, Any] = {
         "timestamp": timestamp,
@@ -194,7 +197,8 @@ def build(
     else:
         out["trace_id"] = out["span_id"] = None
     out["request_id"] = None  # stable schema: present on every line, filled inside a request
-    bound = context.fields()
+    if bound is None:
+        bound = context.fields()
     if bound:
         if not SCHEMA.isdisjoint(bound):
             bound = _renamed(bound, SCHEMA)
@@ -231,12 +235,54 @@ def write(name: str, level: str, fields: MutableMapping[str, Any], now: float) -
     renderer's fallback with what is known, and the failure is reported once.
     """
     message = fields.get("event")  # before build() takes it out of fields
+    if level in _ERROR_LEVELS:
+        mode = buffer.current()
+        if isinstance(mode, buffer.Buffer) and mode:
+            flush(mode)  # debug on error: the request's kept lines come before its error line
     try:
         event = build(name, level, fields, render.timestamp(now), current_ids())
     except Exception as exc:
         _write_fallback(name, level, message, now, exc)
         return
     finish(event)
+
+
+# --- debug on error: the lines kept below the level ---
+
+BUFFER_LOGGER = "msatrace.debug"
+
+
+def keep(mode: buffer.Buffer, name: str, level: str, fields: MutableMapping[str, Any]) -> None:
+    """Keep one line below the level in the request's buffer, unbuilt (``fields`` is taken)."""
+    mode.add((name, level, fields, time.time(), current_ids(), context.fields()))
+
+
+def flush(mode: buffer.Buffer) -> None:
+    """Write the request's kept lines, oldest first, each marked ``"buffered": true``, after one
+    line saying how many there are and how many were dropped; the buffer is then empty."""
+    entries, dropped = mode.take()
+    if not entries and not dropped:
+        return
+    write(
+        BUFFER_LOGGER,
+        "info",
+        {
+            "event": "lines below the log level kept for this request follow, since it failed",
+            "buffered": True,
+            "buffered_lines": len(entries),
+            "buffered_dropped": dropped,
+        },
+        time.time(),
+    )
+    for name, level, fields, now, ids, bound in entries:
+        message = fields.get("event")
+        try:
+            event = build(name, level, fields, render.timestamp(now), ids, bound)
+            event["buffered"] = True
+        except Exception as exc:
+            _write_fallback(name, level, message, now, exc)
+            continue
+        finish(event)
 
 
 def _write_fallback(name: str, level: str, message: object, now: float, exc: Exception) -> None:

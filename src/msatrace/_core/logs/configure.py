@@ -25,7 +25,9 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
+from msatrace._core import patching
 from msatrace._core.config.settings import Settings
+from msatrace._core.debug import buffer
 from msatrace._core.errors import capture
 from msatrace._core.logs import builder, render
 from msatrace._core.safety import failed
@@ -66,7 +68,10 @@ class _State:
     drop_access: bool = False
     # gunicorn's access-log atoms of the X-Trace-ID and X-Request-ID response headers.
     response_atoms: tuple[str, str] = ("{x-trace-id}o", "{x-request-id}o")
-    bridge: logging.Handler | None = None
+    bridge: _Bridge | None = None
+    # Debug on error or on demand is on: lines below the level may be kept or written while a
+    # request has a debug mode (``_core.debug``), so they must reach ``_write`` and the bridge.
+    gated: bool = False
     removed: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
     saved: list[tuple[logging.Logger, int, bool]] = field(default_factory=list)
 
@@ -107,19 +112,41 @@ def _emit(logger: Any, method: str, ev: MutableMapping[str, Any]) -> str:
 
 
 def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
-    """Write one structlog event; False when a per-logger level drops it."""
+    """Write one structlog event; False when a level drops it. Below the level, a request's
+    debug mode keeps the line in its buffer or writes it (``_core.debug``)."""
     name = logger.name if isinstance(logger, _Sink) else "app"
-    if _state.levels and _below_logger_level(name, method):
-        return False
+    if _state.levels or _state.gated:
+        level, explicit = _level_for(name)
+        if _METHOD_NUM.get(method, 20) < level:
+            # A per-logger level silences its logger in every mode.
+            mode = buffer.current() if _state.gated and not explicit else None
+            if mode is None:
+                return False
+            if isinstance(mode, buffer.Buffer):
+                builder.keep(mode, name, _LEVEL_NAMES.get(method, method), ev)
+                return True
     builder.write(name, _LEVEL_NAMES.get(method, method), ev, time.time())
     return True
 
 
-def _bound_logger_class(min_level: int) -> type[Any]:
-    """structlog's filtering bound logger for ``min_level``, writing each call with ``_write``."""
+def _level_for(name: str) -> tuple[int, bool]:
+    """The level of logger ``name`` and whether a per-logger level (not the global one) set it."""
+    best, best_len = _state.level, -1
+    for prefix, lvl in _state.levels.items():
+        if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
+            best, best_len = lvl, len(prefix)
+    return best, best_len >= 0
+
+
+def _bound_logger_class(min_level: int, gated: bool = False) -> type[Any]:
+    """structlog's filtering bound logger for ``min_level``, writing each call with ``_write``.
+
+    ``gated`` (debug on error or on demand): the methods below ``min_level`` are not structlog's
+    no-ops but a check of the request's debug mode, and go on only while there is one.
+    """
     import structlog  # loaded by configure() already
 
-    base = structlog.make_filtering_bound_logger(min_level)
+    base = structlog.make_filtering_bound_logger(10 if gated else min_level)
 
     def _proxy_to_logger(
         self: Any, method_name: str, event: str | None = None, **event_kw: Any
@@ -141,7 +168,39 @@ def _bound_logger_class(min_level: int) -> type[Any]:
             ev["event"] = event
         _write(self._logger, method_name, ev)
 
-    return type("BoundLogger", (base,), {"_proxy_to_logger": _proxy_to_logger})
+    methods: dict[str, Any] = {"_proxy_to_logger": _proxy_to_logger}
+    if gated:
+        for name in _GATED_METHODS:
+            if _METHOD_NUM[name] < min_level:
+                methods[name] = _gate(getattr(base, name))
+                methods[f"a{name}"] = _agate(getattr(base, f"a{name}"))
+    return type("BoundLogger", (base,), methods)
+
+
+_GATED_METHODS = ("debug", "info", "msg", "warning", "warn")
+
+
+def _gate(method: Any) -> Any:
+    mode = buffer.current
+
+    def gate(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        """Below the level: nothing outside a request with a debug mode."""
+        if mode() is None:
+            return None
+        return method(self, event, *args, **kw)
+
+    return gate
+
+
+def _agate(method: Any) -> Any:
+    mode = buffer.current
+
+    async def agate(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        if mode() is None:
+            return None
+        return await method(self, event, *args, **kw)
+
+    return agate
 
 
 def _below_logger_level(name: str, method: str) -> bool:
@@ -172,24 +231,49 @@ def enabled(name: str, level: str) -> bool:
 class _Bridge(logging.Handler):
     """Sends stdlib log records through the event builder to the same output."""
 
+    def below(self, record: logging.LogRecord, mode: buffer.Buffer | object) -> None:
+        """A record below its logger's level, let through for a request's debug ``mode``
+        (``_handle``): kept in its buffer, or written (DEBUG on demand); never to other
+        handlers."""
+        try:
+            level, explicit = _level_for(record.name)
+            if explicit and record.levelno < level:
+                return  # a per-logger level silences its logger in every mode
+            ev = self._fields(record)
+            if ev is None:
+                return
+            if isinstance(mode, buffer.Buffer):
+                builder.keep(mode, record.name, record.levelname.lower(), ev)
+            else:
+                builder.write(record.name, record.levelname.lower(), ev, record.created)
+        except Exception as exc:
+            failed("logs.bridge", exc)
+
+    def _fields(self, record: logging.LogRecord) -> dict[str, Any] | None:
+        """The record's event fields; ``None`` for a record msatrace writes otherwise."""
+        if _state.drop_access and (
+            record.name in ACCESS_LOGGERS
+            or (record.name == "django.server" and hasattr(record, "status_code"))
+        ):
+            return None  # msatrace writes the access line (documented in docs/logging.md)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and capture.line_decided(exc):
+            return None  # msatrace already logged this exception once, with its trace
+        ev: dict[str, Any] = {"event": _message(record)}
+        attrs = record.__dict__
+        if not attrs.keys() <= _STD_RECORD:  # extra fields: copied in their order
+            for key, value in attrs.items():
+                if key not in _STD_RECORD and key[:1] != "_":
+                    ev[key] = value
+        if record.exc_info:
+            ev["exc_info"] = record.exc_info
+        return ev
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if _state.drop_access and (
-                record.name in ACCESS_LOGGERS
-                or (record.name == "django.server" and hasattr(record, "status_code"))
-            ):
-                return  # msatrace writes the access line (documented in docs/logging.md)
-            exc = record.exc_info[1] if record.exc_info else None
-            if exc is not None and capture.line_decided(exc):
-                return  # msatrace already logged this exception once, with its trace
-            ev: dict[str, Any] = {"event": _message(record)}
-            attrs = record.__dict__
-            if not attrs.keys() <= _STD_RECORD:  # extra fields: copied in their order
-                for key, value in attrs.items():
-                    if key not in _STD_RECORD and key[:1] != "_":
-                        ev[key] = value
-            if record.exc_info:
-                ev["exc_info"] = record.exc_info
+            ev = self._fields(record)
+            if ev is None:
+                return
             if record.name == "gunicorn.access":
                 timestamp = render.timestamp(record.created)
                 event = builder.build(
@@ -202,6 +286,30 @@ class _Bridge(logging.Handler):
                 builder.write(record.name, record.levelname.lower(), ev, record.created)
         except Exception as exc:  # not handleError(): its "--- Logging error ---" dump
             failed("logs.bridge", exc)
+
+
+# Logger.isEnabledFor and Logger.handle: the two places where the standard library drops a
+# record below its logger's level (the first before the record exists, the second never, as
+# it is not a level check). While a request has a debug mode, isEnabledFor says yes for DEBUG
+# and above, and handle sends a record that is below its logger's level to the bridge only,
+# never to the application's other handlers. Outside such a request both cost one ContextVar
+# read more than the original.
+def _is_enabled_for(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> bool:
+    if wrapped(*args, **kwargs):
+        return True
+    return _state.gated and buffer.current() is not None and args[0] >= logging.DEBUG
+
+
+def _handle(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
+    mode = buffer.current() if _state.gated else None
+    if mode is not None:
+        record = args[0]
+        if record.levelno < instance.getEffectiveLevel():
+            bridge = _state.bridge
+            if bridge is not None and not instance.disabled:
+                bridge.below(record, mode)
+            return None
+    return wrapped(*args, **kwargs)
 
 
 def _message(record: logging.LogRecord) -> str:
@@ -288,11 +396,15 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         f"{{{settings.trace_header.lower()}}}o",
         f"{{{settings.request_id_header.lower()}}}o",
     )
-    min_level = min([_LEVEL_NUM[settings.log_level], *_state.levels.values()])
+    buffer.configure(settings)
+    _state.gated = buffer.config.active
+    if _state.gated:
+        patching.wrap(logging.Logger, "isEnabledFor", _is_enabled_for)
+        patching.wrap(logging.Logger, "handle", _handle)
     _processors[:] = [_emit]
     structlog.configure(
         processors=_processors,
-        wrapper_class=_bound_logger_class(min_level),
+        wrapper_class=_wrapper_class(),
         logger_factory=_sink_factory,
         cache_logger_on_first_use=True,
     )
@@ -322,6 +434,8 @@ def unconfigure() -> None:
     if _state.bridge is not None:
         logging.getLogger().removeHandler(_state.bridge)
         _state.bridge = None
+    buffer.configure(None)
+    _state.gated = False
     for logger, level, propagate in reversed(_state.saved):
         logger.setLevel(level)
         logger.propagate = propagate
@@ -332,6 +446,47 @@ def unconfigure() -> None:
     _state.removed.clear()
     # structlog keeps msatrace's configuration (not its defaults): a line written after
     # shutdown(), by a request still in flight, keeps the format and the trace fields.
+    for logger_ in list(_loggers):
+        logger_.__dict__.clear()
+
+
+def _wrapper_class() -> type[Any]:
+    return _bound_logger_class(min([_state.level, *_state.levels.values()]), _state.gated)
+
+
+def set_log_level(level: str | int, logger: str | None = None) -> None:
+    """Change a log level now, without a restart: the global one, or one logger's.
+
+    Applies to structlog loggers (``msatrace.get_logger``) and standard-library loggers alike,
+    from the next line on, in every thread. ``logger`` names a logger and its children, as the
+    ``log_levels`` setting does; ``None`` is the global level (``log_level``). Lasts until the
+    next ``init()`` or ``shutdown()``.
+
+    Args:
+        level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL`` (any case), or the
+            standard library's number for one of them.
+        logger: the logger's name; ``None`` for the global level.
+
+    Raises:
+        ConfigError: ``level`` is none of those.
+    """
+    from msatrace._core.config.parsers import level as parse_level
+
+    name = parse_level(level, "set_log_level(level)")
+    number = _LEVEL_NUM[name]
+    if logger is None:
+        _state.level = number
+        logging.getLogger().setLevel(number)
+    else:
+        levels = dict(_state.levels)
+        levels[logger] = number
+        _state.levels = levels  # replaced whole: _write reads it without a lock
+        logging.getLogger(logger).setLevel(number)
+    if not builder.pipeline.configured:
+        return
+    import structlog
+
+    structlog.configure(wrapper_class=_wrapper_class())
     for logger_ in list(_loggers):
         logger_.__dict__.clear()
 
