@@ -13,6 +13,7 @@ import pytest
 
 import msatrace
 import msatrace.testing
+from msatrace._core import runtime
 from msatrace._core.debug import buffer, demand
 from msatrace._core.lifecycle import inbound, tasks
 from msatrace._core.logs import builder, render
@@ -144,7 +145,8 @@ def test_a_failing_request_writes_its_debug_lines_before_the_error_line(
     ]
     assert [e.get("buffered") for e in mine[1:4]] == [True, True, True]
     assert (mine[1]["buffered_lines"], mine[1]["buffered_dropped"]) == (2, 0)
-    assert mine[2]["n"] == 1 and mine[2]["level"] == "debug"
+    assert mine[2]["n"] == 1
+    assert mine[2]["level"] == "debug"
 
 
 def test_a_5xx_without_exception_flushes_before_the_access_line(
@@ -217,9 +219,8 @@ def test_threads_and_asyncio_tasks_share_the_request_buffer(
     asyncio.run(main())
     req.end(500)
 
-    assert ["from a thread", "from a task"] == [
-        e["event"] for e in events if e.get("buffered") and e["logger"] == "app.debug"
-    ]
+    kept = [e["event"] for e in events if e.get("buffered") and e["logger"] == "app.debug"]
+    assert kept == ["from a thread", "from a task"]
 
 
 def test_debug_on_error_off_keeps_nothing(events: list[dict[str, Any]]) -> None:
@@ -284,6 +285,11 @@ def test_a_signed_request_logs_at_debug(events: list[dict[str, Any]]) -> None:
     ]
 
 
+def _expired_token() -> str:
+    expiry = int(time.time()) - 5
+    return f"v1.{expiry}.{demand._signature(SECRET.encode(), TRACE_ID, expiry)}"
+
+
 @pytest.mark.parametrize(
     "token",
     [
@@ -291,12 +297,7 @@ def test_a_signed_request_logs_at_debug(events: list[dict[str, Any]]) -> None:
             lambda: msatrace.debug_header("another-secret-entirely", TRACE_ID, 60), id="forged"
         ),
         pytest.param(lambda: msatrace.debug_header(SECRET, OTHER_TRACE, 60), id="other-trace"),
-        pytest.param(
-            lambda: (
-                f"v1.{int(time.time()) - 5}.{demand._signature(SECRET.encode(), TRACE_ID, int(time.time()) - 5)}"
-            ),
-            id="expired",
-        ),
+        pytest.param(lambda: _expired_token(), id="expired"),
         pytest.param(lambda: "v1.not-a-token", id="malformed"),
     ],
 )
@@ -324,15 +325,13 @@ def test_without_a_secret_the_header_is_ignored(events: list[dict[str, Any]]) ->
 
 def test_a_signed_request_carries_its_token_as_baggage() -> None:
     """Outgoing calls of a signed request carry the token in W3C baggage."""
-    settings = msatrace.init(service_name="svc", patch="none", debug_secret=SECRET)
+    msatrace.init(service_name="svc", patch="none", debug_secret=SECRET)
     token = msatrace.debug_header(SECRET, TRACE_ID, 60)
     req = _request(token=token)
     carrier: dict[str, str] = {}
 
-    from msatrace._core import runtime
-
     rt = runtime.current()
-    assert rt is not None and settings.debug_secret
+    assert rt is not None
     rt.propagation.inject(carrier)
     req.end(200)
 
