@@ -38,10 +38,9 @@ class _Force:
 
 FORCE: Final = _Force()
 
-# One buffered line: logger name, level, the call's fields, time, trace/span IDs, bound fields.
-Entry = tuple[
-    str, str, MutableMapping[str, Any], float, "tuple[str, str] | None", Mapping[str, Any]
-]
+# One buffered line: logger name, level, the call's fields, time, the span current then (or
+# None), bound fields.
+Entry = tuple[str, str, MutableMapping[str, Any], float, object, Mapping[str, Any]]
 
 
 class Buffer:
@@ -60,15 +59,21 @@ class Buffer:
 
     def add(self, entry: Entry) -> None:
         """Keep ``entry``; drop (and count) the oldest lines while over either bound."""
-        size = _estimate(entry[2])
+        size = _LINE_OVERHEAD  # roughly the bytes of the line: text values by length
+        for value in entry[2].values():
+            size += len(value) if value.__class__ is str else 16
         with self._lock:
-            lines = self.lines
-            lines.append((entry, size))
+            self.lines.append((entry, size))
             self.size += size
-            while len(lines) > self.max_lines or (self.size > self.max_bytes and lines):
-                _, old = lines.popleft()
-                self.size -= old
-                self.dropped += 1
+            if len(self.lines) > self.max_lines or self.size > self.max_bytes:
+                self._trim()
+
+    def _trim(self) -> None:
+        lines = self.lines
+        while lines and (len(lines) > self.max_lines or self.size > self.max_bytes):
+            _, old = lines.popleft()
+            self.size -= old
+            self.dropped += 1
 
     def take(self) -> tuple[list[Entry], int]:
         """Every kept line, oldest first, and how many were dropped; the buffer is then empty."""
@@ -81,14 +86,6 @@ class Buffer:
 
     def __bool__(self) -> bool:
         return bool(self.lines) or bool(self.dropped)
-
-
-def _estimate(fields: Mapping[str, Any]) -> int:
-    """Roughly the bytes a line would take: text values by length, others a fixed share."""
-    size = _LINE_OVERHEAD
-    for key, value in fields.items():
-        size += len(key) + (len(value) if type(value) is str else 16)
-    return size
 
 
 Mode = Buffer | _Force | None

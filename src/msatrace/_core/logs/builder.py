@@ -250,11 +250,22 @@ def write(name: str, level: str, fields: MutableMapping[str, Any], now: float) -
 # --- debug on error: the lines kept below the level ---
 
 BUFFER_LOGGER = "msatrace.debug"
+_otel_current = context.otel_current
+_SPAN_KEY = context.SPAN_KEY
 
 
 def keep(mode: buffer.Buffer, name: str, level: str, fields: MutableMapping[str, Any]) -> None:
-    """Keep one line below the level in the request's buffer, unbuilt (``fields`` is taken)."""
-    mode.add((name, level, fields, time.time(), current_ids(), context.fields()))
+    """Keep one line below the level in the request's buffer, unbuilt (``fields`` is taken):
+    with its time, the current span (its IDs are read if it is ever written) and bound fields."""
+    mode.add((name, level, fields, time.time(), _otel_current().get(_SPAN_KEY), context.fields()))
+
+
+def _ids_of(span: object) -> tuple[str, str] | None:
+    """The trace and span IDs of a kept line's span, as hex (:func:`current_ids`)."""
+    if not isinstance(span, trace.Span):
+        return None
+    sc = span.get_span_context()
+    return (format(sc.trace_id, "032x"), format(sc.span_id, "016x")) if sc.trace_id else None
 
 
 def flush(mode: buffer.Buffer) -> None:
@@ -274,10 +285,10 @@ def flush(mode: buffer.Buffer) -> None:
         },
         time.time(),
     )
-    for name, level, fields, now, ids, bound in entries:
+    for name, level, fields, now, span, bound in entries:
         message = fields.get("event")
         try:
-            event = build(name, level, fields, render.timestamp(now), ids, bound)
+            event = build(name, level, fields, render.timestamp(now), _ids_of(span), bound)
             event["buffered"] = True
         except Exception as exc:
             _write_fallback(name, level, message, now, exc)

@@ -172,7 +172,7 @@ def _bound_logger_class(min_level: int, gated: bool = False) -> type[Any]:
     if gated:
         for name in _GATED_METHODS:
             if _METHOD_NUM[name] < min_level:
-                methods[name] = _gate(getattr(base, name))
+                methods[name] = _gate(getattr(base, name), _LEVEL_NAMES.get(name, name))
                 methods[f"a{name}"] = _agate(getattr(base, f"a{name}"))
     return type("BoundLogger", (base,), methods)
 
@@ -180,12 +180,19 @@ def _bound_logger_class(min_level: int, gated: bool = False) -> type[Any]:
 _GATED_METHODS = ("debug", "info", "msg", "warning", "warn")
 
 
-def _gate(method: Any) -> Any:
-    mode = buffer.current
+def _gate(method: Any, level: str) -> Any:
+    mode_of, kept = buffer.current, buffer.Buffer
 
     def gate(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
-        """Below the level: nothing outside a request with a debug mode."""
-        if mode() is None:
+        """Below the level: nothing outside a request with a debug mode; kept in the request's
+        buffer straight away when nothing else can decide (the common case: ``benchmarks/``)."""
+        mode = mode_of()
+        if mode is None:
+            return None
+        if mode.__class__ is kept and not (args or _state.levels) and _processors[:1] == [_emit]:
+            context = self._context
+            kw["event"] = event
+            builder.keep(mode, self._logger.name, level, {**context, **kw} if context else kw)
             return None
         return method(self, event, *args, **kw)
 
@@ -231,21 +238,42 @@ def enabled(name: str, level: str) -> bool:
 class _Bridge(logging.Handler):
     """Sends stdlib log records through the event builder to the same output."""
 
-    def below(self, record: logging.LogRecord, mode: buffer.Buffer | object) -> None:
-        """A record below its logger's level, let through for a request's debug ``mode``
-        (``_handle``): kept in its buffer, or written (DEBUG on demand); never to other
-        handlers."""
+    def below(
+        self,
+        name: str,
+        mode: buffer.Buffer | object,
+        levelno: int,
+        msg: object,
+        args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+    ) -> None:
+        """A call below its logger's level (``Logger._log``'s arguments), let through for a
+        request's debug ``mode``: kept in its buffer, or written (DEBUG on demand). The line has
+        what the bridge takes from a record: the message, the ``extra`` fields, the exception.
+        """
         try:
-            level, explicit = _level_for(record.name)
-            if explicit and record.levelno < level:
+            level, explicit = _level_for(name)
+            if explicit and levelno < level:
                 return  # a per-logger level silences its logger in every mode
-            ev = self._fields(record)
-            if ev is None:
-                return
+            ev: dict[str, Any] = {"event": _call_message(msg, args)}
+            if extra:
+                for key, value in extra.items():
+                    if key not in _STD_RECORD and key[:1] != "_":
+                        ev[key] = value
+            if exc_info:
+                if isinstance(exc_info, BaseException):
+                    exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+                elif not isinstance(exc_info, tuple):
+                    exc_info = sys.exc_info()
+                ev["exc_info"] = exc_info
+            method = _STD_LEVEL_NAMES.get(levelno) or logging.getLevelName(levelno).lower()
             if isinstance(mode, buffer.Buffer):
-                builder.keep(mode, record.name, record.levelname.lower(), ev)
+                builder.keep(mode, name, method, ev)
             else:
-                builder.write(record.name, record.levelname.lower(), ev, record.created)
+                builder.write(name, method, ev, time.time())
         except Exception as exc:
             failed("logs.bridge", exc)
 
@@ -288,28 +316,39 @@ class _Bridge(logging.Handler):
             failed("logs.bridge", exc)
 
 
-# Logger.isEnabledFor and Logger.handle: the two places where the standard library drops a
-# record below its logger's level (the first before the record exists, the second never, as
-# it is not a level check). While a request has a debug mode, isEnabledFor says yes for DEBUG
-# and above, and handle sends a record that is below its logger's level to the bridge only,
-# never to the application's other handlers. Outside such a request both cost one ContextVar
-# read more than the original.
+# Logger.isEnabledFor and Logger._log: where the standard library checks a call's level, and
+# where every call that passed it goes (debug(), info(), log(), exception()) before a record is
+# made. While a request has a debug mode, isEnabledFor says yes for DEBUG and above, and _log
+# hands a call below its logger's level to the bridge only, without making a record (the
+# record's costliest part), never to the application's other handlers. Outside such a request
+# both cost one ContextVar read more than the original.
 def _is_enabled_for(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> bool:
     if wrapped(*args, **kwargs):
         return True
     return _state.gated and buffer.current() is not None and args[0] >= logging.DEBUG
 
 
-def _handle(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
+def _log(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
     mode = buffer.current() if _state.gated else None
-    if mode is not None:
-        record = args[0]
-        if record.levelno < instance.getEffectiveLevel():
-            bridge = _state.bridge
-            if bridge is not None and not instance.disabled:
-                bridge.below(record, mode)
-            return None
+    if mode is not None and args and args[0] < instance.getEffectiveLevel():
+        bridge = _state.bridge
+        if bridge is not None and not instance.disabled:
+            bridge.below(instance.name, mode, *args, **kwargs)
+        return None
     return wrapped(*args, **kwargs)
+
+
+_STD_LEVEL_NAMES = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
+
+
+def _call_message(msg: object, args: Any) -> str:
+    """The message a record of ``msg % args`` would have (``LogRecord.getMessage``)."""
+    if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+        args = args[0]  # LogRecord's own rule: logger.debug("%(a)s", {"a": 1})
+    try:
+        return str(msg) % args if args else str(msg)
+    except Exception:
+        return f"{render.console_value(msg)} % {render.console_value(args)}"
 
 
 def _message(record: logging.LogRecord) -> str:
@@ -400,7 +439,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     _state.gated = buffer.config.active
     if _state.gated:
         patching.wrap(logging.Logger, "isEnabledFor", _is_enabled_for)
-        patching.wrap(logging.Logger, "handle", _handle)
+        patching.wrap(logging.Logger, "_log", _log)
     _processors[:] = [_emit]
     structlog.configure(
         processors=_processors,
