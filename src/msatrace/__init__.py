@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from msatrace._core.config.settings import Settings
     from msatrace._core.debug.demand import debug_header
     from msatrace._core.lifecycle.tasks import TracedExecutor, task, wrap
-    from msatrace._core.logs.configure import get_logger, set_log_level
+    from msatrace._core.logs.configure import get_logger
+    from msatrace._core.logs.levels import set_log_level
     from msatrace._core.trace.context import (
         bind,
         bound,
@@ -63,7 +64,7 @@ _LAZY = {
     "wrap": "msatrace._core.lifecycle.tasks",
     # --- debug ---
     "debug_header": "msatrace._core.debug.demand",
-    "set_log_level": "msatrace._core.logs.configure",
+    "set_log_level": "msatrace._core.logs.levels",
 }
 
 __all__ = [

@@ -8,6 +8,10 @@ too; server loggers' own console handlers are taken out so that no line is print
 ``unconfigure()`` gives back every handler and level it changed. Building, transforming and
 rendering a line is ``event``'s and ``render``'s job, the access line ``access``'s.
 
+With debug on error or on demand (``_core.debug``), lines below the level still reach ``_write``
+and the bridge while a request has a debug mode, which keeps them in the request's buffer or
+writes them; outside such a request they cost one ``ContextVar`` read (``benchmarks/``).
+
 Imports: the standard library, structlog (at ``configure()``: ``import msatrace`` stays cheap)
 and ``msatrace._core``.
 """
@@ -29,36 +33,17 @@ from msatrace._core import patching
 from msatrace._core.config.settings import Settings
 from msatrace._core.debug import buffer
 from msatrace._core.errors import capture
-from msatrace._core.logs import builder, render
+from msatrace._core.logs import builder, render, stdlib
+from msatrace._core.logs.stdlib import ACCESS_LOGGERS, FRAMEWORK_LOGGERS
 from msatrace._core.safety import failed
-from msatrace._core.trace import headers
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
-_LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 # A structlog method's or a line's level name -> its number (anything else counts as INFO).
 _METHOD_NUM = {
     "debug": 10, "info": 20, "msg": 20, "warning": 30, "warn": 30,
     "error": 40, "exception": 40, "critical": 50, "fatal": 50,
 }  # fmt: skip
-# Server loggers whose own stream handlers would print a second, unstructured copy of each line.
-FRAMEWORK_LOGGERS = (
-    "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
-    "gunicorn", "gunicorn.error", "gunicorn.access",
-    "django", "django.server", "django.request",
-    "celery", "celery.task", "celery.worker", "celery.app.trace", "celery.redirected",
-    "werkzeug",
-)  # fmt: skip
-# Servers' access loggers; Django's development server (runserver) logs its request lines on
-# "django.server" with a ``status_code`` extra, beside its other messages.
-ACCESS_LOGGERS = frozenset(("uvicorn.access", "gunicorn.access"))
-# Record attributes that are not the event's fields; uvicorn's "color_message" is its message
-# again with ANSI colour codes, for its own console formatter.
-_STD_RECORD = frozenset(logging.makeLogRecord({}).__dict__) | {
-    "message",
-    "asctime",
-    "taskName",
-    "color_message",
-}
 
 
 @dataclass
@@ -258,10 +243,10 @@ class _Bridge(logging.Handler):
             level, explicit = _level_for(name)
             if explicit and levelno < level:
                 return  # a per-logger level silences its logger in every mode
-            ev: dict[str, Any] = {"event": _call_message(msg, args)}
+            ev: dict[str, Any] = {"event": stdlib.call_message(msg, args)}
             if extra:
                 for key, value in extra.items():
-                    if key not in _STD_RECORD and key[:1] != "_":
+                    if key not in stdlib.STD_RECORD and key[:1] != "_":
                         ev[key] = value
             if exc_info:
                 if isinstance(exc_info, BaseException):
@@ -269,7 +254,7 @@ class _Bridge(logging.Handler):
                 elif not isinstance(exc_info, tuple):
                     exc_info = sys.exc_info()
                 ev["exc_info"] = exc_info
-            method = _STD_LEVEL_NAMES.get(levelno) or logging.getLevelName(levelno).lower()
+            method = stdlib.STD_LEVEL_NAMES.get(levelno) or logging.getLevelName(levelno).lower()
             if isinstance(mode, buffer.Buffer):
                 builder.keep(mode, name, method, ev)
             else:
@@ -287,11 +272,11 @@ class _Bridge(logging.Handler):
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None and capture.line_decided(exc):
             return None  # msatrace already logged this exception once, with its trace
-        ev: dict[str, Any] = {"event": _message(record)}
+        ev: dict[str, Any] = {"event": stdlib.message(record)}
         attrs = record.__dict__
-        if not attrs.keys() <= _STD_RECORD:  # extra fields: copied in their order
+        if not attrs.keys() <= stdlib.STD_RECORD:  # extra fields: copied in their order
             for key, value in attrs.items():
-                if key not in _STD_RECORD and key[:1] != "_":
+                if key not in stdlib.STD_RECORD and key[:1] != "_":
                     ev[key] = value
         if record.exc_info:
             ev["exc_info"] = record.exc_info
@@ -308,7 +293,7 @@ class _Bridge(logging.Handler):
                     record.name, record.levelname.lower(), ev, timestamp, builder.current_ids()
                 )
                 if event["trace_id"] is None:
-                    _ids_from_gunicorn_atoms(event, record.args)
+                    stdlib.ids_from_gunicorn_atoms(event, record.args, _state.response_atoms)
                 builder.finish(event)
             else:
                 builder.write(record.name, record.levelname.lower(), ev, record.created)
@@ -338,55 +323,6 @@ def _log(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
     return wrapped(*args, **kwargs)
 
 
-_STD_LEVEL_NAMES = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "critical"}
-
-
-def _call_message(msg: object, args: Any) -> str:
-    """The message a record of ``msg % args`` would have (``LogRecord.getMessage``)."""
-    if args and len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
-        args = args[0]  # LogRecord's own rule: logger.debug("%(a)s", {"a": 1})
-    try:
-        return str(msg) % args if args else str(msg)
-    except Exception:
-        return f"{render.console_value(msg)} % {render.console_value(args)}"
-
-
-def _message(record: logging.LogRecord) -> str:
-    """The record's message; when its arguments do not fit its format, both as they came."""
-    try:
-        return record.getMessage()
-    except Exception:
-        return f"{render.console_value(record.msg)} % {render.console_value(record.args)}"
-
-
-def _ids_from_gunicorn_atoms(event: dict[str, Any], atoms: object) -> None:
-    """The trace and request IDs of a gunicorn access line, from the response headers it logs.
-
-    gunicorn writes its access line after the request ended, outside the request's context, with
-    the response headers among its atoms (``{x-trace-id}o``): msatrace's own ``X-Trace-ID`` and
-    ``X-Request-ID``, or the application's, validated like any incoming header.
-    """
-    if not isinstance(atoms, Mapping):
-        return
-    trace_atom, request_id_atom = _state.response_atoms
-    trace_id = headers.parse_trace_id(atoms.get(trace_atom))
-    if trace_id is not None:
-        event["trace_id"] = trace_id
-        event["request_id"] = headers.parse_request_id(atoms.get(request_id_atom))
-
-
-def _is_console_handler(handler: logging.Handler) -> bool:
-    """A plain stream handler to stdout/stderr: it would print a second copy of each line."""
-    if type(handler) is not logging.StreamHandler:
-        return False
-    return getattr(handler, "stream", None) in (
-        sys.stdout,
-        sys.stderr,
-        sys.__stdout__,
-        sys.__stderr__,
-    )
-
-
 def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
     """Route server and framework loggers through msatrace (call again after they reconfigure).
 
@@ -398,7 +334,7 @@ def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
     for name in names:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
-            if _is_console_handler(handler):
+            if stdlib.is_console_handler(handler):
                 logger.removeHandler(handler)
                 _state.removed.append((logger, handler))
         if not logger.propagate:
@@ -428,8 +364,8 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         lines.fallback = render.fallback_console
     lines.output = render.Output(stream=stream)
     lines.transforms = transforms
-    _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
-    _state.level = _LEVEL_NUM[settings.log_level]
+    _state.levels = {name: LEVEL_NUM[lvl] for name, lvl in settings.log_levels.items()}
+    _state.level = LEVEL_NUM[settings.log_level]
     _state.drop_access = settings.access_log
     _state.response_atoms = (
         f"{{{settings.trace_header.lower()}}}o",
@@ -449,7 +385,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     )
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if _is_console_handler(handler):
+        if stdlib.is_console_handler(handler):
             root.removeHandler(handler)
             _state.removed.append((root, handler))
     _state.saved.append((root, root.level, root.propagate))
@@ -493,34 +429,16 @@ def _wrapper_class() -> type[Any]:
     return _bound_logger_class(min([_state.level, *_state.levels.values()]), _state.gated)
 
 
-def set_log_level(level: str | int, logger: str | None = None) -> None:
-    """Change a log level now, without a restart: the global one, or one logger's.
-
-    Applies to structlog loggers (``msatrace.get_logger``) and standard-library loggers alike,
-    from the next line on, in every thread. ``logger`` names a logger and its children, as the
-    ``log_levels`` setting does; ``None`` is the global level (``log_level``). Lasts until the
-    next ``init()`` or ``shutdown()``.
-
-    Args:
-        level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``CRITICAL`` (any case), or the
-            standard library's number for one of them.
-        logger: the logger's name; ``None`` for the global level.
-
-    Raises:
-        ConfigError: ``level`` is none of those.
-    """
-    from msatrace._core.config.parsers import level as parse_level
-
-    name = parse_level(level, "set_log_level(level)")
-    number = _LEVEL_NUM[name]
-    if logger is None:
-        _state.level = number
-        logging.getLogger().setLevel(number)
-    else:
-        levels = dict(_state.levels)
-        levels[logger] = number
-        _state.levels = levels  # replaced whole: _write reads it without a lock
-        logging.getLogger(logger).setLevel(number)
+def set_levels(level: int | None, levels: Mapping[str, int]) -> None:
+    """Change the global level (``None``: as it is) and the per-logger ones at run time:
+    structlog's bound logger class is rebuilt and every logger's cache emptied (``levels``)."""
+    if level is not None:
+        _state.level = level
+        logging.getLogger().setLevel(level)
+    for name, number in levels.items():
+        logging.getLogger(name).setLevel(number)
+    if levels:
+        _state.levels = {**_state.levels, **levels}  # replaced whole: _write reads it unlocked
     if not builder.pipeline.configured:
         return
     import structlog
