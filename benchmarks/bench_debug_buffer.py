@@ -12,8 +12,10 @@ batches of 20 lines per "request" whose buffer is then dropped (a successful req
 - ``written``: ``log.info(...)``, one JSON line written per call.
 - ``buffered``: ``log.debug(...)`` with the same fields, kept in the buffer, never written.
 - ``stdlib-written`` / ``stdlib-buffered``: the same through ``logging.getLogger(...)``.
-- ``below-outside``: ``log.debug(...)`` outside any request (the gated no-op), and
-  ``below-off``: the same with ``debug_on_error`` off (structlog's own no-op), for reference.
+- ``below-outside``: ``log.debug(...)`` outside any request (the gated no-op).
+- ``request-debug-on`` / ``request-debug-off``: one request's lifecycle (begin and end: span,
+  access line to ``/dev/null``, sinks), nothing logged by the handler, with ``debug_on_error``
+  on and off: what the feature adds to every request.
 
 Rounds are interleaved (every variant once per round) and the median per line is reported.
 """
@@ -103,6 +105,32 @@ def _variants() -> dict[str, Callable[[int], int]]:
     }
 
 
+def _request_cost(rounds: int, n: int) -> dict[str, float]:
+    """ns per request of the request lifecycle alone (begin, end: span, access line, sinks),
+    with debug on error on and off, interleaved; nothing logged by the handler."""
+    import msatrace
+    from msatrace._core.lifecycle import inbound
+    from msatrace._core.trace.propagation import HeaderBag
+
+    def one() -> None:
+        assert inbound.active is not None
+        inbound.active.begin(inbound.RequestFacts("GET", "/x", "http", HeaderBag())).end(200)
+
+    out: dict[str, list[float]] = {"request-debug-on": [], "request-debug-off": []}
+    for _ in range(rounds):
+        for name, on in (("request-debug-on", True), ("request-debug-off", False)):
+            _setup(debug_on_error=on)
+            for _ in range(n // 10):
+                one()
+            gc.collect()
+            start = time.perf_counter_ns()
+            for _ in range(n):
+                one()
+            out[name].append((time.perf_counter_ns() - start) / n)
+            msatrace.shutdown()
+    return {name: statistics.median(values) for name, values in out.items()}
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     rounds, n = (5, 2000) if quick else (21, 10000)
@@ -118,11 +146,15 @@ def main() -> None:
             for name, batch in variants.items():
                 gc.collect()
                 samples[name].append(batch(n) / n)
+        import msatrace
+
+        msatrace.shutdown()
+        requests = _request_cost(rounds, n // 10)
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
-    med = {name: statistics.median(values) for name, values in samples.items()}
-    print(f"{'variant':<18} {'ns/line (median)':>18}", file=sys.stderr)
+    med = {name: statistics.median(values) for name, values in samples.items()} | requests
+    print(f"{'variant':<18} {'ns (median)':>18}", file=sys.stderr)
     for name, value in med.items():
         print(f"{name:<18} {value:>18.0f}", file=sys.stderr)
     for kind in ("", "stdlib-"):

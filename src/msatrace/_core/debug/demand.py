@@ -143,5 +143,7 @@ def for_context(
             base = ctx if ctx is not None else Context()
             return buffer.FORCE, baggage.set_baggage(BAGGAGE_KEY, header, base)
         return mode_for(trace_id, False), None
+    if buffer.config.secret is None:  # nothing could check a token: none is read
+        return mode_for(trace_id, False), None
     carried = baggage.get_baggage(BAGGAGE_KEY, ctx) if ctx is not None else None
     return mode_for(trace_id, carried is not None and valid(trace_id, carried)), None
