@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any, Final
@@ -61,7 +61,7 @@ class Buffer:
         """Keep ``entry``; drop (and count) the oldest lines while over either bound."""
         size = _LINE_OVERHEAD  # roughly the bytes of the line: text values by length
         for value in entry[2].values():
-            size += len(value) if value.__class__ is str else 16
+            size += len(value) if value.__class__ in _SIZED else 16
         with self._lock:
             self.lines.append((entry, size))
             self.size += size
@@ -88,6 +88,23 @@ class Buffer:
         return bool(self.lines) or bool(self.dropped)
 
 
+class Deferred:
+    """A kept line's message, formatted only if the line is ever written: ``format(msg, args)``."""
+
+    __slots__ = ("args", "format", "msg")
+
+    def __init__(self, format: Callable[[object, Any], str], msg: object, args: Any) -> None:
+        self.format, self.msg, self.args = format, msg, args
+
+    def __len__(self) -> int:  # the byte estimate of Buffer.add
+        return len(self.msg) if self.msg.__class__ is str else 16
+
+    def text(self) -> str:
+        """The message."""
+        return self.format(self.msg, self.args)
+
+
+_SIZED = (str, Deferred)
 Mode = Buffer | _Force | None
 _mode: ContextVar[Mode] = ContextVar("msatrace.debug_mode", default=None)
 current = _mode.get

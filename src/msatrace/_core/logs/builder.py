@@ -288,6 +288,8 @@ def flush(mode: buffer.Buffer) -> None:
     for name, level, fields, now, span, bound in entries:
         message = fields.get("event")
         try:
+            if message.__class__ is buffer.Deferred:
+                message = fields["event"] = message.text()
             event = build(name, level, fields, render.timestamp(now), _ids_of(span), bound)
             event["buffered"] = True
         except Exception as exc:

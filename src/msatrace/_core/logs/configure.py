@@ -236,14 +236,23 @@ class _Bridge(logging.Handler):
         stacklevel: int = 1,
     ) -> None:
         """A call below its logger's level (``Logger._log``'s arguments), let through for a
-        request's debug ``mode``: kept in its buffer, or written (DEBUG on demand). The line has
-        what the bridge takes from a record: the message, the ``extra`` fields, the exception.
+        request's debug ``mode`` (``_std_method``): kept in its buffer, or written (DEBUG on
+        demand). The line has what the bridge takes from a record: the message, the ``extra``
+        fields, the exception.
         """
         try:
-            level, explicit = _level_for(name)
-            if explicit and levelno < level:
-                return  # a per-logger level silences its logger in every mode
-            ev: dict[str, Any] = {"event": stdlib.call_message(msg, args)}
+            if _state.levels:
+                level, explicit = _level_for(name)
+                if explicit and levelno < level:
+                    return  # a per-logger level silences its logger in every mode
+            kept = isinstance(mode, buffer.Buffer)
+            ev: dict[str, Any] = {
+                # Formatted only if the line is ever written, as a record defers it to its
+                # handlers.
+                "event": buffer.Deferred(stdlib.call_message, msg, args)
+                if kept and args
+                else stdlib.call_message(msg, args)
+            }
             if extra:
                 for key, value in extra.items():
                     if key not in stdlib.STD_RECORD and key[:1] != "_":
@@ -255,8 +264,8 @@ class _Bridge(logging.Handler):
                     exc_info = sys.exc_info()
                 ev["exc_info"] = exc_info
             method = stdlib.STD_LEVEL_NAMES.get(levelno) or logging.getLevelName(levelno).lower()
-            if isinstance(mode, buffer.Buffer):
-                builder.keep(mode, name, method, ev)
+            if kept:
+                builder.keep(mode, name, method, ev)  # type: ignore[arg-type]  # kept: a Buffer
             else:
                 builder.write(name, method, ev, time.time())
         except Exception as exc:
@@ -301,26 +310,48 @@ class _Bridge(logging.Handler):
             failed("logs.bridge", exc)
 
 
-# Logger.isEnabledFor and Logger._log: where the standard library checks a call's level, and
-# where every call that passed it goes (debug(), info(), log(), exception()) before a record is
-# made. While a request has a debug mode, isEnabledFor says yes for DEBUG and above, and _log
-# hands a call below its logger's level to the bridge only, without making a record (the
-# record's costliest part), never to the application's other handlers. Outside such a request
-# both cost one ContextVar read more than the original.
-def _is_enabled_for(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> bool:
-    if wrapped(*args, **kwargs):
-        return True
-    return _state.gated and buffer.current() is not None and args[0] >= logging.DEBUG
-
-
-def _log(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
-    mode = buffer.current() if _state.gated else None
-    if mode is not None and args and args[0] < instance.getEffectiveLevel():
-        bridge = _state.bridge
-        if bridge is not None and not instance.disabled:
-            bridge.below(instance.name, mode, *args, **kwargs)
+# Logger.debug, .info, .warning and .log: the calls that may be below the level. Such a call
+# returns at once after its own isEnabledFor check, before a record is made; while a request has
+# a debug mode, the wrapper hands it to the bridge instead (kept, or written at DEBUG), without
+# making a record, and never to the application's other handlers. A call at or above the level
+# goes on unchanged. Code guarded by its own isEnabledFor(DEBUG) is not reached.
+def _std_method(levelno: int) -> Any:
+    def wrapper(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
+        if not _state.gated or instance.isEnabledFor(levelno) or not args:
+            return wrapped(*args, **kwargs)
+        mode = buffer.current()
+        if mode is not None:
+            _below(instance, mode, levelno, args[0], args[1:], kwargs)
         return None
-    return wrapped(*args, **kwargs)
+
+    return wrapper
+
+
+def _std_log(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
+    level = args[0] if args else None
+    if not _state.gated or type(level) is not int or len(args) < 2 or instance.isEnabledFor(level):
+        return wrapped(*args, **kwargs)
+    mode = buffer.current()
+    if mode is not None and level >= logging.DEBUG:
+        _below(instance, mode, level, args[1], args[2:], kwargs)
+    return None
+
+
+def _below(
+    logger: logging.Logger, mode: object, levelno: int, msg: object, args: Any, kwargs: Any
+) -> None:
+    bridge = _state.bridge
+    if bridge is None or logger.disabled or logger.manager.disable >= levelno:
+        return  # logging.disable() and a disabled logger still win
+    bridge.below(logger.name, mode, levelno, msg, args, **kwargs)
+
+
+_STD_PATCHES = (
+    ("debug", _std_method(logging.DEBUG)),
+    ("info", _std_method(logging.INFO)),
+    ("warning", _std_method(logging.WARNING)),
+    ("log", _std_log),
+)
 
 
 def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
@@ -374,8 +405,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     buffer.configure(settings)
     _state.gated = buffer.config.active
     if _state.gated:
-        patching.wrap(logging.Logger, "isEnabledFor", _is_enabled_for)
-        patching.wrap(logging.Logger, "_log", _log)
+        patching.wrap_each((logging.Logger, name, hook) for name, hook in _STD_PATCHES)
     _processors[:] = [_emit]
     structlog.configure(
         processors=_processors,
