@@ -423,3 +423,63 @@ def test_set_log_level_refuses_an_unknown_level() -> None:
 
     with pytest.raises(msatrace.ConfigError, match="LOUD"):
         msatrace.set_log_level("LOUD")
+
+
+# --- standard-library calls below the level ---
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_stdlib_lines_below_the_level_reach_no_other_handler(
+    events: list[dict[str, Any]],
+) -> None:
+    """A kept stdlib line goes to msatrace's output only, never to the application's handlers."""
+    msatrace.init(service_name="svc", patch="none")
+    other = _Collect()
+    std.addHandler(other)
+    try:
+        req = _request()
+        std.debug("kept only")
+        req.end(500)
+    finally:
+        std.removeHandler(other)
+
+    assert other.records == []
+    assert "kept only" in [e["event"] for e in events if e.get("buffered")]
+
+
+def test_stdlib_log_method_extra_fields_and_arguments_are_kept(
+    events: list[dict[str, Any]],
+) -> None:
+    """``log(DEBUG, ...)`` with arguments and ``extra`` is kept with its message and fields."""
+    msatrace.init(service_name="svc", patch="none")
+    req = _request()
+
+    std.log(logging.DEBUG, "order %s", 42, extra={"tenant": "acme"})
+    std.log(logging.DEBUG, "by %(name)s", {"name": "map"})
+    req.end(500)
+
+    kept = [e for e in events if e.get("buffered") and e["logger"] == "std.debug"]
+    assert [e["event"] for e in kept] == ["order 42", "by map"]
+    assert kept[0]["tenant"] == "acme"
+
+
+def test_logging_disable_still_wins(events: list[dict[str, Any]]) -> None:
+    """``logging.disable(DEBUG)`` silences DEBUG calls in a request with a debug mode too."""
+    msatrace.init(service_name="svc", patch="none")
+    logging.disable(logging.DEBUG)
+    try:
+        req = _request()
+        std.debug("disabled")
+        req.end(500)
+    finally:
+        logging.disable(logging.NOTSET)
+
+    assert "disabled" not in [e["event"] for e in events]
