@@ -19,7 +19,8 @@ A sink's own package (``_core/metrics``) sits below the lifecycles and never imp
 factory, here, connects the two, so a recorder plugs in as one more entry of ``_factories``.
 
 Imports: the standard library, opentelemetry, ``_core.runtime``, ``_core.spans`` (``error.type``),
-``_core.logs`` (the access line), ``_core.safety``, ``_core.semconv`` and ``_core.trace``.
+``_core.logs`` (the access line, the kept debug lines), ``_core.debug`` (the request's debug
+mode), ``_core.safety``, ``_core.semconv`` and ``_core.trace``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,12 @@ service, environment, version, trace_id, span_id, request_id), ``event`` set to 
 ``log_error`` naming the exception's type; every other field is withheld, since a failed
 redaction cannot tell which values were safe. The failure is reported once through ``safety``.
 
-Imports: the standard library, opentelemetry and ``msatrace._core`` (config, trace, safety).
+Debug on error: :func:`keep` puts a line below the level in the request's buffer unbuilt (the
+current span, the bound fields and the time are kept with it); :func:`flush` builds and writes
+them, marked ``"buffered": true``, when the request fails or writes its first ERROR line.
+
+Imports: the standard library, opentelemetry and ``msatrace._core`` (config, debug, trace,
+safety).
 """
 
 from __future__ import annotations
