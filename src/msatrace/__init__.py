@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from msatrace import starlette as starlette
     from msatrace import wsgi as wsgi
     from msatrace._core.config.settings import Settings
+    from msatrace._core.debug.demand import debug_header
     from msatrace._core.lifecycle.tasks import TracedExecutor, task, wrap
     from msatrace._core.logs.configure import get_logger
+    from msatrace._core.logs.levels import set_log_level
     from msatrace._core.trace.context import (
         bind,
         bound,
@@ -60,6 +62,9 @@ _LAZY = {
     "TracedExecutor": "msatrace._core.lifecycle.tasks",
     "task": "msatrace._core.lifecycle.tasks",
     "wrap": "msatrace._core.lifecycle.tasks",
+    # --- debug ---
+    "debug_header": "msatrace._core.debug.demand",
+    "set_log_level": "msatrace._core.logs.levels",
 }
 
 __all__ = [
@@ -76,8 +81,10 @@ __all__ = [
     "current_request_id",
     "current_span_id",
     "current_trace_id",
+    "debug_header",
     "get_logger",
     "init",
+    "set_log_level",
     "set_user",
     "shutdown",
     "task",
@@ -163,6 +170,12 @@ def init(
     redact_keep_last4: bool | None = None,
     redact_ip: str | None = None,
     lean_spans: bool | None = None,
+    debug_on_error: bool | None = None,
+    debug_buffer_lines: int | None = None,
+    debug_buffer_bytes: int | None = None,
+    debug_secret: str | None = None,
+    debug_header_name: str | None = None,
+    debug_sample_rate: float | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

@@ -143,22 +143,24 @@ def test_hop_outcome(seen: list[Outcome]) -> None:
 
 
 def test_sinks_are_chosen_at_init() -> None:
-    """Tracing on, access log on: span and line sinks (and metrics, when on, for requests and
-    tasks); tracing, the access log and metrics off: none."""
+    """Tracing on, access log on, debug on error on: the kept debug lines first (requests and
+    tasks), span and line sinks (and metrics, when on, for requests and tasks); tracing, the
+    access log, debug on error and metrics off: none."""
     init(metrics_exporter="none")
     on = outcome.sinks_for(runtime.current())  # type: ignore[arg-type]
     msatrace.shutdown()
     init(metrics_exporter="prometheus")
     measured = outcome.sinks_for(runtime.current())  # type: ignore[arg-type]
     msatrace.shutdown()
-    init(tracing=False, access_log=False, metrics_exporter="none")
+    init(tracing=False, access_log=False, metrics_exporter="none", debug_on_error=False)
     off = outcome.sinks_for(runtime.current())  # type: ignore[arg-type]
 
-    assert on.server == (outcome.end_server_span, outcome.write_access_line)
+    debug = outcome.flush_debug_buffer
+    assert on.server == (debug, outcome.end_server_span, outcome.write_access_line)
     assert on.client == (outcome.end_client_span,)
-    assert on.task == (outcome.end_task_span,)
-    assert [s.__name__ for s in measured.server[2:]] == ["record_request"]
-    assert [s.__name__ for s in measured.task[1:]] == ["record_task"]
+    assert on.task == (debug, outcome.end_task_span)
+    assert [s.__name__ for s in measured.server[3:]] == ["record_request"]
+    assert [s.__name__ for s in measured.task[2:]] == ["record_task"]
     assert measured.client == on.client
     assert (off.server, off.client, off.task) == ((), (), ())
 

@@ -10,19 +10,21 @@ thread pool), ``/me`` (``msatrace.set_user``), ``/stream`` (logs between chunks)
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry import trace
 
 import msatrace
 
 msatrace.init()
 log = msatrace.get_logger("app")
+std_log = logging.getLogger("app.std")
 app = FastAPI()
 
 
@@ -100,6 +102,27 @@ async def ws(websocket: WebSocket, room: str) -> None:
 async def boom() -> dict[str, Any]:
     log.info("about to fail")
     raise RuntimeError("boom from the app")
+
+
+@app.get("/debug_work")
+async def debug_work(marker: str, fail: str = "no", steps: int = 3) -> Any:
+    """DEBUG lines (structlog, stdlib, a child task) with ``m=marker``, then ``fail``: ``no``
+    (200), ``raise`` (an exception) or ``status`` (a 500 response): debug on error."""
+
+    async def child() -> None:
+        log.debug("debug from a task", m=marker)
+
+    for step in range(steps):
+        log.debug("debug step", step=step, m=marker)
+        std_log.debug("stdlib debug", extra={"m": marker})
+        await asyncio.sleep(0.001)
+    await asyncio.create_task(child())
+    log.info("debug work done", m=marker)
+    if fail == "raise":
+        raise RuntimeError("debug work failed")
+    if fail == "status":
+        return JSONResponse(ids(marker=marker), status_code=500)
+    return ids(marker=marker)
 
 
 @app.get("/pid")

@@ -10,7 +10,9 @@ it: the ``--preload`` test).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +24,7 @@ import msatrace
 
 msatrace.init()
 log = msatrace.get_logger("app")
+std_log = logging.getLogger("app.std")
 app = Flask(__name__)
 
 
@@ -45,6 +48,24 @@ def health() -> dict[str, bool]:
 def item(item_id: int) -> dict[str, Any]:
     log.info("item", item_id=item_id)
     return ids(item_id=item_id)
+
+
+@app.get("/debug_work")
+def debug_work() -> Any:
+    """DEBUG lines (structlog, stdlib, a thread) with ``m=marker``, then ``fail``: ``no`` (200),
+    ``raise`` (an exception) or ``status`` (a 500 response): debug on error."""
+    marker, fail = request.args["marker"], request.args.get("fail", "no")
+    for step in range(int(request.args.get("steps", 3))):
+        log.debug("debug step", step=step, m=marker)
+        std_log.debug("stdlib debug", extra={"m": marker})
+        time.sleep(0.001)
+    thread = threading.Thread(target=lambda: log.debug("debug from a thread", m=marker))
+    thread.start()
+    thread.join()
+    log.info("debug work done", m=marker)
+    if fail == "raise":
+        raise RuntimeError("debug work failed")
+    return ids(marker=marker), 500 if fail == "status" else 200
 
 
 @app.get("/work")

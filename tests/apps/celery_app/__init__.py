@@ -30,6 +30,13 @@ def record(label: str) -> None:
     log.info("task ran", label=label)
 
 
+@app.task(name="celery_app.debug_record")
+def debug_record(label: str) -> None:
+    """A DEBUG line, then an INFO line (the debug-on-demand test)."""
+    log.debug("task debug", label=label)
+    log.info("debug task ran", label=label)
+
+
 @app.task(name="celery_app.flaky", bind=True, max_retries=3)
 def flaky(self, label: str) -> None:  # type: ignore[no-untyped-def]  # Celery's bound task
     """Fail twice, then succeed: each failure schedules a retry."""

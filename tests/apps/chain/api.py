@@ -30,4 +30,14 @@ async def chain() -> dict[str, Any]:
     return {"service": "api", "trace_id": msatrace.current_trace_id(), "next": downstream}
 
 
+@app.get("/debug_chain")
+async def debug_chain(label: str) -> dict[str, Any]:
+    """The debug-on-demand test: a DEBUG line, then the next service (the INFO line last)."""
+    log.debug("api debug", label=label)
+    async with httpx.AsyncClient(timeout=30) as client:
+        downstream = (await client.get(NEXT_URL + "/debug_chain", params={"label": label})).json()
+    log.info("debug chain", label=label)
+    return {"service": "api", "trace_id": msatrace.current_trace_id(), "next": downstream}
+
+
 msatrace.fastapi.instrument(app)

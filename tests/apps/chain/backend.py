@@ -36,5 +36,16 @@ def chain(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"service": "backend", "trace_id": msatrace.current_trace_id()})
 
 
-urlpatterns = [path("health", health), path("chain", chain)]
+def debug_chain(request: HttpRequest) -> JsonResponse:
+    """The debug-on-demand test: a DEBUG line, then a Celery task on ``CELERY_APP_BROKER``."""
+    from celery_app import debug_record  # only this test runs a broker
+
+    label = request.GET["label"]
+    log.debug("backend debug", label=label)
+    debug_record.delay(label)
+    log.info("debug chain", label=label)
+    return JsonResponse({"service": "backend", "trace_id": msatrace.current_trace_id()})
+
+
+urlpatterns = [path("health", health), path("chain", chain), path("debug_chain", debug_chain)]
 application = get_wsgi_application()

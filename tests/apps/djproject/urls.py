@@ -9,6 +9,7 @@ from djproject import views
 urlpatterns = [
     path("health", views.health),
     path("items/<int:item_id>", views.item),
+    path("debug_work", views.debug_work),
     path("work", views.work),
     path("work_async", views.work_async),
     path("me", views.me),

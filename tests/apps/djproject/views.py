@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +16,7 @@ from opentelemetry import trace
 import msatrace
 
 log = msatrace.get_logger("app")
+std_log = logging.getLogger("app.std")
 
 
 def ids(**extra: Any) -> dict[str, Any]:
@@ -34,6 +37,23 @@ def health(request: HttpRequest) -> JsonResponse:
 def item(request: HttpRequest, item_id: int) -> JsonResponse:
     log.info("item", item_id=item_id)
     return JsonResponse(ids(item_id=item_id))
+
+
+def debug_work(request: HttpRequest) -> JsonResponse:
+    """DEBUG lines (structlog, stdlib, a thread) with ``m=marker``, then ``fail``: ``no`` (200),
+    ``raise`` (an exception) or ``status`` (a 500 response): debug on error."""
+    marker, fail = request.GET["marker"], request.GET.get("fail", "no")
+    for step in range(int(request.GET.get("steps", 3))):
+        log.debug("debug step", step=step, m=marker)
+        std_log.debug("stdlib debug", extra={"m": marker})
+        time.sleep(0.001)
+    thread = threading.Thread(target=lambda: log.debug("debug from a thread", m=marker))
+    thread.start()
+    thread.join()
+    log.info("debug work done", m=marker)
+    if fail == "raise":
+        raise RuntimeError("debug work failed")
+    return JsonResponse(ids(marker=marker), status=500 if fail == "status" else 200)
 
 
 def work(request: HttpRequest) -> JsonResponse:

@@ -111,6 +111,13 @@ class Settings:
     redact_ip: str = "off"
     # --- spans ---
     lean_spans: bool = True
+    # --- debug ---
+    debug_on_error: bool = False
+    debug_buffer_lines: int = 200
+    debug_buffer_bytes: int = 65536
+    debug_secret: str | None = field(default=None, repr=False)
+    debug_header_name: str = "X-Msatrace-Debug"
+    debug_sample_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -697,6 +704,60 @@ OPTIONS: tuple[Option, ...] = (
         "attributes and sampling. An adopted provider's own tracer is used either way.",
         "`true`",
     ),
+    # --- debug ---
+    Option(
+        "debug_on_error",
+        ("MSATRACE_DEBUG_ON_ERROR",),
+        parse.boolean,
+        _const(None),  # resolved by environment in resolve()
+        "Lines below the log level written during a request or task are kept in a small "
+        "buffer of that request, not written; if it ends in an error (a 5xx, an exception) or "
+        'writes an ERROR line, they are written first, each with `"buffered": true`.',
+        "`true`, `false` in a development environment (DEBUG is written there anyway)",
+    ),
+    Option(
+        "debug_buffer_lines",
+        ("MSATRACE_DEBUG_BUFFER_LINES",),
+        lambda value, origin: parse.positive(str(value), origin),
+        _const(200),
+        "The most lines one request's debug-on-error buffer keeps; the oldest go first, counted.",
+        "`200`",
+    ),
+    Option(
+        "debug_buffer_bytes",
+        ("MSATRACE_DEBUG_BUFFER_BYTES",),
+        lambda value, origin: parse.positive(str(value), origin),
+        _const(65536),
+        "The most bytes (estimated from the messages and text fields) one request's buffer keeps.",
+        "`65536`",
+    ),
+    Option(
+        "debug_secret",
+        ("MSATRACE_DEBUG_SECRET",),
+        redaction.secret,
+        _const(None),
+        "The shared secret of debug on demand (at least 16 characters): a request carrying a "
+        "header signed with it (`msatrace.debug_header`) logs at DEBUG in every service of its "
+        "trace. Without it the header is ignored.",
+        "none",
+    ),
+    Option(
+        "debug_header_name",
+        ("MSATRACE_DEBUG_HEADER_NAME",),
+        parse.header,
+        _const("X-Msatrace-Debug"),
+        "The request header that carries a signed debug-on-demand token.",
+        "`X-Msatrace-Debug`",
+    ),
+    Option(
+        "debug_sample_rate",
+        ("MSATRACE_DEBUG_SAMPLE_RATE",),
+        parse.ratio,
+        _const(0.0),
+        "The fraction of traces logged at DEBUG throughout, chosen from the trace ID so that "
+        "every service chooses the same traces.",
+        "`0`",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -748,6 +809,8 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         values["log_level"] = "DEBUG" if development else "INFO"
     if values["log_format"] is None:
         values["log_format"] = "console" if development else "json"
+    if values["debug_on_error"] is None:
+        values["debug_on_error"] = not development
     traces_endpoint = _traces_endpoint(values, rank)
     if values["traces_exporter"] is None:
         values["traces_exporter"] = "otlp" if traces_endpoint else "none"

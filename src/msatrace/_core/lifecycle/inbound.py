@@ -28,6 +28,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind
 
 from msatrace._core import runtime
+from msatrace._core.debug import buffer, demand
 from msatrace._core.errors import capture
 from msatrace._core.lifecycle import outcome
 from msatrace._core.lifecycle.outcome import SERVER, Outcome, Sink
@@ -133,6 +134,7 @@ class RequestScope:
     """One request in flight: created by :meth:`Inbound.begin`, finished by :meth:`end`."""
 
     __slots__ = (
+        "_debug_token",
         "_end_ns",
         "_ended",
         "_fields",
@@ -190,11 +192,23 @@ class RequestScope:
         self._end_ns = None
         # trace.set_span_in_context(span, parent) as one dict display; a request from the edge
         # has an empty parent context.
-        self._otel_token = context.otel_attach(
+        ctx = (
             Context({**parent, context.SPAN_KEY: span})
             if parent
             else Context({context.SPAN_KEY: span})
         )
+        self._debug_token = None
+        if edge.debug:  # debug on error or on demand: this request's mode (``_core.debug``)
+            key = edge.propagation.debug_key
+            mode, with_token = demand.for_context(
+                ids[0] if ids is not None else None,
+                facts.headers.get(key) if key is not None else None,
+                ctx,
+            )
+            self._debug_token = buffer.enter(mode)
+            if with_token is not None:
+                ctx = with_token  # the valid token travels on as baggage
+        self._otel_token = context.otel_attach(ctx)
         self._fields_token = context.start_scope({"request_id": request_id})
         self._fields = context.fields()
 
@@ -336,6 +350,7 @@ class RequestScope:
                 try:
                     context.end_scope(self._fields_token)
                     context.otel_detach(self._otel_token)
+                    buffer.leave(self._debug_token)
                 except Exception as exc:  # a token of another context: nothing to restore
                     failed("inbound.end", exc)
 
@@ -345,6 +360,7 @@ class Inbound:
 
     __slots__ = (
         "cgi_names",
+        "debug",
         "exclude_paths",
         "propagation",
         "recording",
@@ -355,6 +371,7 @@ class Inbound:
 
     def __init__(self, rt: runtime.Runtime) -> None:
         self.exclude_paths = rt.exclude_paths
+        self.debug = buffer.config.active  # set by init()'s logging configuration
         self.propagation = rt.propagation
         self.sinks = outcome.sinks_for(rt).server  # chosen once per init(): see outcome
         self.start_span = describer(rt.tracing)

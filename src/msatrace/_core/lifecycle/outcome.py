@@ -19,7 +19,8 @@ A sink's own package (``_core/metrics``) sits below the lifecycles and never imp
 factory, here, connects the two, so a recorder plugs in as one more entry of ``_factories``.
 
 Imports: the standard library, opentelemetry, ``_core.runtime``, ``_core.spans`` (``error.type``),
-``_core.logs`` (the access line), ``_core.safety``, ``_core.semconv`` and ``_core.trace``.
+``_core.logs`` (the access line, the kept debug lines), ``_core.debug`` (the request's debug
+mode), ``_core.safety``, ``_core.semconv`` and ``_core.trace``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from opentelemetry.trace import Span, Status, StatusCode
 
 from msatrace._core import runtime
-from msatrace._core.logs import access
+from msatrace._core.debug import buffer
+from msatrace._core.logs import access, builder
 from msatrace._core.safety import failed
 from msatrace._core.semconv import ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE
 from msatrace._core.spans.tracing import error_type
@@ -190,6 +192,22 @@ def write_access_line(outcome: Outcome) -> None:
     )
 
 
+def flush_debug_buffer(outcome: Outcome) -> None:
+    """Debug on error: a request or task that failed writes the lines it kept below the level
+    (before its access line); one that did not drops them when its mode is left."""
+    if outcome.error is None and (
+        outcome.kind != SERVER or (outcome.status is not None and outcome.status < 500)
+    ):
+        return
+    mode = buffer.current()
+    if isinstance(mode, buffer.Buffer) and mode:
+        builder.flush(mode)
+
+
+def _debug_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
+    return flush_debug_buffer if kind != CLIENT and rt.settings.debug_on_error else None
+
+
 _SPAN_SINKS: dict[Kind, Sink] = {
     SERVER: end_server_span,
     CLIENT: end_client_span,
@@ -257,8 +275,9 @@ class Sinks:
     task: tuple[Sink, ...]
 
 
-# In order: the span ends first (its exporter sees it at once), then the access line.
-_factories: list[SinkFactory] = [_span_sink, _access_sink, _metrics_sink]
+# In order: the kept debug lines of a failed request (before its error lines), the span ends
+# (its exporter sees it at once), then the access line.
+_factories: list[SinkFactory] = [_debug_sink, _span_sink, _access_sink, _metrics_sink]
 _chosen: tuple[runtime.Runtime, Sinks] | None = None
 
 

@@ -34,6 +34,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
 
 from msatrace._core import runtime, safety
+from msatrace._core.debug import buffer, demand
 from msatrace._core.errors import capture
 from msatrace._core.lifecycle import outcome
 from msatrace._core.lifecycle.outcome import TASK, Outcome
@@ -132,6 +133,7 @@ class TaskRun:
     """One run of a task, or one publish: made by a ``begin_*`` function, finished by ``end``."""
 
     __slots__ = (
+        "_debug_token",
         "_ended",
         "_fields_token",
         "_otel_token",
@@ -164,7 +166,15 @@ class TaskRun:
         self.error: BaseException | None = None
         self._sinks = outcome.sinks_for(rt).task
         self._ended = False
-        self._otel_token = otel_context.attach(trace.set_span_in_context(self.span, parent))
+        ctx = trace.set_span_in_context(self.span, parent)
+        self._debug_token = None
+        # A task run inside a request (eager, @task) shares the request's mode; one run by a
+        # worker gets its own, from its message's baggage (``_core.debug``).
+        if kind != SpanKind.PRODUCER and buffer.config.active and buffer.current() is None:
+            ids = outcome.hex_ids(self.span)
+            mode, _ = demand.for_context(ids[0] if ids is not None else None, None, ctx)
+            self._debug_token = buffer.enter(mode)
+        self._otel_token = otel_context.attach(ctx)
         self._fields_token: Token[Any] | None = (
             context.start_scope(fields) if fields is not None else None
         )
@@ -215,6 +225,7 @@ class TaskRun:
                 if self._fields_token is not None:
                     context.end_scope(self._fields_token)
                 otel_context.detach(self._otel_token)
+                buffer.leave(self._debug_token)
             except Exception as exc:  # a token of another context: nothing to restore
                 safety.failed("tasks.end", exc)
 

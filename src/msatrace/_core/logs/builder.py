@@ -20,7 +20,12 @@ service, environment, version, trace_id, span_id, request_id), ``event`` set to 
 ``log_error`` naming the exception's type; every other field is withheld, since a failed
 redaction cannot tell which values were safe. The failure is reported once through ``safety``.
 
-Imports: the standard library, opentelemetry and ``msatrace._core`` (config, trace, safety).
+Debug on error: :func:`keep` puts a line below the level in the request's buffer unbuilt (the
+current span, the bound fields and the time are kept with it); :func:`flush` builds and writes
+them, marked ``"buffered": true``, when the request fails or writes its first ERROR line.
+
+Imports: the standard library, opentelemetry and ``msatrace._core`` (config, debug, trace,
+safety).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Any
 from opentelemetry import trace
 
 from msatrace._core.config.settings import Settings
+from msatrace._core.debug import buffer
 from msatrace._core.errors import capture
 from msatrace._core.logs import render
 from msatrace._core.safety import failed
@@ -176,11 +182,13 @@ def build(
     fields: MutableMapping[str, Any],
     timestamp: str,
     ids: tuple[str, str] | None,
+    bound: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The event dict of one line: the schema's fields, then the bound fields, then ``fields``.
 
     ``fields`` is the call's (``event`` is the message, ``exc_info`` an exception to structure);
-    it is consumed. ``ids`` are the trace and span IDs as hex (:func:`current_ids`).
+    it is consumed. ``ids`` are the trace and span IDs as hex (:func:`current_ids`); ``bound``
+    the bound fields when the line was logged (default: the current ones).
     """
     out: dict[str, Any] = {
         "timestamp": timestamp,
@@ -194,7 +202,8 @@ def build(
     else:
         out["trace_id"] = out["span_id"] = None
     out["request_id"] = None  # stable schema: present on every line, filled inside a request
-    bound = context.fields()
+    if bound is None:
+        bound = context.fields()
     if bound:
         if not SCHEMA.isdisjoint(bound):
             bound = _renamed(bound, SCHEMA)
@@ -231,12 +240,67 @@ def write(name: str, level: str, fields: MutableMapping[str, Any], now: float) -
     renderer's fallback with what is known, and the failure is reported once.
     """
     message = fields.get("event")  # before build() takes it out of fields
+    if level in _ERROR_LEVELS:
+        mode = buffer.current()
+        if isinstance(mode, buffer.Buffer) and mode:
+            flush(mode)  # debug on error: the request's kept lines come before its error line
     try:
         event = build(name, level, fields, render.timestamp(now), current_ids())
     except Exception as exc:
         _write_fallback(name, level, message, now, exc)
         return
     finish(event)
+
+
+# --- debug on error: the lines kept below the level ---
+
+BUFFER_LOGGER = "msatrace.debug"
+_otel_current = context.otel_current
+_SPAN_KEY = context.SPAN_KEY
+
+
+def keep(mode: buffer.Buffer, name: str, level: str, fields: MutableMapping[str, Any]) -> None:
+    """Keep one line below the level in the request's buffer, unbuilt (``fields`` is taken):
+    with its time, the current span (its IDs are read if it is ever written) and bound fields."""
+    mode.add((name, level, fields, time.time(), _otel_current().get(_SPAN_KEY), context.fields()))
+
+
+def _ids_of(span: object) -> tuple[str, str] | None:
+    """The trace and span IDs of a kept line's span, as hex (:func:`current_ids`)."""
+    if not isinstance(span, trace.Span):
+        return None
+    sc = span.get_span_context()
+    return (format(sc.trace_id, "032x"), format(sc.span_id, "016x")) if sc.trace_id else None
+
+
+def flush(mode: buffer.Buffer) -> None:
+    """Write the request's kept lines, oldest first, each marked ``"buffered": true``, after one
+    line saying how many there are and how many were dropped; the buffer is then empty."""
+    entries, dropped = mode.take()
+    if not entries and not dropped:
+        return
+    write(
+        BUFFER_LOGGER,
+        "info",
+        {
+            "event": "lines below the log level kept for this request follow, since it failed",
+            "buffered": True,
+            "buffered_lines": len(entries),
+            "buffered_dropped": dropped,
+        },
+        time.time(),
+    )
+    for name, level, fields, now, span, bound in entries:
+        message = fields.get("event")
+        try:
+            if message.__class__ is buffer.Deferred:
+                message = fields["event"] = message.text()
+            event = build(name, level, fields, render.timestamp(now), _ids_of(span), bound)
+            event["buffered"] = True
+        except Exception as exc:
+            _write_fallback(name, level, message, now, exc)
+            continue
+        finish(event)
 
 
 def _write_fallback(name: str, level: str, message: object, now: float, exc: Exception) -> None:

@@ -8,6 +8,10 @@ too; server loggers' own console handlers are taken out so that no line is print
 ``unconfigure()`` gives back every handler and level it changed. Building, transforming and
 rendering a line is ``event``'s and ``render``'s job, the access line ``access``'s.
 
+With debug on error or on demand (``_core.debug``), lines below the level still reach ``_write``
+and the bridge while a request has a debug mode, which keeps them in the request's buffer or
+writes them; outside such a request they cost one ``ContextVar`` read (``benchmarks/``).
+
 Imports: the standard library, structlog (at ``configure()``: ``import msatrace`` stays cheap)
 and ``msatrace._core``.
 """
@@ -26,28 +30,22 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
 
+from msatrace._core import patching
 from msatrace._core.config import parsers as parse
 from msatrace._core.config.settings import Settings
+from msatrace._core.debug import buffer
 from msatrace._core.errors import capture
-from msatrace._core.logs import builder, console, render, throttle
+from msatrace._core.logs import builder, console, render, stdlib, throttle
+from msatrace._core.logs.stdlib import ACCESS_LOGGERS, FRAMEWORK_LOGGERS
 from msatrace._core.safety import failed
-from msatrace._core.trace import headers
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
-_LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 # A structlog method's or a line's level name -> its number (anything else counts as INFO).
 _METHOD_NUM = {
     "debug": 10, "info": 20, "msg": 20, "warning": 30, "warn": 30,
     "error": 40, "exception": 40, "critical": 50, "fatal": 50,
 }  # fmt: skip
-# Server loggers whose own stream handlers would print a second, unstructured copy of each line.
-FRAMEWORK_LOGGERS = (
-    "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi",
-    "gunicorn", "gunicorn.error", "gunicorn.access",
-    "django", "django.server", "django.request",
-    "celery", "celery.task", "celery.worker", "celery.app.trace", "celery.redirected",
-    "werkzeug",
-)  # fmt: skip
 # Third-party loggers whose DEBUG (or INFO) lines bury the application's in development: their
 # level there unless ``log_levels`` names them (``logger_levels``). Production's INFO keeps most.
 NOISY_LOGGERS = {
@@ -57,17 +55,6 @@ NOISY_LOGGERS = {
     "watchfiles": "WARNING", "botocore": "INFO", "boto3": "INFO", "s3transfer": "INFO",
     "kombu": "INFO", "amqp": "INFO", "PIL": "INFO", "filelock": "INFO", "parso": "INFO",
 }  # fmt: skip
-# Servers' access loggers; Django's development server (runserver) logs its request lines on
-# "django.server" with a ``status_code`` extra, beside its other messages.
-ACCESS_LOGGERS = frozenset(("uvicorn.access", "gunicorn.access"))
-# Record attributes that are not the event's fields; uvicorn's "color_message" is its message
-# again with ANSI colour codes, for its own console formatter.
-_STD_RECORD = frozenset(logging.makeLogRecord({}).__dict__) | {
-    "message",
-    "asctime",
-    "taskName",
-    "color_message",
-}
 
 
 @dataclass
@@ -77,7 +64,10 @@ class _State:
     drop_access: bool = False
     # gunicorn's access-log atoms of the X-Trace-ID and X-Request-ID response headers.
     response_atoms: tuple[str, str] = ("{x-trace-id}o", "{x-request-id}o")
-    bridge: logging.Handler | None = None
+    bridge: _Bridge | None = None
+    # Debug on error or on demand is on: lines below the level may be kept or written while a
+    # request has a debug mode (``_core.debug``), so they must reach ``_write`` and the bridge.
+    gated: bool = False
     removed: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
     saved: list[tuple[logging.Logger, int, bool]] = field(default_factory=list)
 
@@ -118,19 +108,41 @@ def _emit(logger: Any, method: str, ev: MutableMapping[str, Any]) -> str:
 
 
 def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
-    """Write one structlog event; False when a per-logger level drops it."""
+    """Write one structlog event; False when a level drops it. Below the level, a request's
+    debug mode keeps the line in its buffer or writes it (``_core.debug``)."""
     name = logger.name if isinstance(logger, _Sink) else "app"
-    if _state.levels and _below_logger_level(name, method):
-        return False
+    if _state.levels or _state.gated:
+        level, explicit = _level_for(name)
+        if _METHOD_NUM.get(method, 20) < level:
+            # A per-logger level silences its logger in every mode.
+            mode = buffer.current() if _state.gated and not explicit else None
+            if mode is None:
+                return False
+            if isinstance(mode, buffer.Buffer):
+                builder.keep(mode, name, _LEVEL_NAMES.get(method, method), ev)
+                return True
     builder.write(name, _LEVEL_NAMES.get(method, method), ev, time.time())
     return True
 
 
-def _bound_logger_class(min_level: int) -> type[Any]:
-    """structlog's filtering bound logger for ``min_level``, writing each call with ``_write``."""
+def _level_for(name: str) -> tuple[int, bool]:
+    """The level of logger ``name`` and whether a per-logger level (not the global one) set it."""
+    best, best_len = _state.level, -1
+    for prefix, lvl in _state.levels.items():
+        if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
+            best, best_len = lvl, len(prefix)
+    return best, best_len >= 0
+
+
+def _bound_logger_class(min_level: int, gated: bool = False) -> type[Any]:
+    """structlog's filtering bound logger for ``min_level``, writing each call with ``_write``.
+
+    ``gated`` (debug on error or on demand): the methods below ``min_level`` are not structlog's
+    no-ops but a check of the request's debug mode, and go on only while there is one.
+    """
     import structlog  # loaded by configure() already
 
-    base = structlog.make_filtering_bound_logger(min_level)
+    base = structlog.make_filtering_bound_logger(10 if gated else min_level)
 
     def _proxy_to_logger(
         self: Any, method_name: str, event: str | None = None, **event_kw: Any
@@ -152,7 +164,46 @@ def _bound_logger_class(min_level: int) -> type[Any]:
             ev["event"] = event
         _write(self._logger, method_name, ev)
 
-    return type("BoundLogger", (base,), {"_proxy_to_logger": _proxy_to_logger})
+    methods: dict[str, Any] = {"_proxy_to_logger": _proxy_to_logger}
+    if gated:
+        for name in _GATED_METHODS:
+            if _METHOD_NUM[name] < min_level:
+                methods[name] = _gate(getattr(base, name), _LEVEL_NAMES.get(name, name))
+                methods[f"a{name}"] = _agate(getattr(base, f"a{name}"))
+    return type("BoundLogger", (base,), methods)
+
+
+_GATED_METHODS = ("debug", "info", "msg", "warning", "warn")
+
+
+def _gate(method: Any, level: str) -> Any:
+    mode_of, kept = buffer.current, buffer.Buffer
+
+    def gate(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        """Below the level: nothing outside a request with a debug mode; kept in the request's
+        buffer straight away when nothing else can decide (the common case: ``benchmarks/``)."""
+        mode = mode_of()
+        if mode is None:
+            return None
+        if mode.__class__ is kept and not (args or _state.levels) and _processors[:1] == [_emit]:
+            context = self._context
+            kw["event"] = event
+            builder.keep(mode, self._logger.name, level, {**context, **kw} if context else kw)
+            return None
+        return method(self, event, *args, **kw)
+
+    return gate
+
+
+def _agate(method: Any) -> Any:
+    mode = buffer.current
+
+    async def agate(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        if mode() is None:
+            return None
+        return await method(self, event, *args, **kw)
+
+    return agate
 
 
 def _below_logger_level(name: str, method: str) -> bool:
@@ -183,31 +234,86 @@ def enabled(name: str, level: str) -> bool:
 class _Bridge(logging.Handler):
     """Sends stdlib log records through the event builder to the same output."""
 
+    def below(
+        self,
+        name: str,
+        mode: buffer.Buffer | object,
+        levelno: int,
+        msg: object,
+        args: Any,
+        exc_info: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        stack_info: bool = False,
+        stacklevel: int = 1,
+    ) -> None:
+        """A call below its logger's level (``Logger._log``'s arguments), let through for a
+        request's debug ``mode`` (``_std_method``): kept in its buffer, or written (DEBUG on
+        demand). The line has what the bridge takes from a record: the message, the ``extra``
+        fields, the exception.
+        """
+        try:
+            if _state.levels:
+                level, explicit = _level_for(name)
+                if explicit and levelno < level:
+                    return  # a per-logger level silences its logger in every mode
+            kept = isinstance(mode, buffer.Buffer)
+            ev: dict[str, Any] = {
+                # Formatted only if the line is ever written, as a record defers it to its
+                # handlers.
+                "event": buffer.Deferred(stdlib.call_message, msg, args)
+                if kept and args
+                else stdlib.call_message(msg, args)
+            }
+            if extra:
+                for key, value in extra.items():
+                    if key not in stdlib.STD_RECORD and key[:1] != "_":
+                        ev[key] = value
+            if exc_info:
+                if isinstance(exc_info, BaseException):
+                    exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+                elif not isinstance(exc_info, tuple):
+                    exc_info = sys.exc_info()
+                ev["exc_info"] = exc_info
+            method = stdlib.STD_LEVEL_NAMES.get(levelno) or logging.getLevelName(levelno).lower()
+            if kept:
+                builder.keep(mode, name, method, ev)  # type: ignore[arg-type]  # kept: a Buffer
+            else:
+                builder.write(name, method, ev, time.time())
+        except Exception as exc:
+            failed("logs.bridge", exc)
+
+    def _fields(self, record: logging.LogRecord) -> dict[str, Any] | None:
+        """The record's event fields; ``None`` for a record msatrace writes otherwise."""
+        if _state.drop_access and (
+            record.name in ACCESS_LOGGERS
+            or (record.name == "django.server" and hasattr(record, "status_code"))
+        ):
+            return None  # msatrace writes the access line (documented in docs/logging.md)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and capture.line_decided(exc):
+            return None  # msatrace already logged this exception once, with its trace
+        ev: dict[str, Any] = {"event": stdlib.message(record)}
+        attrs = record.__dict__
+        if not attrs.keys() <= stdlib.STD_RECORD:  # extra fields: copied in their order
+            for key, value in attrs.items():
+                if key not in stdlib.STD_RECORD and key[:1] != "_":
+                    ev[key] = value
+        if record.exc_info:
+            ev["exc_info"] = record.exc_info
+        return ev
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if _state.drop_access and (
-                record.name in ACCESS_LOGGERS
-                or (record.name == "django.server" and hasattr(record, "status_code"))
-            ):
-                return  # msatrace writes the access line (documented in docs/logging.md)
-            exc = record.exc_info[1] if record.exc_info else None
-            if exc is not None and capture.line_decided(exc):
-                return  # msatrace already logged this exception once, with its trace
-            ev: dict[str, Any] = {"event": _message(record)}
-            attrs = record.__dict__
-            if not attrs.keys() <= _STD_RECORD:  # extra fields: copied in their order
-                for key, value in attrs.items():
-                    if key not in _STD_RECORD and key[:1] != "_":
-                        ev[key] = value
-            if record.exc_info:
-                ev["exc_info"] = record.exc_info
+            ev = self._fields(record)
+            if ev is None:
+                return
             if record.name == "gunicorn.access":
                 timestamp = render.timestamp(record.created)
                 event = builder.build(
                     record.name, record.levelname.lower(), ev, timestamp, builder.current_ids()
                 )
                 if event["trace_id"] is None:
-                    _ids_from_gunicorn_atoms(event, record.args)
+                    stdlib.ids_from_gunicorn_atoms(event, record.args, _state.response_atoms)
                 builder.finish(event)
             else:
                 builder.write(record.name, record.levelname.lower(), ev, record.created)
@@ -215,40 +321,48 @@ class _Bridge(logging.Handler):
             failed("logs.bridge", exc)
 
 
-def _message(record: logging.LogRecord) -> str:
-    """The record's message; when its arguments do not fit its format, both as they came."""
-    try:
-        return record.getMessage()
-    except Exception:
-        return f"{console.console_value(record.msg)} % {console.console_value(record.args)}"
+# Logger.debug, .info, .warning and .log: the calls that may be below the level. Such a call
+# returns at once after its own isEnabledFor check, before a record is made; while a request has
+# a debug mode, the wrapper hands it to the bridge instead (kept, or written at DEBUG), without
+# making a record, and never to the application's other handlers. A call at or above the level
+# goes on unchanged. Code guarded by its own isEnabledFor(DEBUG) is not reached.
+def _std_method(levelno: int) -> Any:
+    def wrapper(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
+        if not _state.gated or instance.isEnabledFor(levelno) or not args:
+            return wrapped(*args, **kwargs)
+        mode = buffer.current()
+        if mode is not None:
+            _below(instance, mode, levelno, args[0], args[1:], kwargs)
+        return None
+
+    return wrapper
 
 
-def _ids_from_gunicorn_atoms(event: dict[str, Any], atoms: object) -> None:
-    """The trace and request IDs of a gunicorn access line, from the response headers it logs.
-
-    gunicorn writes its access line after the request ended, outside the request's context, with
-    the response headers among its atoms (``{x-trace-id}o``): msatrace's own ``X-Trace-ID`` and
-    ``X-Request-ID``, or the application's, validated like any incoming header.
-    """
-    if not isinstance(atoms, Mapping):
-        return
-    trace_atom, request_id_atom = _state.response_atoms
-    trace_id = headers.parse_trace_id(atoms.get(trace_atom))
-    if trace_id is not None:
-        event["trace_id"] = trace_id
-        event["request_id"] = headers.parse_request_id(atoms.get(request_id_atom))
+def _std_log(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
+    level = args[0] if args else None
+    if not _state.gated or type(level) is not int or len(args) < 2 or instance.isEnabledFor(level):
+        return wrapped(*args, **kwargs)
+    mode = buffer.current()
+    if mode is not None and level >= logging.DEBUG:
+        _below(instance, mode, level, args[1], args[2:], kwargs)
+    return None
 
 
-def _is_console_handler(handler: logging.Handler) -> bool:
-    """A plain stream handler to stdout/stderr: it would print a second copy of each line."""
-    if type(handler) is not logging.StreamHandler:
-        return False
-    return getattr(handler, "stream", None) in (
-        sys.stdout,
-        sys.stderr,
-        sys.__stdout__,
-        sys.__stderr__,
-    )
+def _below(
+    logger: logging.Logger, mode: object, levelno: int, msg: object, args: Any, kwargs: Any
+) -> None:
+    bridge = _state.bridge
+    if bridge is None or logger.disabled or logger.manager.disable >= levelno:
+        return  # logging.disable() and a disabled logger still win
+    bridge.below(logger.name, mode, levelno, msg, args, **kwargs)
+
+
+_STD_PATCHES = (
+    ("debug", _std_method(logging.DEBUG)),
+    ("info", _std_method(logging.INFO)),
+    ("warning", _std_method(logging.WARNING)),
+    ("log", _std_log),
+)
 
 
 def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
@@ -262,7 +376,7 @@ def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
     for name in names:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
-            if _is_console_handler(handler):
+            if stdlib.is_console_handler(handler):
                 logger.removeHandler(handler)
                 _state.removed.append((logger, handler))
         if not logger.propagate:
@@ -276,8 +390,8 @@ def logger_levels(settings: Settings) -> dict[str, str]:
     level: a default never makes a logger more verbose than the rest)."""
     if not parse.is_development(settings.environment):
         return dict(settings.log_levels)
-    floor = _LEVEL_NUM[settings.log_level]
-    quiet = {name: lvl for name, lvl in NOISY_LOGGERS.items() if _LEVEL_NUM[lvl] > floor}
+    floor = LEVEL_NUM[settings.log_level]
+    quiet = {name: lvl for name, lvl in NOISY_LOGGERS.items() if LEVEL_NUM[lvl] > floor}
     return {**quiet, **settings.log_levels}
 
 
@@ -304,24 +418,27 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     lines.output = render.Output(stream=stream)
     lines.transforms = transforms
     levels = logger_levels(settings)
-    _state.levels = {name: _LEVEL_NUM[lvl] for name, lvl in levels.items()}
-    _state.level = _LEVEL_NUM[settings.log_level]
+    _state.levels = {name: LEVEL_NUM[lvl] for name, lvl in levels.items()}
+    _state.level = LEVEL_NUM[settings.log_level]
     _state.drop_access = settings.access_log
     _state.response_atoms = (
         f"{{{settings.trace_header.lower()}}}o",
         f"{{{settings.request_id_header.lower()}}}o",
     )
-    min_level = min([_LEVEL_NUM[settings.log_level], *_state.levels.values()])
+    buffer.configure(settings)
+    _state.gated = buffer.config.active
+    if _state.gated:
+        patching.wrap_each((logging.Logger, name, hook) for name, hook in _STD_PATCHES)
     _processors[:] = [_emit]
     structlog.configure(
         processors=_processors,
-        wrapper_class=_bound_logger_class(min_level),
+        wrapper_class=_wrapper_class(),
         logger_factory=_sink_factory,
         cache_logger_on_first_use=True,
     )
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if _is_console_handler(handler):
+        if stdlib.is_console_handler(handler):
             root.removeHandler(handler)
             _state.removed.append((root, handler))
     _state.saved.append((root, root.level, root.propagate))
@@ -346,6 +463,8 @@ def unconfigure() -> None:
     if _state.bridge is not None:
         logging.getLogger().removeHandler(_state.bridge)
         _state.bridge = None
+    buffer.configure(None)
+    _state.gated = False
     for logger, level, propagate in reversed(_state.saved):
         logger.setLevel(level)
         logger.propagate = propagate
@@ -356,6 +475,29 @@ def unconfigure() -> None:
     _state.removed.clear()
     # structlog keeps msatrace's configuration (not its defaults): a line written after
     # shutdown(), by a request still in flight, keeps the format and the trace fields.
+    for logger_ in list(_loggers):
+        logger_.__dict__.clear()
+
+
+def _wrapper_class() -> type[Any]:
+    return _bound_logger_class(min([_state.level, *_state.levels.values()]), _state.gated)
+
+
+def set_levels(level: int | None, levels: Mapping[str, int]) -> None:
+    """Change the global level (``None``: as it is) and the per-logger ones at run time:
+    structlog's bound logger class is rebuilt and every logger's cache emptied (``levels``)."""
+    if level is not None:
+        _state.level = level
+        logging.getLogger().setLevel(level)
+    for name, number in levels.items():
+        logging.getLogger(name).setLevel(number)
+    if levels:
+        _state.levels = {**_state.levels, **levels}  # replaced whole: _write reads it unlocked
+    if not builder.pipeline.configured:
+        return
+    import structlog
+
+    structlog.configure(wrapper_class=_wrapper_class())
     for logger_ in list(_loggers):
         logger_.__dict__.clear()
 

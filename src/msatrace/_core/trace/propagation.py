@@ -142,6 +142,10 @@ class Propagation:
             wanted |= {TRACEPARENT, TRACESTATE}
         for prop in self.others:
             wanted |= {f.lower() for f in prop.fields}
+        # Debug on demand: the signed token's header is read only when a secret can check it.
+        self.debug_key = settings.debug_header_name.lower() if settings.debug_secret else None
+        if self.debug_key is not None:
+            wanted.add(self.debug_key)
         self.wanted: frozenset[str] = frozenset(wanted)
 
     def extract(self, bag: HeaderBag, *, trusted: bool | None = None) -> Incoming:
@@ -217,7 +221,7 @@ class Propagation:
 
     def all_fields(self) -> frozenset[str]:
         """Lowercase names of every header ``inject`` may write."""
-        return self.wanted
+        return self.wanted - {self.debug_key} if self.debug_key else self.wanted
 
 
 def _load(name: str) -> TextMapPropagator:
