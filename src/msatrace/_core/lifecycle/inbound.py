@@ -197,6 +197,8 @@ class RequestScope:
         )
         self._fields_token = context.start_scope({"request_id": request_id})
         self._fields = context.fields()
+        for began in edge.begins:  # last: end() balances it (never raises; see outcome.Begin)
+            began(facts)
 
     def with_response_headers(
         self, app_headers: Iterable[tuple[str, str]]
@@ -344,6 +346,7 @@ class Inbound:
     """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
 
     __slots__ = (
+        "begins",
         "cgi_names",
         "exclude_paths",
         "propagation",
@@ -356,7 +359,9 @@ class Inbound:
     def __init__(self, rt: runtime.Runtime) -> None:
         self.exclude_paths = rt.exclude_paths
         self.propagation = rt.propagation
-        self.sinks = outcome.sinks_for(rt).server  # chosen once per init(): see outcome
+        chosen = outcome.sinks_for(rt)  # once per init(): see outcome
+        self.sinks = chosen.server
+        self.begins = chosen.server_begin
         self.start_span = describer(rt.tracing)
         # False with tracing off: span attributes (server address, ...) need not be collected.
         self.recording = rt.tracing.tracer is not None

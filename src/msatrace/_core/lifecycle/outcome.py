@@ -107,6 +107,11 @@ class Outcome(NamedTuple):
 Sink = Callable[[Outcome], object]
 # Called once per init() for each kind: the sink that kind's outcomes go to, or None.
 SinkFactory = Callable[[runtime.Runtime, Kind], "Sink | None"]
+# Called when a server request begins (after its span started, so its facts are final), never
+# raising: what a sink must balance at the end (http.server.active_requests). Chosen once per
+# init() by a BeginFactory, as sinks are.
+Begin = Callable[["RequestFacts"], object]
+BeginFactory = Callable[[runtime.Runtime], "Begin | None"]
 
 
 def deliver(outcome: Outcome, sinks: tuple[Sink, ...]) -> None:
@@ -212,14 +217,19 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
         return None
     recorder = rt.metrics.recorder
     if kind == SERVER:
+        active = recorder.active_requests
 
         def record_request(outcome: Outcome) -> None:
             request = outcome.request
+            scheme = (request.scheme if request is not None else None) or "http"
+            # The begin hook counted it with the same method and scheme (the facts are final
+            # once the span started): the gauge returns to 0 whatever the ending.
+            active(-1, method=outcome.method or "_OTHER", scheme=scheme)
             recorder.record_server(
                 method=outcome.method or "_OTHER",
                 route=outcome.route,
                 status=outcome.status,
-                scheme=(request.scheme if request is not None else None) or "http",
+                scheme=scheme,
                 error_type=outcome.error_type,
                 duration_s=outcome.duration_s,
                 trace_id=outcome.trace_id,
@@ -245,6 +255,18 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
     return None  # outgoing calls: not recorded yet (a hop with tracing off has no outcome)
 
 
+def _active_begin(rt: runtime.Runtime) -> Begin | None:
+    """``http.server.active_requests`` +1; the metrics sink's ``record_request`` takes it back."""
+    if rt.metrics is None:
+        return None
+    active = rt.metrics.recorder.active_requests
+
+    def request_began(facts: RequestFacts) -> None:
+        active(1, method=facts.method, scheme=facts.scheme or "http")
+
+    return request_began
+
+
 # --- choosing the sinks, once per init() ---
 
 
@@ -255,10 +277,13 @@ class Sinks:
     server: tuple[Sink, ...]
     client: tuple[Sink, ...]
     task: tuple[Sink, ...]
+    # Run when a server request begins (see Begin).
+    server_begin: tuple[Begin, ...] = ()
 
 
 # In order: the span ends first (its exporter sees it at once), then the access line.
 _factories: list[SinkFactory] = [_span_sink, _access_sink, _metrics_sink]
+_begin_factories: list[BeginFactory] = [_active_begin]
 _chosen: tuple[runtime.Runtime, Sinks] | None = None
 
 
@@ -283,7 +308,8 @@ def _choose(rt: runtime.Runtime) -> Sinks:
         found = (factory(rt, kind) for factory in _factories)
         return tuple(sink for sink in found if sink is not None)
 
-    return Sinks(of(SERVER), of(CLIENT), of(TASK))
+    begins = (factory(rt) for factory in _begin_factories)
+    return Sinks(of(SERVER), of(CLIENT), of(TASK), tuple(b for b in begins if b is not None))
 
 
 def _runtime_changed(rt: runtime.Runtime | None) -> None:
