@@ -86,6 +86,9 @@ class Outcome(NamedTuple):
     # A task's messaging system ("celery") and final state ("SUCCESS"), when known.
     system: str | None = None
     state: str | None = None
+    # An outgoing hop: the host and port it was sent to (semconv server.address, server.port).
+    server_address: str | None = None
+    server_port: int | None = None
 
     @property
     def duration_s(self) -> float:
@@ -212,7 +215,8 @@ def _access_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
 
 
 def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
-    """RED metrics (``_core.metrics``): requests and tasks; none with metrics off."""
+    """RED metrics (``_core.metrics``): requests, outgoing hops and tasks; none with metrics
+    off."""
     if rt.metrics is None:
         return None
     recorder = rt.metrics.recorder
@@ -252,7 +256,23 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
             )
 
         return record_task
-    return None  # outgoing calls: not recorded yet (a hop with tracing off has no outcome)
+    if kind == CLIENT:
+
+        def record_hop(outcome: Outcome) -> None:
+            recorder.record_client(
+                method=outcome.method or "_OTHER",
+                server_address=outcome.server_address or "",
+                server_port=outcome.server_port,
+                status=outcome.status,
+                error_type=outcome.error_type,
+                duration_s=outcome.duration_s,
+                trace_id=outcome.trace_id,
+                span_id=outcome.span_id,
+                sampled=outcome.sampled,
+            )
+
+        return record_hop
+    return None
 
 
 def _active_begin(rt: runtime.Runtime) -> Begin | None:
