@@ -86,6 +86,10 @@ class Outcome(NamedTuple):
     # A task's messaging system ("celery") and final state ("SUCCESS"), when known.
     system: str | None = None
     state: str | None = None
+    # A message's run: messaging.operation.name ("send", "process") and the queue (semconv
+    # messaging.destination.name); None for an @task run.
+    operation: str | None = None
+    destination: str | None = None
     # An outgoing hop: the host and port it was sent to (semconv server.address, server.port).
     server_address: str | None = None
     server_port: int | None = None
@@ -243,8 +247,22 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
 
         return record_request
     if kind == TASK:
+        process, publish = recorder.record_process, recorder.record_publish
 
         def record_task(outcome: Outcome) -> None:
+            operation = outcome.operation
+            if operation is not None:  # a message: the messaging semconv's duration metrics
+                (process if operation == "process" else publish)(
+                    operation=operation,
+                    system=outcome.system or "",
+                    destination=outcome.destination,
+                    error_type=outcome.error_type,
+                    duration_s=outcome.duration_s,
+                    trace_id=outcome.trace_id,
+                    span_id=outcome.span_id,
+                    sampled=outcome.sampled,
+                )
+                return
             recorder.record_task(
                 name=outcome.name,
                 outcome="failure" if outcome.error is not None else "success",
