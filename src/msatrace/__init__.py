@@ -163,6 +163,8 @@ def init(
     redact_keep_last4: bool | None = None,
     redact_ip: str | None = None,
     lean_spans: bool | None = None,
+    otlp_metrics_endpoint: str | None = None,
+    metrics_export_interval: float | str | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 
