@@ -73,6 +73,12 @@ BENCH_PEERS = [
     "python-json-logger",
     "loguru",
     "uvicorn",
+    # metrics peers (benchmarks/bench_metrics_inbound.py, issue 15)
+    "prometheus-fastapi-instrumentator",
+    "starlette-exporter",
+    "prometheus-flask-exporter",
+    "django-prometheus",
+    "opentelemetry-exporter-prometheus",
 ]
 
 
