@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
+from msatrace.testing import OTLPReceiver
 from tests.conftest import need
 from tests.integration.servers import Server, start_uvicorn
 
@@ -92,3 +93,34 @@ def test_active_requests_count_what_is_in_flight_and_return_to_zero() -> None:
     assert (ok, failed, gave_up) == (120, 40, 20)
     assert after == 0
     assert 'http_server_active_requests{http_request_method="GET",url_scheme="http"}' in counted
+
+
+def test_otlp_metrics_of_a_real_server_reach_the_receiver_by_its_exit(
+    otlp_receiver: OTLPReceiver,
+) -> None:
+    """uvicorn + FastAPI with OTEL_METRICS_EXPORTER=otlp: after the server stops (SIGTERM), the
+    receiver holds its request counts per route and status (the last export runs at exit)."""
+    env = {
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.base_endpoint,
+        "OTEL_SERVICE_NAME": "otlp-metrics-api",
+    }
+    with start_uvicorn("fastapi_app:app", env=env) as srv:
+        for i in range(3):
+            httpx.get(f"{srv.url}/items/{i}", timeout=10)
+        httpx.get(f"{srv.url}/boom", timeout=10)
+        scrape = httpx.get(f"{srv.url}/metrics", timeout=10)
+        srv.stop()
+
+    points = otlp_receiver.wait_for_metrics(
+        lambda ps: any(p.service == "otlp-metrics-api" for p in ps), timeout=30
+    )
+    mine = [p for p in points if p.service == "otlp-metrics-api"]
+    counts = {
+        (p.attributes.get("http.route"), p.attributes.get("http.response.status_code")): p.count
+        for p in mine
+        if p.name == "http.server.request.duration"
+    }
+    # /metrics is the application's path with OTLP: a 404 without a route, measured as such.
+    assert counts == {("/items/{item_id}", 200): 3, ("/boom", 500): 1, (None, 404): 1}
+    assert scrape.status_code == 404
