@@ -158,7 +158,8 @@ def test_prometheus_sees_the_count_per_route_the_5xx_ratio_and_the_latency(
     stack: tuple[str, dict[str, Server]], sent: dict[str, set[str]], job: str
 ) -> None:
     """Through Prometheus's API: /items/N counted once per request (all workers summed), the
-    5xx ratio of the requests sent, and the median of the slow route in its real bucket."""
+    5xx ratio of the requests sent, the median of the slow route in its real bucket, and no
+    request left active."""
     base, _ = stack
     route = SERVERS[job][1]
     measured = f'job="{job}",http_route=~"{route}|/boom|/pid"'
@@ -185,8 +186,13 @@ def test_prometheus_sees_the_count_per_route_the_5xx_ratio_and_the_latency(
         "histogram_quantile(0.5, sum by (le) "
         f'(http_server_request_duration_seconds_bucket{{job="{job}",http_route="/pid"}}))',
     )
+    active = _until(
+        lambda: _scalar(base, f'sum(http_server_active_requests{{job="{job}"}})'),
+        lambda v: v == 0,
+    )
 
     assert (items, total) == (ITEMS, ITEMS + FAILURES + SLOW)
+    assert active == 0  # every request sent has ended, failures included
     assert ratio == pytest.approx(FAILURES / (ITEMS + FAILURES + SLOW))
     assert median is not None
     assert 0.25 < median <= 0.5
