@@ -176,6 +176,8 @@ def init(
     debug_secret: str | None = None,
     debug_header_name: str | None = None,
     debug_sample_rate: float | None = None,
+    otlp_metrics_endpoint: str | None = None,
+    metrics_export_interval: float | str | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

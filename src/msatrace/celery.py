@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 try:
@@ -43,7 +44,7 @@ except ImportError:
     raise ImportError("msatrace.celery needs Celery: install 'msatrace[celery]'") from None
 
 from msatrace._core import patching
-from msatrace._core.lifecycle import tasks
+from msatrace._core.lifecycle import messages, tasks
 from msatrace._core.logs import configure
 from msatrace._core.safety import guard
 
@@ -52,6 +53,8 @@ __all__ = ["instrument", "patch"]
 SYSTEM = "celery"
 _lock = threading.Lock()
 _runs: dict[str, list[tasks.TaskRun]] = {}  # task ID -> executions in flight (eager can nest)
+# The publish in progress in this context: before_task_publish names its queue (routing key).
+_publishing: ContextVar[tasks.TaskRun | None] = ContextVar("msatrace.celery_publish", default=None)
 
 
 def instrument(app: Celery) -> None:
@@ -90,15 +93,17 @@ def _send_task(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[
     run = None
     with guard("celery.publish"):
         name = args[0] if args else kwargs.get("name")
-        run = tasks.begin_publish(SYSTEM, str(name))
+        run = messages.begin_publish(SYSTEM, str(name))
     if run is None:
         return wrapped(*args, **kwargs)
+    token = _publishing.set(run)
     try:
         return wrapped(*args, **kwargs)
     except Exception as exc:
         run.fail(exc, log=False)
         raise  # the caller's exception, as it was
     finally:
+        _publishing.reset(token)
         run.end()
 
 
@@ -112,8 +117,11 @@ def _on_before_publish(
     if headers is None:
         return
     with guard("celery.inject"):
+        run = _publishing.get()
+        if run is not None and routing_key:
+            run.destination = routing_key  # messaging.destination.name of the publish metric
         message_id = headers.get("id")
-        tasks.inject_message(
+        messages.inject_message(
             headers, message_id if isinstance(message_id, str) else None, routing_key
         )
 
@@ -123,7 +131,7 @@ def _on_prerun(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     with guard("celery.prerun"):
         request = task.request
         delivery = getattr(request, "delivery_info", None) or {}
-        run = tasks.begin_consume(
+        run = messages.begin_consume(
             SYSTEM,
             str(task.name),
             task_id,

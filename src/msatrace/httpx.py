@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
 
 from msatrace._core import patching, upstream
 from msatrace._core.lifecycle import outbound
-from msatrace._core.lifecycle.outbound import Hop
+from msatrace._core.lifecycle.hop import Hop
 from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]

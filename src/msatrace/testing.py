@@ -28,7 +28,14 @@ from msatrace._core import runtime, safety
 from msatrace._core.logs import builder, render
 from msatrace._core.semconv import SERVICE_NAME
 
-__all__ = ["OTLPReceiver", "ReceivedSpan", "capture_logs", "capture_spans", "strict_guards"]
+__all__ = [
+    "OTLPReceiver",
+    "ReceivedPoint",
+    "ReceivedSpan",
+    "capture_logs",
+    "capture_spans",
+    "strict_guards",
+]
 
 
 @contextmanager
@@ -131,6 +138,62 @@ class ReceivedSpan:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
+@dataclass
+class ReceivedPoint:
+    """One data point of a metric as an OTLP receiver saw it (the latest export wins).
+
+    ``count``, ``sum`` and ``bucket_counts`` for a histogram, ``value`` for a sum or gauge;
+    ``exemplar_trace_ids`` in lowercase hex.
+    """
+
+    service: str
+    instance: str
+    name: str
+    unit: str
+    attributes: dict[str, Any]
+    count: int = 0
+    sum: float = 0.0
+    bucket_counts: list[int] = field(default_factory=list)
+    explicit_bounds: list[float] = field(default_factory=list)
+    value: float = 0.0
+    exemplar_trace_ids: list[str] = field(default_factory=list)
+
+
+def decode_metrics(body: bytes) -> list[ReceivedPoint]:
+    """Decode an OTLP ``ExportMetricsServiceRequest`` (protobuf) into data points."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    request = ExportMetricsServiceRequest()
+    request.ParseFromString(body)
+    points: list[ReceivedPoint] = []
+    for rm in request.resource_metrics:
+        resource = {a.key: _value(a.value) for a in rm.resource.attributes}
+        service = str(resource.get(SERVICE_NAME, ""))
+        instance = str(resource.get("service.instance.id", ""))
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                kind = m.WhichOneof("data")
+                for p in getattr(m, kind).data_points if kind else ():
+                    point = ReceivedPoint(
+                        service,
+                        instance,
+                        m.name,
+                        m.unit,
+                        {a.key: _value(a.value) for a in p.attributes},
+                    )
+                    if kind == "histogram":
+                        point.count, point.sum = p.count, p.sum
+                        point.bucket_counts = list(p.bucket_counts)
+                        point.explicit_bounds = list(p.explicit_bounds)
+                    else:
+                        point.value = p.as_double if p.HasField("as_double") else p.as_int
+                    point.exemplar_trace_ids = [e.trace_id.hex() for e in p.exemplars]
+                    points.append(point)
+    return points
+
+
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
 
@@ -181,14 +244,16 @@ def decode_traces(body: bytes) -> list[ReceivedSpan]:
 
 
 class OTLPReceiver:
-    """An OTLP/HTTP traces receiver on 127.0.0.1, run in a background thread.
+    """An OTLP/HTTP traces and metrics receiver on 127.0.0.1, run in a background thread.
 
     ``endpoint`` is the URL to give ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``; ``spans`` lists what
     arrived so far; ``wait_for(predicate)`` polls until the predicate holds or the timeout passes.
+    Metrics (``/v1/metrics``) arrive in ``metrics``: the data points of every export, in order.
     """
 
     def __init__(self, port: int = 0) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.metrics: list[ReceivedPoint] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         receiver = self
@@ -201,12 +266,14 @@ class OTLPReceiver:
                     body = gzip.decompress(body)
                 try:
                     spans = decode_traces(body) if self.path.endswith("/v1/traces") else []
+                    points = decode_metrics(body) if self.path.endswith("/v1/metrics") else []
                 except Exception:
                     self.send_response(400)
                     self.end_headers()
                     return
                 with receiver._changed:
                     receiver.spans.extend(spans)
+                    receiver.metrics.extend(points)
                     receiver._changed.notify_all()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
@@ -252,6 +319,14 @@ class OTLPReceiver:
             if not ok:
                 raise TimeoutError(f"spans never satisfied the predicate; got {len(self.spans)}")
             return list(self.spans)
+
+    def wait_for_metrics(self, predicate: Any, timeout: float = 15.0) -> list[ReceivedPoint]:
+        """Wait until ``predicate(points)`` is true; return the points (raises on timeout)."""
+        with self._changed:
+            ok = self._changed.wait_for(lambda: predicate(list(self.metrics)), timeout)
+            if not ok:
+                raise TimeoutError(f"metrics never satisfied the predicate; {len(self.metrics)}")
+            return list(self.metrics)
 
     def trace(self, trace_id: str) -> list[ReceivedSpan]:
         """Spans of one trace, in start order."""

@@ -144,8 +144,8 @@ def test_hop_outcome(seen: list[Outcome]) -> None:
 
 def test_sinks_are_chosen_at_init() -> None:
     """Tracing on, access log on, debug on error on: the kept debug lines first (requests and
-    tasks), span and line sinks (and metrics, when on, for requests and tasks); tracing, the
-    access log, debug on error and metrics off: none."""
+    tasks), span and line sinks (and metrics, when on, for requests, hops and tasks, with the
+    active-requests begin hook); tracing, the access log, debug on error and metrics off: none."""
     init(metrics_exporter="none")
     on = outcome.sinks_for(runtime.current())  # type: ignore[arg-type]
     msatrace.shutdown()
@@ -161,8 +161,11 @@ def test_sinks_are_chosen_at_init() -> None:
     assert on.task == (debug, outcome.end_task_span)
     assert [s.__name__ for s in measured.server[3:]] == ["record_request"]
     assert [s.__name__ for s in measured.task[2:]] == ["record_task"]
-    assert measured.client == on.client
-    assert (off.server, off.client, off.task) == ((), (), ())
+    assert measured.client[:1] == on.client
+    assert [s.__name__ for s in measured.client[1:]] == ["record_hop"]
+    assert [b.__name__ for b in measured.server_begin] == ["request_began"]
+    assert on.server_begin == ()
+    assert (off.server, off.client, off.task, off.server_begin) == ((), (), (), ())
 
 
 def test_failing_sink_is_reported_once_and_the_others_run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,68 @@ def test_requests_are_counted_per_route_with_their_status() -> None:
     assert ok == [3.0]
     assert failed == [1.0]
     assert not any("/metrics" in k for k in counts)  # the scrape itself is not measured
+
+
+def test_active_requests_is_one_inside_the_handler_and_zero_after_a_failure() -> None:
+    """``http.server.active_requests`` counts the request while its handler runs; a request
+    that raised is taken back off too."""
+    msatrace.init(
+        service_name="shop", patch="none", log_format="json", metrics_exporter="prometheus"
+    )
+    app = FastAPI()
+    seen: list[str] = []
+
+    @app.get("/inside")
+    def inside() -> dict[str, bool]:
+        seen.append(_active_line(client.get("/metrics").text))
+        return {"ok": True}
+
+    @app.get("/fails")
+    def fails() -> None:
+        raise ValueError("boom")
+
+    msatrace.fastapi.instrument(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.get("/inside")
+        client.get("/fails")
+        after = _active_line(client.get("/metrics").text)
+
+    assert seen == ['http_server_active_requests{http_request_method="GET",url_scheme="http"} 1.0']
+    assert after == 'http_server_active_requests{http_request_method="GET",url_scheme="http"} 0.0'
+
+
+def _active_line(text: str) -> str:
+    return next(ln for ln in text.splitlines() if ln.startswith("http_server_active_requests{"))
+
+
+def test_flask_active_requests_return_to_zero_after_a_stream_and_a_failure() -> None:
+    """WSGI (Flask): a streamed response counts until its body is closed; a request that
+    raised is taken back off too."""
+    msatrace.init(
+        service_name="shop", patch="none", log_format="json", metrics_exporter="prometheus"
+    )
+    app = Flask(__name__)
+
+    @app.get("/stream")
+    def stream() -> Any:
+        return app.response_class(iter([b"a", b"b"]))
+
+    @app.get("/fails")
+    def fails() -> None:
+        raise ValueError("boom")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a 500, as under a server
+    msatrace.flask.instrument(app)
+    client = app.test_client()
+    # Werkzeug's client leaves a response's body open until the response is closed, as a
+    # server would close it once sent.
+    with client.get("/stream") as streamed:
+        during = _active_line(client.get("/metrics").get_data(as_text=True))
+    with client.get("/fails") as failed:
+        status = failed.status_code
+    after = _active_line(client.get("/metrics").get_data(as_text=True))
+
+    assert streamed.status_code == 200
+    assert during.endswith(" 1.0")
+    assert status == 500
+    assert after.endswith(" 0.0")

@@ -288,9 +288,9 @@ def test_names_are_those_of_opentelemetrys_prometheus_exporter() -> None:
 
 
 def test_metrics_off_builds_nothing(env: pytest.MonkeyPatch) -> None:
-    """metrics_exporter none (or otlp, not implemented yet): build() returns None."""
+    """metrics_exporter none: build() returns None (otlp: tests/metrics/test_otlp.py)."""
     assert build(resolve({"metrics_exporter": "none"})) is None
-    assert build(resolve({}, {"OTEL_METRICS_EXPORTER": "otlp"})) is None
+    assert build(resolve({}, {"OTEL_METRICS_EXPORTER": "none"})) is None
     assert build(resolve({}, {})) is not None
 
 

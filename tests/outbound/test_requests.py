@@ -18,6 +18,7 @@ from opentelemetry.trace import StatusCode
 import msatrace
 import msatrace.requests
 from msatrace import testing
+from tests.conftest import need
 from tests.outbound.conftest import EchoServer
 from tests.outbound.helpers import client_spans, hex_ids, parent_hex, traceparent_ids
 
@@ -220,15 +221,31 @@ def test_unpatch_restores_the_original_methods(env: pytest.MonkeyPatch, echo: Ec
     assert echo.only().get("traceparent") is None
 
 
-def test_tracing_off_leaves_response_methods_alone(env: pytest.MonkeyPatch) -> None:
-    """With tracing off only Session.send is patched: no response has a span to end."""
+def test_tracing_and_metrics_off_leave_response_methods_alone(env: pytest.MonkeyPatch) -> None:
+    """With tracing and metrics off only Session.send is patched: no hop has an end to report.
+
+    Compared by identity: a wrapt wrapper compares equal to the function it wraps.
+    """
     send = requests.Session.send
-    originals = (requests.Response.close, requests.Response.iter_content)
+    originals = (vars(requests.Response)["close"], vars(requests.Response)["iter_content"])
 
-    msatrace.init(tracing=False, log_format="json")
+    msatrace.init(tracing=False, log_format="json", metrics_exporter="none")
 
-    assert (requests.Response.close, requests.Response.iter_content) == originals
-    assert requests.Session.send is not send  # patched: calls still carry the trace
+    patched = (vars(requests.Response)["close"], vars(requests.Response)["iter_content"])
+    assert all(p is o for p, o in zip(patched, originals, strict=True))
+    assert vars(requests.Session)["send"] is not send  # patched: calls still carry the trace
+
+
+def test_tracing_off_metrics_on_patch_response_methods(env: pytest.MonkeyPatch) -> None:
+    """With tracing off and metrics on a streamed hop ends when its response closes: the
+    Response hooks are installed."""
+    need("prometheus_client")
+    originals = (vars(requests.Response)["close"], vars(requests.Response)["iter_content"])
+
+    msatrace.init(tracing=False, log_format="json", metrics_exporter="prometheus")
+
+    patched = (vars(requests.Response)["close"], vars(requests.Response)["iter_content"])
+    assert not any(p is o for p, o in zip(patched, originals, strict=True))
 
 
 def test_tracing_off_streamed_response_still_carries_the_trace(

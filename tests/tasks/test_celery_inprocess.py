@@ -7,6 +7,7 @@ tests/integration/test_celery.py; these tests check spans and fields precisely a
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -335,3 +336,40 @@ def test_instrument_is_idempotent_and_shutdown_undoes_it(app: Celery, traced: Ca
     assert len(connected) == 1
     assert not [r for r in signals.task_prerun.receivers if "msatrace" in str(r[0])]
     assert not hasattr(Celery.send_task, "__wrapped__")
+
+
+def test_publish_and_process_are_measured_under_the_messaging_names(
+    app: Celery, worker: None, traced: Captured
+) -> None:
+    """Each publish is one ``messaging.client.operation.duration`` measurement and each run one
+    ``messaging.process.duration`` (``error.type`` for a failed run), per queue; none of them
+    is an ``msatrace.task.duration`` (that is for ``@msatrace.task``)."""
+    need("prometheus_client")
+    from msatrace._core import runtime
+
+    ok = app.send_task("inproc.add", args=(1, 2))
+    failing = app.send_task("inproc.boom")
+    assert ok.get(timeout=30) == 3
+    with pytest.raises(KeyError):
+        failing.get(timeout=30)
+    traced.wait_for(consumed(2))
+    rt = runtime.current()
+    assert rt is not None
+    metrics = rt.metrics
+    assert metrics is not None
+
+    def counts(name: str) -> dict[tuple[str, ...], int]:
+        series = metrics.collect().histograms.get(name, {})
+        return {k: sum(s.counts) for k, s in series.items()}
+
+    # The metrics sink runs right after the span sink that consumed() waits for.
+    deadline = time.monotonic() + 30
+    while sum(counts("messaging.process.duration").values()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert counts("messaging.client.operation.duration") == {("send", "celery", "celery", ""): 2}
+    assert counts("messaging.process.duration") == {
+        ("process", "celery", "celery", ""): 1,
+        ("process", "celery", "celery", "KeyError"): 1,
+    }
+    assert counts("msatrace.task.duration") == {}

@@ -15,7 +15,7 @@ import msatrace
 import msatrace.testing
 from msatrace._core import runtime
 from msatrace._core.debug import buffer, demand
-from msatrace._core.lifecycle import inbound, tasks
+from msatrace._core.lifecycle import inbound, messages
 from msatrace._core.logs import builder, render
 from msatrace._core.trace.propagation import HeaderBag
 
@@ -245,7 +245,7 @@ def test_a_worker_task_keeps_its_own_buffer_and_flushes_it_on_failure(
 ) -> None:
     """A task run by a worker (outside any request) writes its kept lines when it fails."""
     msatrace.init(service_name="svc", patch="none")
-    run = tasks.begin_consume("celery", "t", "id-1", "q", [])
+    run = messages.begin_consume("celery", "t", "id-1", "q", [])
     assert run is not None
     log.debug("in the task")
 
@@ -259,7 +259,7 @@ def test_a_worker_task_keeps_its_own_buffer_and_flushes_it_on_failure(
 def test_a_successful_worker_task_writes_no_debug_line(events: list[dict[str, Any]]) -> None:
     """A task that succeeded drops its kept lines."""
     msatrace.init(service_name="svc", patch="none")
-    run = tasks.begin_consume("celery", "t", "id-1", "q", [])
+    run = messages.begin_consume("celery", "t", "id-1", "q", [])
     assert run is not None
     log.debug("in the task")
 
@@ -346,7 +346,7 @@ def test_a_task_from_a_signed_trace_logs_at_debug(events: list[dict[str, Any]]) 
         ("traceparent", f"00-{TRACE_ID}-00f067aa0ba902b7-01"),
         ("baggage", f"msatrace.debug={token}"),
     ]
-    run = tasks.begin_consume("celery", "t", "id-1", "q", headers)
+    run = messages.begin_consume("celery", "t", "id-1", "q", headers)
     assert run is not None
 
     log.debug("task debug")
@@ -362,7 +362,7 @@ def test_a_baggage_token_of_another_trace_is_ignored(events: list[dict[str, Any]
         ("traceparent", f"00-{TRACE_ID}-00f067aa0ba902b7-01"),
         ("baggage", f"msatrace.debug={msatrace.debug_header(SECRET, OTHER_TRACE, 60)}"),
     ]
-    run = tasks.begin_consume("celery", "t", "id-1", "q", headers)
+    run = messages.begin_consume("celery", "t", "id-1", "q", headers)
     assert run is not None
 
     log.debug("task debug")

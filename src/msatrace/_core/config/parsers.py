@@ -318,6 +318,18 @@ def url(value: str, origin: str) -> str:
 
 # --- metrics ---
 METRICS_EXPORTERS = ("prometheus", "otlp", "none")
+METRICS_PATH = "/v1/metrics"
+
+
+def export_interval(value: str | float, origin: str) -> float:
+    """Seconds between metric exports; ``OTEL_METRIC_EXPORT_INTERVAL`` is in milliseconds (the
+    OpenTelemetry environment variable specification), every other source in seconds."""
+    if origin != "OTEL_METRIC_EXPORT_INTERVAL":
+        return seconds(value, origin)
+    f = _number(value)
+    if not 0 < f < math.inf:
+        raise ConfigError(f"{origin}={value!r}: expected a positive number of milliseconds")
+    return f / 1000
 
 
 def port(value: str | int, origin: str) -> int | None:

@@ -28,6 +28,7 @@ from msatrace._core.config.parsers import (
     DEFAULT_OTLP_GRPC_ENDPOINT,
     LOG_FORMATS,
     METRICS_EXPORTERS,
+    METRICS_PATH,
     SAMPLERS,
     TRACES_EXPORTERS,
     TRACES_PATH,
@@ -118,6 +119,11 @@ class Settings:
     debug_secret: str | None = field(default=None, repr=False)
     debug_header_name: str = "X-Msatrace-Debug"
     debug_sample_rate: float = 0.0
+    # --- metrics (OTLP) ---
+    # The URL metrics are sent to with metrics_exporter="otlp": the signal-specific endpoint as
+    # given, or otlp_endpoint with /v1/metrics appended (OTLP/HTTP), or the exporter's default.
+    otlp_metrics_endpoint: str | None = None
+    metrics_export_interval: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -502,8 +508,9 @@ OPTIONS: tuple[Option, ...] = (
         parse.choice(METRICS_EXPORTERS),
         _metrics_default,
         "RED metrics of requests, calls and tasks: `prometheus` (an endpoint to scrape; needs "
-        "`msatrace[prometheus]`) or `none` (nothing recorded, nothing spent). `otlp` is not "
-        "implemented yet: msatrace then records no metrics of its own.",
+        "`msatrace[prometheus]`), `otlp` (sent to `otlp_metrics_endpoint` every "
+        "`metrics_export_interval`; needs `msatrace[otlp]`) or `none` (nothing recorded, "
+        "nothing spent).",
         "`prometheus` when `prometheus_client` is installed (`msatrace[prometheus]`), else `none`",
     ),
     Option(
@@ -758,6 +765,30 @@ OPTIONS: tuple[Option, ...] = (
         "every service chooses the same traces.",
         "`0`",
     ),
+    # --- metrics (OTLP) ---
+    Option(
+        "otlp_metrics_endpoint",
+        ("MSATRACE_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+        parse.url,
+        _const(None),
+        "Full URL metrics are sent to with `metrics_exporter=otlp`, used as it is; wins over "
+        "`otlp_endpoint` set at the same level. The exporter reads "
+        "`OTEL_EXPORTER_OTLP_METRICS_HEADERS`, `_TIMEOUT`, `_COMPRESSION` and `_CERTIFICATE` "
+        "(or the general `OTEL_EXPORTER_OTLP_*` ones) itself.",
+        "`otlp_endpoint` + `/v1/metrics`, else `http://localhost:4318/v1/metrics` "
+        "(gRPC: `otlp_endpoint`, else `http://localhost:4317`)",
+    ),
+    Option(
+        "metrics_export_interval",
+        ("MSATRACE_METRICS_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"),
+        parse.export_interval,
+        _const(60.0),
+        "Seconds between two OTLP metric exports (`metrics_exporter=otlp`); "
+        "`OTEL_METRIC_EXPORT_INTERVAL` is in milliseconds, as the specification says, "
+        "`MSATRACE_METRICS_EXPORT_INTERVAL` and the argument in seconds. The last export runs "
+        "at `shutdown()`.",
+        "`60`",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -819,6 +850,7 @@ def resolve(arguments: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         grpc = values["otlp_protocol"] == "grpc"
         traces_endpoint = DEFAULT_OTLP_GRPC_ENDPOINT if grpc else DEFAULT_OTLP_ENDPOINT
     values["otlp_traces_endpoint"] = traces_endpoint
+    values["otlp_metrics_endpoint"] = _metrics_endpoint(values, rank)
     values["resource_attributes"] = _resource_attrs(env)
     redaction.check(values)
     return Settings(**values)
@@ -850,3 +882,17 @@ def _traces_endpoint(values: Mapping[str, Any], rank: Mapping[str, int]) -> str 
     if values["otlp_protocol"] == "grpc" or base.endswith(TRACES_PATH):
         return str(base)
     return f"{base}{TRACES_PATH}"
+
+
+def _metrics_endpoint(values: Mapping[str, Any], rank: Mapping[str, int]) -> str:
+    """The URL metrics go to with ``metrics_exporter="otlp"``, as ``_traces_endpoint`` decides
+    for spans (the signal-specific URL as it is; the base URL + ``/v1/metrics``)."""
+    full, base = values["otlp_metrics_endpoint"], values["otlp_endpoint"]
+    grpc = values["otlp_protocol"] == "grpc"
+    if full and (not base or rank["otlp_metrics_endpoint"] <= rank["otlp_endpoint"]):
+        return str(full)
+    if not base:
+        return DEFAULT_OTLP_GRPC_ENDPOINT if grpc else "http://localhost:4318" + METRICS_PATH
+    if grpc or base.endswith(METRICS_PATH):
+        return str(base)
+    return f"{base.removesuffix(TRACES_PATH)}{METRICS_PATH}"

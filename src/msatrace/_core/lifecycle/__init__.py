@@ -1,8 +1,9 @@
 """The lifecycles: one incoming request, one outgoing call, one task, from begin to end.
 
 An incoming request (``inbound``, with ``environ`` reading the CGI-style variables of WSGI and
-Django), an outgoing HTTP call and each of its hops (``outbound``), and background work and
-queue messages (``tasks``). Each decides what its span, headers, log fields and error policy
+Django), an outgoing HTTP call (``outbound``) and each of its hops (``hop``), background work
+(``tasks``) and queue messages (``messages``); how each ended is an ``outcome``, handed to the
+sinks chosen at ``init()``. Each decides what its span, headers, log fields and error policy
 are, using the layers below; the adapters only translate their framework's objects into these
 calls.
 

@@ -211,6 +211,8 @@ class RequestScope:
         self._otel_token = context.otel_attach(ctx)
         self._fields_token = context.start_scope({"request_id": request_id})
         self._fields = context.fields()
+        for began in edge.begins:  # last: end() balances it (never raises; see outcome.Begin)
+            began(facts)
 
     def with_response_headers(
         self, app_headers: Iterable[tuple[str, str]]
@@ -359,6 +361,7 @@ class Inbound:
     """What adapters need per request, resolved once per ``init()``: read it, don't change it."""
 
     __slots__ = (
+        "begins",
         "cgi_names",
         "debug",
         "exclude_paths",
@@ -373,7 +376,9 @@ class Inbound:
         self.exclude_paths = rt.exclude_paths
         self.debug = buffer.config.active  # set by init()'s logging configuration
         self.propagation = rt.propagation
-        self.sinks = outcome.sinks_for(rt).server  # chosen once per init(): see outcome
+        chosen = outcome.sinks_for(rt)  # once per init(): see outcome
+        self.sinks = chosen.server
+        self.begins = chosen.server_begin
         self.start_span = describer(rt.tracing)
         # False with tracing off: span attributes (server address, ...) need not be collected.
         self.recording = rt.tracing.tracer is not None

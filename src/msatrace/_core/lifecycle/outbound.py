@@ -6,7 +6,9 @@ A client adapter marks two places. The library's "send" entry point becomes a ``
 CLIENT span, the trace headers written for that request, and an attached context that carries the
 span and OpenTelemetry's "HTTP instrumentation suppressed" flag while the library sends it, so that
 OpenTelemetry's own requests/httpx/urllib3 instrumentation, when also enabled, stands aside: one
-span and one set of headers per request. The adapter ends a hop when its response is closed.
+span and one set of headers per request. The adapter ends a hop when its response is closed
+(``hop.py``: the hop's end is an outcome, handed to the span and metrics sinks; with tracing off
+and metrics on a hop has no span but still an outcome).
 
 Every decision lives here: whether a host may receive trace headers (``propagate_to``), which
 headers are added (never one the caller set), span name and attributes (OpenTelemetry HTTP client
@@ -29,29 +31,28 @@ from urllib.parse import urlsplit, urlunsplit
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, SpanKind
 
 from msatrace._core import runtime, upstream
 from msatrace._core.lifecycle import outcome
-from msatrace._core.lifecycle.outcome import CLIENT, Outcome, Sink
-from msatrace._core.safety import failed, guard
+from msatrace._core.lifecycle.hop import UNTRACED as UNTRACED  # moved there; kept importable
+from msatrace._core.lifecycle.hop import Hop as Hop
+from msatrace._core.lifecycle.outcome import Sink
+from msatrace._core.safety import failed
 from msatrace._core.semconv import (
-    ERROR_TYPE,
     HTTP_METHOD_OTHER,
     HTTP_REQUEST_METHOD,
     HTTP_REQUEST_METHOD_ORIGINAL,
     HTTP_REQUEST_RESEND_COUNT,
-    HTTP_RESPONSE_STATUS_CODE,
     HTTP_SPAN_NAME_OTHER,
     KNOWN_METHODS,
-    NETWORK_PROTOCOL_VERSION,
     SERVER_ADDRESS,
     SERVER_PORT,
     URL_FULL,
 )
 from msatrace._core.spans import tracing
 from msatrace._core.trace import context
-from msatrace._core.trace.context import otel_attach, otel_current, otel_detach
+from msatrace._core.trace.context import otel_attach, otel_current
 from msatrace._core.trace.propagation import TRACEPARENT, TRACESTATE
 
 # OpenTelemetry's instrumentations skip a request when either key is set in the current context
@@ -116,13 +117,14 @@ def should_propagate(host: str) -> bool:
 
 
 def records_spans() -> bool:
-    """Whether calls may get CLIENT spans (not before ``init()`` is known to have tracing off).
+    """Whether hops may have an end to report: a CLIENT span or an outcome for the metrics
+    (true until ``init()`` is known to have tracing and metrics off).
 
-    With tracing off no hop has a span, so an adapter's hooks that only end spans (requests'
+    Otherwise no hop has an end, so an adapter's hooks that only end hops (requests'
     ``Response.close``) need not be installed.
     """
     rt = runtime.current()
-    return rt is None or rt.tracing.tracer is not None
+    return rt is None or rt.tracing.tracer is not None or bool(outcome.sinks_for(rt).client)
 
 
 def url_full(url: str) -> str:
@@ -253,8 +255,9 @@ class Call:
             self.resends += 1
             policy = _policy_for(rt)
             tracer = rt.tracing.tracer
-            if tracer is None:
-                # Tracing off: no span, just the headers of the current trace.
+            sinks = outcome.sinks_for(rt).client
+            if tracer is None and not sinks:
+                # Tracing and metrics off: no span, no outcome, just the current trace's headers.
                 self.last = UNTRACED
                 if self.injected:
                     self._take_back(headers)
@@ -264,6 +267,8 @@ class Call:
             scheme, host, port = self.client.target(url)
             port = port or _DEFAULT_PORTS.get(scheme)
             known = method if method in KNOWN_METHODS else None
+            if tracer is None:
+                return self._measured(method, known, host, port, headers, policy, sinks)
             attrs: dict[str, Any] = {
                 HTTP_REQUEST_METHOD: known or HTTP_METHOD_OTHER,
                 URL_FULL: url_full(str(url)),
@@ -290,11 +295,13 @@ class Call:
                 raise
             hop = Hop(
                 span,
-                outcome.sinks_for(rt).client,
+                sinks,
                 name=name,
                 method=method,
                 start_ns=start_ns,
                 request_id=context.current_request_id(),
+                server_address=host,
+                server_port=port,
             )
             hop.token = otel_attach(otel_context.set_value(_SUPPRESS_HTTP, True, ctx))
             self.last = hop
@@ -302,6 +309,35 @@ class Call:
         except Exception as exc:
             failed("outbound.hop", exc)
             return None
+
+    def _measured(
+        self,
+        method: str,
+        known: str | None,
+        host: str,
+        port: int | None,
+        headers: MutableMapping[str, Any],
+        policy: HostPolicy,
+        sinks: tuple[Sink, ...],
+    ) -> Hop:
+        # Tracing off, metrics on: the current trace's headers as without metrics, and a hop
+        # without a span (the non-recording INVALID_SPAN) whose outcome the sinks still get.
+        if self.injected:
+            self._take_back(headers)
+        if policy.everywhere or policy.allows(host):
+            self._write_headers(headers, self.parent)
+        hop = Hop(
+            INVALID_SPAN,
+            sinks,
+            name=known or HTTP_SPAN_NAME_OTHER,
+            method=method,
+            start_ns=time.time_ns(),
+            request_id=context.current_request_id(),
+            server_address=host,
+            server_port=port,
+        )
+        self.last = hop
+        return hop
 
     def _write_headers(self, headers: MutableMapping[str, Any], ctx: Context) -> None:
         # The trace headers of ctx, except any the caller set (in any case of the name).
@@ -340,115 +376,3 @@ class Call:
         root = tracing.start_span(self.rt.tracing, HTTP_SPAN_NAME_OTHER, SpanKind.CLIENT, None)
         self.parent = trace.set_span_in_context(root, self.parent)
         return self.parent
-
-
-class Hop:
-    """One physical request in flight: its span (``None`` if tracing is off) until it closes."""
-
-    __slots__ = (
-        "_sinks",
-        "done_ns",
-        "ended",
-        "error",
-        "method",
-        "name",
-        "request_id",
-        "span",
-        "start_ns",
-        "status",
-        "token",
-    )
-
-    def __init__(
-        self,
-        span: Span | None,
-        sinks: tuple[Sink, ...] = (),
-        *,
-        name: str = "",
-        method: str = "",
-        start_ns: int = 0,
-        request_id: str | None = None,
-    ) -> None:
-        self.span = span
-        self._sinks = sinks
-        self.name = name
-        self.method = method
-        self.start_ns = start_ns
-        self.request_id = request_id
-        self.token: Token[Context] | None = None
-        self.ended = span is None
-        self.done_ns: int | None = None
-        self.status: int | None = None
-        self.error: BaseException | None = None
-
-    @property
-    def superseded(self) -> bool:
-        """A later hop of the same call started while this one's send() was still running."""
-        return self.done_ns is not None
-
-    def detach(self) -> None:
-        """Undo the context attached for the send (the adapter's ``finally``)."""
-        if self.token is not None:
-            token, self.token = self.token, None
-            otel_detach(token)
-
-    def respond(self, status: int, protocol_version: str | None = None) -> None:
-        """The response's status line arrived; semconv: 4xx and 5xx are errors for a client."""
-        span = self.span
-        if span is None or self.ended:
-            return
-        try:
-            self.status = status
-            attrs: dict[str, Any] = {HTTP_RESPONSE_STATUS_CODE: status}
-            if protocol_version:
-                attrs[NETWORK_PROTOCOL_VERSION] = protocol_version
-            if status >= 400:
-                attrs[ERROR_TYPE] = str(status)
-                span.set_status(Status(StatusCode.ERROR))
-            span.set_attributes(attrs)
-        except Exception as exc:
-            failed("outbound.respond", exc)
-
-    def fail(self, exc: BaseException) -> None:
-        """The request failed (refused, timeout, TLS, broken body): error status, then end."""
-        span = self.span
-        if span is None or self.ended:
-            return
-        self.error = exc
-        with guard("outbound.fail"):
-            tracing.mark_error(span, exc, record=False)
-        self.end()
-
-    def end(self) -> None:
-        """Hand the hop's :class:`~outcome.Outcome` to the sinks (once): the response was
-        closed or fully read, or the request failed."""
-        span = self.span
-        if span is None or self.ended:
-            return
-        self.ended = True
-        try:
-            end_ns = self.done_ns
-            ids = outcome.hex_ids(span)
-            outcome.deliver(
-                Outcome(
-                    kind=CLIENT,
-                    name=self.name,
-                    start_ns=self.start_ns,
-                    end_ns=end_ns if end_ns is not None else time.time_ns(),
-                    error=self.error,
-                    span=span,
-                    sampled=span.is_recording(),
-                    trace_id=ids[0] if ids is not None else None,
-                    span_id=ids[1] if ids is not None else None,
-                    request_id=self.request_id,
-                    method=self.method,
-                    status=self.status,
-                ),
-                self._sinks,
-            )
-        except Exception as exc:
-            failed("outbound.end", exc)
-
-
-# Every hop without a span (tracing off): nothing to end, detach or record, so one is shared.
-UNTRACED = Hop(None)

@@ -88,6 +88,13 @@ class Outcome(NamedTuple):
     # A task's messaging system ("celery") and final state ("SUCCESS"), when known.
     system: str | None = None
     state: str | None = None
+    # A message's run: messaging.operation.name ("send", "process") and the queue (semconv
+    # messaging.destination.name); None for an @task run.
+    operation: str | None = None
+    destination: str | None = None
+    # An outgoing hop: the host and port it was sent to (semconv server.address, server.port).
+    server_address: str | None = None
+    server_port: int | None = None
 
     @property
     def duration_s(self) -> float:
@@ -109,6 +116,11 @@ class Outcome(NamedTuple):
 Sink = Callable[[Outcome], object]
 # Called once per init() for each kind: the sink that kind's outcomes go to, or None.
 SinkFactory = Callable[[runtime.Runtime, Kind], "Sink | None"]
+# Called when a server request begins (after its span started, so its facts are final), never
+# raising: what a sink must balance at the end (http.server.active_requests). Chosen once per
+# init() by a BeginFactory, as sinks are.
+Begin = Callable[["RequestFacts"], object]
+BeginFactory = Callable[[runtime.Runtime], "Begin | None"]
 
 
 def deliver(outcome: Outcome, sinks: tuple[Sink, ...]) -> None:
@@ -225,19 +237,25 @@ def _access_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
 
 
 def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
-    """RED metrics (``_core.metrics``): requests and tasks; none with metrics off."""
+    """RED metrics (``_core.metrics``): requests, outgoing hops and tasks; none with metrics
+    off."""
     if rt.metrics is None:
         return None
     recorder = rt.metrics.recorder
     if kind == SERVER:
+        active = recorder.active_requests
 
         def record_request(outcome: Outcome) -> None:
             request = outcome.request
+            scheme = (request.scheme if request is not None else None) or "http"
+            # The begin hook counted it with the same method and scheme (the facts are final
+            # once the span started): the gauge returns to 0 whatever the ending.
+            active(-1, method=outcome.method or "_OTHER", scheme=scheme)
             recorder.record_server(
                 method=outcome.method or "_OTHER",
                 route=outcome.route,
                 status=outcome.status,
-                scheme=(request.scheme if request is not None else None) or "http",
+                scheme=scheme,
                 error_type=outcome.error_type,
                 duration_s=outcome.duration_s,
                 trace_id=outcome.trace_id,
@@ -247,8 +265,22 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
 
         return record_request
     if kind == TASK:
+        process, publish = recorder.record_process, recorder.record_publish
 
         def record_task(outcome: Outcome) -> None:
+            operation = outcome.operation
+            if operation is not None:  # a message: the messaging semconv's duration metrics
+                (process if operation == "process" else publish)(
+                    operation=operation,
+                    system=outcome.system or "",
+                    destination=outcome.destination,
+                    error_type=outcome.error_type,
+                    duration_s=outcome.duration_s,
+                    trace_id=outcome.trace_id,
+                    span_id=outcome.span_id,
+                    sampled=outcome.sampled,
+                )
+                return
             recorder.record_task(
                 name=outcome.name,
                 outcome="failure" if outcome.error is not None else "success",
@@ -260,7 +292,35 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
             )
 
         return record_task
-    return None  # outgoing calls: not recorded yet (a hop with tracing off has no outcome)
+    if kind == CLIENT:
+
+        def record_hop(outcome: Outcome) -> None:
+            recorder.record_client(
+                method=outcome.method or "_OTHER",
+                server_address=outcome.server_address or "",
+                server_port=outcome.server_port,
+                status=outcome.status,
+                error_type=outcome.error_type,
+                duration_s=outcome.duration_s,
+                trace_id=outcome.trace_id,
+                span_id=outcome.span_id,
+                sampled=outcome.sampled,
+            )
+
+        return record_hop
+    return None
+
+
+def _active_begin(rt: runtime.Runtime) -> Begin | None:
+    """``http.server.active_requests`` +1; the metrics sink's ``record_request`` takes it back."""
+    if rt.metrics is None:
+        return None
+    active = rt.metrics.recorder.active_requests
+
+    def request_began(facts: RequestFacts) -> None:
+        active(1, method=facts.method, scheme=facts.scheme or "http")
+
+    return request_began
 
 
 # --- choosing the sinks, once per init() ---
@@ -273,11 +333,14 @@ class Sinks:
     server: tuple[Sink, ...]
     client: tuple[Sink, ...]
     task: tuple[Sink, ...]
+    # Run when a server request begins (see Begin).
+    server_begin: tuple[Begin, ...] = ()
 
 
 # In order: the kept debug lines of a failed request (before its error lines), the span ends
 # (its exporter sees it at once), then the access line.
 _factories: list[SinkFactory] = [_debug_sink, _span_sink, _access_sink, _metrics_sink]
+_begin_factories: list[BeginFactory] = [_active_begin]
 _chosen: tuple[runtime.Runtime, Sinks] | None = None
 
 
@@ -302,7 +365,8 @@ def _choose(rt: runtime.Runtime) -> Sinks:
         found = (factory(rt, kind) for factory in _factories)
         return tuple(sink for sink in found if sink is not None)
 
-    return Sinks(of(SERVER), of(CLIENT), of(TASK))
+    begins = (factory(rt) for factory in _begin_factories)
+    return Sinks(of(SERVER), of(CLIENT), of(TASK), tuple(b for b in begins if b is not None))
 
 
 def _runtime_changed(rt: runtime.Runtime | None) -> None:
