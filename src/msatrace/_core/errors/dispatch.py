@@ -3,13 +3,13 @@
 ``Dispatcher.observe(event)`` only adds the occurrence to an in-memory inbox, one slot per
 fingerprint (repeats are counted in their slot; past ``queue_size`` distinct bugs an occurrence is
 dropped and counted), so a request never waits for the network. One daemon thread takes the inbox,
-asks the noise control (per process, or shared through Redis) what to send, and delivers each
-report to every notifier, retrying a notifier that answers 429 or 5xx or cannot be
-reached (honouring ``Retry-After``, backing off otherwise), and sends the digests whose window has
-ended. The thread starts on the first report and again in a forked child (gunicorn ``--preload``),
-where the parent's thread does not exist. ``close()`` sends the pending digests and waits a
-bounded time. A notifier's failure is logged (rate-limited) and counted, never raised, and never
-captured as an error of its own.
+redacts each event (``redact``: the log lines' rules), asks the noise control (per process, or
+shared through Redis) what to send, and delivers each report to every notifier, retrying a
+notifier that answers 429 or 5xx or cannot be reached (honouring ``Retry-After``, backing off
+otherwise), and sends the digests whose window has ended. The thread starts on the first report
+and again in a forked child (gunicorn ``--preload``), where the parent's thread does not exist.
+``close()`` sends the pending digests and waits a bounded time. A notifier's failure is logged
+(rate-limited) and counted, never raised, and never captured as an error of its own.
 
 Imports: the standard library, ``_core.safety`` and this package.
 """
@@ -20,7 +20,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from msatrace._core.errors.event import ErrorEvent
@@ -58,9 +58,13 @@ class Dispatcher:
         backoff: float = 1.0,
         max_wait: float = 30.0,
         tick: float = 1.0,
+        redact: Callable[[ErrorEvent], ErrorEvent] | None = None,
     ) -> None:
         self.notifiers = tuple(notifiers)
         self.noise = noise
+        # Applied on this thread to every event before the noise control and the notifiers see
+        # it (``errors.redaction``): the request only queues, and nothing unredacted leaves.
+        self.redact = redact
         self.queue_size = queue_size
         self.retries = retries
         self.backoff = backoff
@@ -124,6 +128,9 @@ class Dispatcher:
             try:
                 now = time.time()
                 for event, repeats, traces in inbox.values():
+                    event = self._redacted(event)
+                    if event is None:
+                        continue
                     report = self.noise.observe(event, now, repeats=repeats, traces=tuple(traces))
                     if report is not None:
                         self._deliver(report)
@@ -136,6 +143,16 @@ class Dispatcher:
                 self._cond.notify_all()
                 if self._closing and not self._inbox:
                     return
+
+    def _redacted(self, event: ErrorEvent) -> ErrorEvent | None:
+        if self.redact is None:
+            return event
+        try:
+            return self.redact(event)
+        except Exception as exc:  # never send what could not be redacted
+            self.dropped += 1
+            warn_once("errors.redact", "msatrace: could not redact an error report: %s", exc)
+            return None
 
     def _deliver(self, report: Report) -> None:
         for notifier in self.notifiers:
