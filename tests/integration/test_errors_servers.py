@@ -8,6 +8,7 @@ arrived once ``stop()`` returns, so the counts below are final, not sampled afte
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -133,3 +134,37 @@ def test_three_gunicorn_workers_sharing_redis_send_one_message(
     assert len(vendor.created()) == 1
     alerts = [r[1] for r in vendor.requests if r[1] in ("/v2/enqueue", "/v2/alerts")]
     assert sorted(alerts) == ["/v2/alerts", "/v2/enqueue"]
+
+
+def _wait(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.05)
+
+
+def test_vendors_in_trouble_never_hold_a_request(kind: Kind, servers: ServerPool) -> None:
+    """Slack hanging, then 429, then 500, and a webhook refusing all along: every request is
+    answered while Slack still hangs, and both bugs reach Slack once it answers again."""
+    need("slack_sdk")
+    with stand_in("slack") as slack:
+        slack.script = ["hang", "429", "500"]
+        env = {
+            "MSATRACE_NOTIFY": f"slack:{slack.url},webhook:http://127.0.0.1:{free_port()}/h#k",
+            "MSATRACE_ERROR_DIGEST_WINDOW": "600",
+        }
+        srv = kind.start(servers, f"trouble-{kind.id}", env)
+        first = _fail(srv.url, "/boom")
+        _wait(lambda: slack.attempts == 1)  # the delivery of the first report hangs
+        answered = [_fail(srv.url, path) for path in ("/boom", "/bug") * 10]
+        assert (slack.attempts, slack.received) == (1, [])  # all answered while it hangs
+        slack.release.set()
+        _wait(lambda: len(slack.received) == 2)  # the second bug through 429 and 500
+        srv.stop()
+
+    assert len(answered) == 20
+    reports, counts = _split(slack)
+    assert slack.attempts == 4 + len(counts)  # hang, 429, 500, ok, then the digests
+    assert f"(trace {first})" in reports[0]["text"]
+    assert "KeyError" in reports[1]["text"]
+    assert sorted(counts) == [9, 10]  # the repeats, flushed at shutdown
