@@ -88,6 +88,7 @@ class Dispatcher:
     def _reset(self) -> None:
         # fingerprint -> [first event, repeats since, some of their trace IDs]
         self._inbox: dict[str, list[Any]] = {}
+        self._wake = False  # a new bug in the inbox, or close(): no waiting for the tick
         self._cond = threading.Condition()
         self._working = False
         self._thread: threading.Thread | None = None
@@ -108,11 +109,16 @@ class Dispatcher:
                         self.dropped += 1
                         return
                     self._inbox[event.fingerprint] = [event, 0, []]
+                    # A bug not yet in the inbox wakes the thread (its first report goes out at
+                    # once); a repeat only counts, and is picked up at the next tick at the
+                    # latest: a storm of one bug costs the thread one pass per tick, not one
+                    # per occurrence.
+                    self._wake = True
+                    self._cond.notify_all()
                 else:
                     slot[1] += 1
                     if event.trace_id and len(slot[2]) < MAX_TRACE_IDS:
                         slot[2].append(event.trace_id)
-                self._cond.notify_all()
             self._ensure_thread()
         except Exception as exc:
             warn_once("errors.observe", "msatrace: could not queue an error report: %s", exc)
@@ -132,8 +138,9 @@ class Dispatcher:
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._inbox:
+                if not self._wake:
                     self._cond.wait(self._sleep())
+                self._wake = False
                 inbox, self._inbox = self._inbox, {}
                 self._working = True
             try:
@@ -235,6 +242,7 @@ class Dispatcher:
         self._deadline = time.monotonic() + timeout
         with self._cond:
             self._closing = True
+            self._wake = True
             self._cond.notify_all()
         self._ensure_thread()
         thread = self._thread
