@@ -163,6 +163,8 @@ def init(
     redact_keep_last4: bool | None = None,
     redact_ip: str | None = None,
     lean_spans: bool | None = None,
+    error_capture_logged: bool | None = None,
+    error_excepthooks: bool | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

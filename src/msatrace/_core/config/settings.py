@@ -111,6 +111,9 @@ class Settings:
     redact_ip: str = "off"
     # --- spans ---
     lean_spans: bool = True
+    # --- error reports: more capture points ---
+    error_capture_logged: bool = False
+    error_excepthooks: bool = False
 
 
 @dataclass(frozen=True)
@@ -696,6 +699,29 @@ OPTIONS: tuple[Option, ...] = (
         "the SDK tracer of the provider msatrace installs instead, with the same names, "
         "attributes and sampling. An adopted provider's own tracer is used either way.",
         "`true`",
+    ),
+    # --- error reports: more capture points ---
+    Option(
+        "error_capture_logged",
+        ("MSATRACE_ERROR_CAPTURE_LOGGED",),
+        parse.boolean,
+        _const(False),
+        "Also report exceptions the application logs with their traceback at ERROR or above "
+        "(`log.exception(...)`, stdlib `logger.exception(...)`), as unhandled ones are: "
+        "grouped, once per bug, to the notifiers. Each exception is reported once, however "
+        "many lines carry it.",
+        "`false`",
+    ),
+    Option(
+        "error_excepthooks",
+        ("MSATRACE_ERROR_EXCEPTHOOKS",),
+        parse.boolean,
+        _const(False),
+        "Also report exceptions nothing caught in threads (`threading.excepthook`), asyncio "
+        "tasks and callbacks (the event loop's exception handler; transport errors excepted) "
+        "and the main thread (`sys.excepthook`). The hooks that were there still run after "
+        "msatrace's.",
+        "`false`",
     ),
 )
 
