@@ -39,7 +39,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import metrics, patching
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
-from msatrace._core.errors import capture, excepthooks
+from msatrace._core.errors import capture, excepthooks, sentry
 from msatrace._core.errors.reporting import Reporting
 from msatrace._core.health.registry import REGISTRY as HEALTH
 from msatrace._core.logs import builder, configure
@@ -296,6 +296,7 @@ def _patch_clients(settings: Settings, explicit: bool) -> None:
         threads.patch()
     if settings.error_excepthooks:
         excepthooks.install()
+    sentry.install(settings.trace_url)  # Sentry's events carry our trace ID, if it is used
     for name in settings.patch:
         library, adapter, entry = CLIENT_ADAPTERS[name]
         if importlib.util.find_spec(library) is None:
