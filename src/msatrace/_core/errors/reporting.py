@@ -38,6 +38,7 @@ from msatrace._core.errors.notify.pagerduty import EVENTS_URL, PagerDutyNotifier
 from msatrace._core.errors.notify.slack import SlackNotifier
 from msatrace._core.errors.notify.webhook import WebhookNotifier
 from msatrace._core.errors.redaction import event_redactor
+from msatrace._core.errors.resp import Redis
 from msatrace._core.errors.shared import SharedNoise
 from msatrace._core.redact.engine import Redactor
 from msatrace._core.trace import context
@@ -65,6 +66,12 @@ class Reporting:
         # Every report through the log lines' redaction (issue: personal data), off the request.
         redact = event_redactor(Redactor.from_settings(settings))
         self.dispatcher = Dispatcher(notifiers, noise, redact=redact)
+        self._redis: list[Redis] = []
+        if settings.errors_redis_url:
+            for notifier in notifiers:
+                if isinstance(notifier, JiraNotifier):  # one issue per bug across workers
+                    self._redis.append(Redis(settings.errors_redis_url))
+                    notifier.share(self._redis[-1])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Reporting | None:
@@ -110,6 +117,8 @@ class Reporting:
 
     def close(self) -> None:
         self.dispatcher.close(SHUTDOWN_TIMEOUT)
+        for redis in self._redis:
+            redis.close()
 
 
 def _request_fields(fields: Any) -> dict[str, Any]:
