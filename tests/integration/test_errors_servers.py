@@ -8,6 +8,7 @@ arrived once ``stop()`` returns, so the counts below are final, not sampled afte
 from __future__ import annotations
 
 import re
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -170,3 +171,22 @@ def test_vendors_in_trouble_never_hold_a_request(kind: Kind, servers: ServerPool
     assert f"(trace {first})" in reports[0]["text"]
     assert "KeyError" in reports[1]["text"]
     assert sorted(counts) == [9, 10]  # the repeats, flushed at shutdown
+
+
+def test_a_hanging_vendor_does_not_keep_the_server_from_stopping(
+    kind: Kind, servers: ServerPool
+) -> None:
+    """Slack hangs on the report being sent: SIGTERM still ends the server by itself (the
+    report's flush gives up at its bound), never by the SIGKILL that follows a 15-s wait."""
+    need("slack_sdk")
+    with stand_in("slack") as slack:
+        slack.script = ["hang"] * 5
+        env = {"MSATRACE_NOTIFY": f"slack:{slack.url}"}
+        srv = kind.start(servers, f"stopping-{kind.id}", env)
+        _fail(srv.url, "/boom")
+        _wait(lambda: slack.attempts == 1)
+
+        code = srv.stop()
+
+    assert code is not None
+    assert code != -signal.SIGKILL, srv.output()
