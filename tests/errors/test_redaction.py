@@ -6,6 +6,8 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.errors.jira_vendors import vendor_server
 from tests.errors.vendors import stand_in
 
@@ -99,3 +101,38 @@ def test_redacted_event_keeps_ids_and_code_location_and_changes_nothing_clean() 
     ]
     assert not any(CARD in line for f in info.frames for line in f.context)
     assert redact_event(redactor, clean) is clean
+
+
+_EMAILS = st.from_regex(
+    r"[a-z][a-z0-9]{0,6}([._][a-z0-9]{1,6})?@(example|mail)\.(com|co\.kr)", fullmatch=True
+)
+_PHONES = st.builds(
+    lambda mid, end: f"010-{mid:04d}-{end:04d}",
+    st.integers(min_value=1000, max_value=9999),
+    st.integers(min_value=0, max_value=9999),
+)
+_WORDS = st.text(alphabet="abcdefghij XYZ,:", max_size=30)
+
+
+@settings(max_examples=300)
+@given(_WORDS, st.one_of(_EMAILS, _PHONES), _WORDS)
+def test_no_e_mail_or_phone_in_a_message_survives_and_the_ids_never_change(
+    before: str, secret: str, after: str
+) -> None:
+    """Any message holding an e-mail or a Korean mobile: gone from the redacted event, whose
+    fingerprint, trace ID and frames stay those of the original; redacting twice changes
+    nothing more."""
+    redactor = Redactor()
+    try:
+        raise ValueError(f"{before} {secret} {after}")
+    except ValueError as exc:
+        event = build(exc, context={"trace_id": "c" * 32, "request_id": "r-1"})
+
+    once = redact_event(redactor, event)
+
+    assert secret not in once.exceptions[0].message
+    assert (once.fingerprint, once.trace_id, once.request_id) == (
+        event.fingerprint, event.trace_id, event.request_id,
+    )  # fmt: skip
+    assert once.exceptions[0].frames == event.exceptions[0].frames
+    assert redact_event(redactor, once) is once
