@@ -126,3 +126,17 @@ def test_hooks_are_not_installed_by_default(slack: StandIn) -> None:
     _init(slack)
 
     assert (threading.excepthook, sys.excepthook) == before
+
+
+def test_lines_of_msatrace_and_opentelemetry_are_never_reported(slack: StandIn) -> None:
+    """An exporter's failure logged by OpenTelemetry's SDK is the pipeline's trouble, not a bug
+    of the application: not reported, even with ``error_capture_logged``."""
+    _init(slack, error_capture_logged=True)
+
+    try:
+        raise ConnectionError("collector:4318 refused")
+    except ConnectionError:
+        logging.getLogger("opentelemetry.sdk.trace.export").exception("export failed")
+    msatrace.shutdown()
+
+    assert slack.received == []

@@ -155,13 +155,19 @@ def _hand_over(event: Captured) -> None:
             failed(f"errors.{getattr(reporter, '__name__', 'reporter')}", exc)
 
 
-def line_written(error: BaseException) -> None:
+# Loggers whose lines never become reports: msatrace's own and the OpenTelemetry SDK's (an
+# exporter failing), which would report the observability pipeline's trouble as the app's bugs.
+_NOT_REPORTED = ("msatrace", "opentelemetry")
+
+
+def line_written(error: BaseException, logger: str = "") -> None:
     """A line at ERROR carrying ``error`` was written: a later ``capture`` writes no second one.
 
     With ``error_capture_logged``, the line also counts as the exception's capture: it is
-    reported now (a later ``capture`` of it, by the request's middleware, is then not its first).
+    reported now (a later ``capture`` of it, by the request's middleware, is then not its first),
+    unless ``logger`` is msatrace's or OpenTelemetry's own.
     """
-    if not _report_logged:
+    if not _report_logged or logger.partition(".")[0] in _NOT_REPORTED:
         _registry.add(error, _SEEN)
         return
     before = _registry.add(error, _SEEN | _CAPTURED)
