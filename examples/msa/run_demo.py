@@ -11,7 +11,11 @@ the spans, then prints:
 1. every service's log lines, grouped by trace ID;
 2. each trace as a waterfall, built from the spans the services exported over OTLP/HTTP;
 3. a summary, and a check that the ``X-Trace-ID`` the client got is the trace ID in every
-   service's log lines.
+   service's log lines;
+4. the Slack message and the Jira ticket the failing request produced (local stand-ins for
+   both, ``vendors.py``), carrying the same trace ID.
+
+Past 500 lines: a script whose four sections read top to bottom, as it prints them.
 
 Every process it started is stopped on the way out, also on failure or Ctrl-C. Exit status 0 when
 everything the demo shows was really seen; 1 otherwise. Needs msatrace[all], uvicorn, gunicorn and
@@ -37,6 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from msatrace.testing import OTLPReceiver, ReceivedSpan
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vendors import Vendors
 
 HERE = Path(__file__).resolve().parent
 SERVICES = ("gateway", "orders", "inventory", "worker")
@@ -302,6 +309,23 @@ def error_origin(spans: list[ReceivedSpan]) -> ReceivedSpan | None:
 # --- the run ----------------------------------------------------------------------------------
 
 
+def print_reports(vendors: Vendors, trace_id: str) -> list[str]:
+    """What the team was told about the failing request: the Slack message, the Jira ticket."""
+    print(paint("\n4. What the team was told (Slack and Jira stand-ins)\n", "1"))
+    deadline = time.monotonic() + 10  # reports leave on a background thread, within a second
+    slack, issues = vendors.carrying(trace_id)
+    while (not slack or not issues) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        slack, issues = vendors.carrying(trace_id)
+    for message in slack:
+        print(f"  Slack  {paint(message['text'], '31')}")
+    for issue in issues:
+        print(f"  Jira   {issue['key']}  {issue['summary']}  labels {' '.join(issue['labels'])}")
+    if slack and issues:
+        return []
+    return [f"no Slack message and Jira issue carrying the failing trace {trace_id}"]
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -346,6 +370,7 @@ def main() -> int:
          "--appendonly", "no"],
     )  # fmt: skip
     receiver = OTLPReceiver().start()
+    vendors = Vendors().start()  # Slack and Jira stand-ins: where the error reports go
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "MSATRACE_"))}
     base_env.update(
         PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -357,6 +382,8 @@ def main() -> int:
         REDIS_URL=f"redis://127.0.0.1:{ports['redis']}/0",
         ORDERS_URL=f"http://127.0.0.1:{ports['orders']}",
         INVENTORY_URL=f"http://127.0.0.1:{ports['inventory']}",
+        MSATRACE_NOTIFY=vendors.notify,
+        MSATRACE_TRACE_URL="http://localhost:16686/trace/{trace_id}",
     )
     started: list[Service] = []
     ok = False
@@ -376,7 +403,7 @@ def main() -> int:
         print(f"  all up in {time.monotonic() - began:.1f} s; OTLP receiver {receiver.endpoint}")
         for name, port in ports.items():
             print(f"  {name:9} 127.0.0.1:{port}")
-        ok = run_scenario(services, receiver)
+        ok = run_scenario(services, receiver, vendors)
     except KeyboardInterrupt:
         print("\ninterrupted")
     except Exception as exc:
@@ -388,11 +415,12 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
         stop_all(started)
         receiver.stop()
+        vendors.stop()
         print(f"\nstopped every process the demo started ({time.monotonic() - began:.1f} s)")
     return 0 if ok else 1
 
 
-def run_scenario(services: dict[str, Service], receiver: OTLPReceiver) -> bool:
+def run_scenario(services: dict[str, Service], receiver: OTLPReceiver, vendors: Vendors) -> bool:
     calls = [
         Call("order placed, confirmation queued", "/checkout/espresso-beans?qty=2", 201),
         Call("unknown product: 404 from inventory", "/checkout/teapot", 404),
@@ -482,6 +510,8 @@ def run_scenario(services: dict[str, Service], receiver: OTLPReceiver) -> bool:
         missing = want - got
         if missing:
             problems.append(f"trace {call.trace_id}: no log line from {', '.join(sorted(missing))}")
+
+    problems += print_reports(vendors, calls[2].trace_id)
 
     if problems:
         print(paint("\nSomething the demo should show did not happen:", "31;1"))
