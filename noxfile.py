@@ -54,6 +54,8 @@ TEST_DEPS = [
     # the golden test of metric names (tests/metrics/test_recorder.py); it requires the SDK of its
     # own release, so pip resolves the two together
     "opentelemetry-exporter-prometheus",
+    # Sentry users: msatrace's IDs on Sentry's events, threads under both (tests/errors)
+    "sentry-sdk>=2",
 ]
 BENCH_PEERS = [
     "asgi-correlation-id",

@@ -178,6 +178,8 @@ def init(
     debug_sample_rate: float | None = None,
     otlp_metrics_endpoint: str | None = None,
     metrics_export_interval: float | str | None = None,
+    error_capture_logged: bool | None = None,
+    error_excepthooks: bool | None = None,
 ) -> Settings:
     """Set up tracing, structured logging, propagation and client patches for this process.
 

@@ -3,8 +3,8 @@
 Routes: ``/health`` (excluded from tracing), ``/items/{item_id}``, ``/work`` (logs, yields with
 ``await asyncio.sleep``, logs again: the isolation test), ``/work_sync`` (the same in FastAPI's
 thread pool), ``/me`` (``msatrace.set_user``), ``/stream`` (logs between chunks),
-``/ws/{room}`` (a WebSocket), ``/boom`` (unhandled exception) and
-``/pid?pause=`` (which process served it).
+``/ws/{room}`` (a WebSocket), ``/boom`` (unhandled exception), ``/bug`` (another one, from
+another function: a second bug for error tracking) and ``/pid?pause=`` (which process served it).
 """
 
 from __future__ import annotations
@@ -123,6 +123,16 @@ async def debug_work(marker: str, fail: str = "no", steps: int = 3) -> Any:
     if fail == "status":
         return JSONResponse(ids(marker=marker), status_code=500)
     return ids(marker=marker)
+
+
+def reserve_stock(sku: str) -> None:
+    raise KeyError(sku)
+
+
+@app.get("/bug")
+async def bug() -> dict[str, Any]:
+    reserve_stock("sku-42")
+    return {}
 
 
 @app.get("/pid")

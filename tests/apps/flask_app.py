@@ -3,8 +3,9 @@
 Routes: ``/health`` (excluded from tracing), ``/items/<int:item_id>``, ``/work`` (logs, yields
 with ``time.sleep``, logs again: the isolation test), ``/work_async`` (the same as an async
 view, run by Flask through asgiref), ``/me`` (``msatrace.set_user``), ``/stream`` (logs
-between chunks), ``/boom`` (unhandled exception) and ``/pid?pause=`` (which process served
-it: the ``--preload`` test).
+between chunks), ``/boom`` (unhandled exception), ``/bug`` (another one, from another function:
+a second bug for error tracking) and ``/pid?pause=`` (which process served it: the ``--preload``
+test).
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ def stream() -> Response:
 def boom() -> dict[str, Any]:
     log.info("about to fail")
     raise RuntimeError("boom from the app")
+
+
+def reserve_stock(sku: str) -> None:
+    raise KeyError(sku)
+
+
+@app.get("/bug")
+def bug() -> dict[str, Any]:
+    reserve_stock("sku-42")
+    return {}
 
 
 @app.get("/pid")

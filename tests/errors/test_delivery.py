@@ -171,3 +171,40 @@ def test_a_forked_child_delivers_through_its_own_thread() -> None:
         assert "in the child" in slack.received[1]["text"]
         assert threading.active_count() >= 1
         dispatcher.close(1.0)
+
+
+def test_a_vendor_down_for_more_than_a_few_tries_still_gets_the_report() -> None:
+    """Six 500s in a row, then up: the report arrives once, nothing counted as failed."""
+    with stand_in("slack") as slack:
+        slack.script = ["500"] * 6
+        dispatcher = Dispatcher([SlackNotifier(slack.url)], Noise(), backoff=0.01)
+        dispatcher.observe(_event())
+        _wait(lambda: len(slack.received) == 1)
+        assert dispatcher.close(1.0)
+    assert (slack.attempts, dispatcher.failed, dispatcher.delivered) == (7, 0, 1)
+
+
+def test_a_notifier_waiting_to_retry_holds_no_other_back() -> None:
+    """One vendor answering 500 (next try in 30 s): the other gets the report meanwhile."""
+    with stand_in("slack") as down, stand_in("slack") as up:
+        down.script = ["500"] * 100
+        notifiers = [SlackNotifier(down.url), SlackNotifier(up.url)]
+        dispatcher = Dispatcher(notifiers, Noise(), backoff=30.0)
+        dispatcher.observe(_event())
+        _wait(lambda: len(up.received) == 1)
+        assert down.attempts == 1
+        assert dispatcher.close(0.2) is False  # the waiting one is given up at the bound
+    assert dispatcher.failed == 1
+
+
+def test_the_outbox_of_a_vendor_that_stays_down_is_bounded() -> None:
+    """Five bugs for a vendor that is down, two places: the oldest are dropped and counted."""
+    with stand_in("slack") as slack:
+        slack.script = ["500"] * 100
+        dispatcher = Dispatcher([SlackNotifier(slack.url)], Noise(), backoff=30.0, outbox_size=2)
+        for kind in "abcde":
+            dispatcher.observe(_event(message=f"bug kind {kind}"))
+        _wait(lambda: dispatcher.failed == 3)
+        assert [len(outbox) for outbox in dispatcher._outboxes] == [2]
+        assert dispatcher.close(0.2) is False
+    assert (dispatcher.failed, dispatcher.delivered) == (5, 0)

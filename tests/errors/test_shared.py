@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.conftest import require
+from tests.errors.jira_vendors import vendor_server
 from tests.errors.vendors import stand_in
 from tests.health.test_health_probes import REDIS, _start_redis, _stop
 from tests.integration.servers import free_port
@@ -103,3 +104,34 @@ def test_unreachable_redis_falls_back_to_this_process() -> None:
     assert noise.observe(_event("a" * 32), 1.0) is None
     [digest] = noise.due(100.0)
     assert digest.count == 1
+
+
+def test_jira_workers_sharing_redis_file_one_issue_despite_search_lag(redis_url: str) -> None:
+    """Search lags creation by 2 s: a second process comments on the issue the first filed
+    (the key is in Redis); while one process is filing, another waits instead of filing."""
+    from tests.errors.test_vendors import _event, _jira, _report
+
+    from msatrace._core.errors.dispatch import DeliveryError
+    from msatrace._core.errors.resp import Redis
+
+    clients = [Redis(redis_url) for _ in range(3)]
+    with vendor_server() as jira:
+        jira.search_lag = 2.0
+        first, second = _jira(jira.url), _jira(jira.url)
+        first.share(clients[0])
+        second.share(clients[1])
+        event = _event()
+        first.send(_report(event))
+        second.send(_report(event, kind="digest", count=37))
+        another = _event(message="stock service timed out")
+        clients[2].call("SET", f"msatrace:errors:jira:SHOP:{another.fingerprint}:filing", "1")
+        with pytest.raises(DeliveryError) as waiting:
+            second.send(_report(another))
+        assert waiting.value.retry
+    for client in clients:
+        client.close()
+
+    assert len(jira.created()) == 1
+    assert len(jira.comments["SHOP-1"]) == 1
+    searched = [r[2]["jql"] for r in jira.requests if r[1] == "/rest/api/3/search/jql"]
+    assert sum(event.fingerprint in jql for jql in searched) == 1  # the first, before filing

@@ -39,7 +39,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator
 
 from msatrace._core import metrics, patching, semconv
 from msatrace._core.config.settings import Settings, own_paths, resolve, unknown_variables
-from msatrace._core.errors import capture
+from msatrace._core.errors import capture, excepthooks, sentry
 from msatrace._core.errors.reporting import Reporting
 from msatrace._core.health.registry import REGISTRY as HEALTH
 from msatrace._core.logs import builder, configure
@@ -243,7 +243,8 @@ def _report_with(reporting: Reporting | None) -> None:
     if reporting is not None:
         reporters += (reporting.report,)
         HEALTH.listen(reporting.health_changed)  # a check's change of state is reported too
-    capture.install(reporters)
+    logged = reporting is not None and reporting.settings.error_capture_logged
+    capture.install(reporters, report_logged=logged)
     if previous is not None and previous is not reporting:
         with contextlib.suppress(Exception):
             previous.close()
@@ -311,6 +312,9 @@ def _patch_clients(settings: Settings, explicit: bool) -> None:
     patching.enable()
     if settings.propagate_threads:
         threads.patch()
+    if settings.error_excepthooks:
+        excepthooks.install()
+    sentry.install(settings.trace_url)  # Sentry's events carry our trace ID, if it is used
     for name in settings.patch:
         library, adapter, entry = CLIENT_ADAPTERS[name]
         if importlib.util.find_spec(library) is None:

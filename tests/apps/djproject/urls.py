@@ -15,5 +15,6 @@ urlpatterns = [
     path("me", views.me),
     path("stream", views.stream),
     path("boom", views.boom),
+    path("bug", views.bug),
     path("pid", views.pid),
 ]

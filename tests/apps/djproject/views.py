@@ -105,6 +105,15 @@ def boom(request: HttpRequest) -> JsonResponse:
     raise RuntimeError("boom from the app")
 
 
+def reserve_stock(sku: str) -> None:
+    raise KeyError(sku)
+
+
+def bug(request: HttpRequest) -> JsonResponse:
+    reserve_stock("sku-42")
+    return JsonResponse({})
+
+
 def pid(request: HttpRequest) -> JsonResponse:
     time.sleep(float(request.GET.get("pause", 0)))
     trace.get_current_span().set_attribute("test.pid", os.getpid())

@@ -124,6 +124,9 @@ class Settings:
     # given, or otlp_endpoint with /v1/metrics appended (OTLP/HTTP), or the exporter's default.
     otlp_metrics_endpoint: str | None = None
     metrics_export_interval: float = 60.0
+    # --- error reports: more capture points ---
+    error_capture_logged: bool = False
+    error_excepthooks: bool = False
 
 
 @dataclass(frozen=True)
@@ -788,6 +791,29 @@ OPTIONS: tuple[Option, ...] = (
         "`MSATRACE_METRICS_EXPORT_INTERVAL` and the argument in seconds. The last export runs "
         "at `shutdown()`.",
         "`60`",
+    ),
+    # --- error reports: more capture points ---
+    Option(
+        "error_capture_logged",
+        ("MSATRACE_ERROR_CAPTURE_LOGGED",),
+        parse.boolean,
+        _const(False),
+        "Also report exceptions the application logs with their traceback at ERROR or above "
+        "(`log.exception(...)`, stdlib `logger.exception(...)`), as unhandled ones are: "
+        "grouped, once per bug, to the notifiers. Each exception is reported once, however "
+        "many lines carry it.",
+        "`false`",
+    ),
+    Option(
+        "error_excepthooks",
+        ("MSATRACE_ERROR_EXCEPTHOOKS",),
+        parse.boolean,
+        _const(False),
+        "Also report exceptions nothing caught in threads (`threading.excepthook`), asyncio "
+        "tasks and callbacks (the event loop's exception handler; transport errors excepted) "
+        "and the main thread (`sys.excepthook`). The hooks that were there still run after "
+        "msatrace's.",
+        "`false`",
     ),
 )
 

@@ -7,9 +7,10 @@ reporters ``init()`` registered: today the one that writes msatrace's exception 
 reporting (fingerprints, notifiers) attaches here too.
 
 Sits below ``logs`` (the log bridge asks it whether an exception's line is already written) and
-above ``trace``. Imports: the standard library and ``_core.safety``; never logs, spans, the
-lifecycles or ``runtime`` (import-linter). Callers import the module they need; this package
-re-exports nothing.
+above ``trace`` and ``redact`` (reports go through the log lines' redaction: ``redaction``).
+Imports: the standard library, ``_core.safety``, ``_core.config``, ``_core.trace`` and
+``_core.redact``; never logs, spans, the lifecycles or ``runtime`` (import-linter). Callers
+import the module they need; this package re-exports nothing.
 """
 
 from __future__ import annotations

@@ -105,12 +105,20 @@ def _held(ref: Any) -> object:
 
 _registry = _Registry()
 _reporters: tuple[Reporter, ...] = ()
+# error_capture_logged: an exception on a line at ERROR is handed to the reporters too.
+_report_logged = False
 
 
-def install(reporters: tuple[Reporter, ...]) -> None:
-    """The reporters every capture is handed to, chosen by ``init()`` (``()`` at shutdown)."""
-    global _reporters
+def install(reporters: tuple[Reporter, ...], *, report_logged: bool = False) -> None:
+    """The reporters every capture is handed to, chosen by ``init()`` (``()`` at shutdown).
+
+    Args:
+        report_logged: a line at ERROR carrying an exception (``log.exception(...)``) hands it
+            to the reporters as a capture does (``error_capture_logged``).
+    """
+    global _reporters, _report_logged
     _reporters = reporters
+    _report_logged = report_logged and bool(reporters)
     if not reporters:
         _registry.clear()
 
@@ -136,6 +144,10 @@ def capture(error: BaseException, *, logger: str, message: str, log: bool, **fie
         first=not before & _CAPTURED,
         write_line=log and not before & (_SEEN | _DECIDED),
     )
+    _hand_over(event)
+
+
+def _hand_over(event: Captured) -> None:
     for reporter in _reporters:
         try:
             reporter(event)
@@ -143,9 +155,26 @@ def capture(error: BaseException, *, logger: str, message: str, log: bool, **fie
             failed(f"errors.{getattr(reporter, '__name__', 'reporter')}", exc)
 
 
-def line_written(error: BaseException) -> None:
-    """A line at ERROR carrying ``error`` was written: a later ``capture`` writes no second one."""
-    _registry.add(error, _SEEN)
+# Loggers whose lines never become reports: msatrace's own and the OpenTelemetry SDK's (an
+# exporter failing), which would report the observability pipeline's trouble as the app's bugs.
+_NOT_REPORTED = ("msatrace", "opentelemetry")
+
+
+def line_written(error: BaseException, logger: str = "") -> None:
+    """A line at ERROR carrying ``error`` was written: a later ``capture`` writes no second one.
+
+    With ``error_capture_logged``, the line also counts as the exception's capture: it is
+    reported now (a later ``capture`` of it, by the request's middleware, is then not its first),
+    unless ``logger`` is msatrace's or OpenTelemetry's own.
+    """
+    if not _report_logged or logger.partition(".")[0] in _NOT_REPORTED:
+        _registry.add(error, _SEEN)
+        return
+    before = _registry.add(error, _SEEN | _CAPTURED)
+    if not before & _CAPTURED:
+        _hand_over(
+            Captured(error=error, logger="", message="", fields={}, first=True, write_line=False)
+        )
 
 
 def line_decided(error: BaseException) -> bool:

@@ -10,6 +10,7 @@ Imports: the standard library and this package.
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import socket
@@ -21,8 +22,16 @@ from typing import Any
 from msatrace._core.errors.fingerprint import chain, fingerprint, frames, is_in_app
 
 MAX_FRAMES = 30
+
+
 CONTEXT_LINES = 2
 MAX_MESSAGE = 2000
+
+
+@functools.cache
+def _hostname() -> str:
+    # Asked once: a system call per captured exception for a name that does not change.
+    return socket.gethostname()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +69,7 @@ class ErrorEvent:
     route: str | None = None
     status: int | None = None
     user_id: str | None = None
-    host: str = field(default_factory=socket.gethostname)
+    host: str = field(default_factory=_hostname)
     pid: int = field(default_factory=os.getpid)
 
     @property

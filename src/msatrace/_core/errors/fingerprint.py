@@ -74,12 +74,24 @@ def frames(tb: TracebackType | None) -> Iterator[tuple[str, str, str, int]]:
 
 def is_in_app(filename: str) -> bool:
     """A frame of the application's own code (not the stdlib, a package or msatrace)."""
+    known = _in_app.get(filename)
+    if known is not None:
+        return known
     if not filename or filename.startswith("<"):
         return False
     path = os.path.abspath(filename)
     if any(f"{os.sep}{d}{os.sep}" in path for d in ("site-packages", "dist-packages")):
-        return False
-    return not any(path.startswith(prefix) for prefix in _library_prefixes())
+        answer = False
+    else:
+        answer = not any(path.startswith(prefix) for prefix in _library_prefixes())
+    # Decided once per file: a relative name depends on the working directory, so is not kept.
+    if os.path.isabs(filename) and len(_in_app) < _IN_APP_FILES:
+        _in_app[filename] = answer
+    return answer
+
+
+_IN_APP_FILES = 4096
+_in_app: dict[str, bool] = {}
 
 
 def fingerprint(exc: BaseException) -> str:

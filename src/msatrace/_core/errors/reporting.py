@@ -5,7 +5,8 @@ those passed as objects to ``init(notifiers=...)``, the noise control (per proce
 through ``errors_redis_url``) and the dispatcher. Its :meth:`report` is a reporter for the
 capture point: the first capture of an exception becomes an :class:`ErrorEvent` carrying the
 trace, span and request IDs current where it was raised, and is handed to the dispatcher (memory
-only: the request never waits). ``None`` when no notifier is configured: nothing is built.
+only: the request never waits), which redacts it with the log lines' rules before anything else
+sees it. ``None`` when no notifier is configured: nothing is built.
 
 ``notify`` entries, comma-separated (secrets stay out of every message msatrace writes):
 
@@ -16,8 +17,8 @@ only: the request never waits). ``None`` when no notifier is configured: nothing
 - ``pagerduty:<routing key>[?severity=error]``
 - ``opsgenie:<API key>[?priority=P3][&url=https://api.eu.opsgenie.com/v2/alerts]``
 
-Imports: the standard library, ``msatrace.exceptions``, ``_core.config``, ``_core.trace``,
-``_core.safety`` and this package.
+Imports: the standard library, ``msatrace.exceptions``, ``_core.config``, ``_core.redact``,
+``_core.trace``, ``_core.safety`` and this package.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from msatrace._core.errors.notify.opsgenie import ALERTS_URL, OpsgenieNotifier
 from msatrace._core.errors.notify.pagerduty import EVENTS_URL, PagerDutyNotifier
 from msatrace._core.errors.notify.slack import SlackNotifier
 from msatrace._core.errors.notify.webhook import WebhookNotifier
+from msatrace._core.errors.redaction import event_redactor
+from msatrace._core.errors.resp import Redis
 from msatrace._core.errors.shared import SharedNoise
+from msatrace._core.redact.engine import Redactor
 from msatrace._core.trace import context
 from msatrace.exceptions import ConfigError
 
@@ -59,7 +63,15 @@ class Reporting:
             if settings.errors_redis_url
             else Noise(**limits)  # type: ignore[arg-type]
         )
-        self.dispatcher = Dispatcher(notifiers, noise)
+        # Every report through the log lines' redaction (issue: personal data), off the request.
+        redact = event_redactor(Redactor.from_settings(settings))
+        self.dispatcher = Dispatcher(notifiers, noise, redact=redact)
+        self._redis: list[Redis] = []
+        if settings.errors_redis_url:
+            for notifier in notifiers:
+                if isinstance(notifier, JiraNotifier):  # one issue per bug across workers
+                    self._redis.append(Redis(settings.errors_redis_url))
+                    notifier.share(self._redis[-1])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Reporting | None:
@@ -105,6 +117,8 @@ class Reporting:
 
     def close(self) -> None:
         self.dispatcher.close(SHUTDOWN_TIMEOUT)
+        for redis in self._redis:
+            redis.close()
 
 
 def _request_fields(fields: Any) -> dict[str, Any]:

@@ -48,6 +48,11 @@ class Redis:
                 self._close()
                 raise
 
+    def close(self) -> None:
+        """Close the connection (the next call opens a new one)."""
+        with self._lock:
+            self._close()
+
     def _call(self, args: tuple[str | int, ...]) -> Reply:
         if self._sock is None or self._pid != os.getpid():
             self._connect()

@@ -222,7 +222,7 @@ def build(
         if exception is not None:
             out["exception"] = exception
             if level in _ERROR_LEVELS:
-                _mark_seen(exc_info)
+                _mark_seen(exc_info, name)
     return out
 
 
@@ -357,7 +357,7 @@ def _text(value: object) -> str:
     return str.__str__(value) if isinstance(value, str) else "<not a string>"
 
 
-def _mark_seen(exc_info: Any) -> None:
+def _mark_seen(exc_info: Any, logger: str) -> None:
     """Remember that an exception was logged at ERROR: its capture then adds no copy."""
     exc = exc_info if isinstance(exc_info, BaseException) else None
     if isinstance(exc_info, tuple) and len(exc_info) == 3:
@@ -365,7 +365,7 @@ def _mark_seen(exc_info: Any) -> None:
     elif exc_info is True:
         exc = sys.exc_info()[1]
     if isinstance(exc, BaseException):
-        capture.line_written(exc)
+        capture.line_written(exc, logger=logger)
 
 
 def log_exception(name: str, message: str, exc: BaseException, **fields: Any) -> None:

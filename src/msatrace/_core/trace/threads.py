@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import threading
+import types
 from collections.abc import Callable
 from contextvars import ContextVar
 from types import ModuleType
@@ -66,8 +67,10 @@ def _start(wrapped: Callable[..., Any], instance: threading.Thread, args: Any, k
         return wrapped(*args, **kwargs)
     try:
         own = vars(instance).get("run")  # set on the instance by the application: rare
-        run = functools.partial(_run_in, contextvars.copy_context(), instance, instance.run, own)
-        vars(instance)["run"] = run
+        run = functools.partial(_run_in, contextvars.copy_context(), instance.run, own)
+        # A bound method, as ``run`` normally is: a wrapper started after ours that calls
+        # ``run.__func__(thread)`` (sentry-sdk's threading integration) gets what it expects.
+        vars(instance)["run"] = types.MethodType(run, instance)
     except Exception as exc:
         failed("threads.start", exc)
         return wrapped(*args, **kwargs)
@@ -79,7 +82,7 @@ def _start(wrapped: Callable[..., Any], instance: threading.Thread, args: Any, k
 
 
 def _run_in(
-    captured: contextvars.Context, thread: threading.Thread, run: Callable[[], Any], own: object
+    captured: contextvars.Context, run: Callable[[], Any], own: object, thread: threading.Thread
 ) -> Any:
     try:
         return captured.run(run)

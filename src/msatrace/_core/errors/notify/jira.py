@@ -7,6 +7,11 @@ bug with an issue gets a comment per report (new count, new trace IDs). A bug th
 its issue was resolved gets a new issue (``on_done="new"``, the default) or its issue reopened
 (``on_done="reopen"``), never silence.
 
+Across processes (``errors_redis_url``), the map is kept in Redis too (:meth:`JiraNotifier.share`),
+and a process about to file an issue first claims the bug there (``SET ... NX``): another
+process reporting the same bug meanwhile waits and then comments, so search lag never files a
+duplicate.
+
 Jira Cloud uses REST v3 (descriptions and comments in the Atlassian Document Format, search at
 ``/rest/api/3/search/jql``); Jira Data Center (``api="datacenter"``) REST v2 with wiki-markup
 text and ``/rest/api/2/search``.
@@ -15,7 +20,9 @@ text and ``/rest/api/2/search``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import threading
 import urllib.parse
 from typing import Any
@@ -24,8 +31,11 @@ from msatrace._core.errors.dispatch import DeliveryError
 from msatrace._core.errors.http import post, request
 from msatrace._core.errors.noise import Report
 from msatrace._core.errors.notify._text import headline, stack, trace_url, truncate
+from msatrace._core.errors.resp import Redis
+from msatrace._core.safety import warn_once
 
 LABEL = "msatrace"
+KEY_TTL_MS = 30 * 24 * 3600 * 1000  # as long as the shared noise control remembers a bug
 
 
 class JiraNotifier:
@@ -66,24 +76,75 @@ class JiraNotifier:
             self._auth = f"Bearer {api_token}"
         self._version = "3" if api == "cloud" else "2"
         self._keys: dict[str, str] = {}
+        self._shared: tuple[Redis, str] | None = None
         self._lock = threading.Lock()
 
     # --- what is sent -----------------------------------------------------------------------
 
+    def share(self, redis: Redis, prefix: str = "msatrace:errors") -> None:
+        """Keep the fingerprint -> issue map in Redis too (``errors_redis_url``): every worker
+        and replica then comments on the issue another one filed, before search can find it."""
+        self._shared = (redis, f"{prefix}:jira:{self.project}")
+
     def send(self, report: Report) -> None:
         fp = report.event.fingerprint
         with self._lock:  # one report at a time per fingerprint map
-            key = self._keys.get(fp) or self._search(fp)
+            key = self._keys.get(fp) or self._shared_key(fp) or self._search(fp)
             if key is not None and report.kind == "returned" and self._done(key):
                 if self.on_done == "reopen":
                     self._reopen(key)
                 else:
                     key = None
             if key is None:
-                self._keys[fp] = self._create(report)
+                self._claim(fp)
+                try:
+                    key = self._create(report)
+                    self._remember(fp, key)
+                finally:
+                    self._release(fp)
             else:
-                self._keys[fp] = key
+                self._remember(fp, key)
                 self._comment(key, report)
+
+    # --- the map shared through Redis (errors_redis_url) -------------------------------------
+
+    def _shared_key(self, fp: str) -> str | None:
+        if self._shared is None:
+            return None
+        redis, prefix = self._shared
+        try:
+            found = redis.call("GET", f"{prefix}:{fp}")
+        except OSError as exc:
+            warn_once("errors.jira.redis", "msatrace: Redis for Jira keys unreachable: %s", exc)
+            return None
+        return found.decode() if isinstance(found, bytes) else None
+
+    def _claim(self, fp: str) -> None:
+        """Before filing: only one process files an issue for a bug at a time. Another one
+        filing it now means: try again shortly, and comment on the issue it will have filed."""
+        if self._shared is None:
+            return
+        redis, prefix = self._shared
+        try:
+            won = redis.call("SET", f"{prefix}:{fp}:filing", str(os.getpid()), "NX", "PX", 30000)
+        except OSError:
+            return  # Redis gone: file it (a duplicate is better than silence)
+        if won != b"OK":
+            raise DeliveryError("another process is filing this issue", retry=True, retry_after=2)
+
+    def _release(self, fp: str) -> None:
+        if self._shared is not None:
+            redis, prefix = self._shared
+            with contextlib.suppress(OSError):
+                redis.call("DEL", f"{prefix}:{fp}:filing")
+
+    def _remember(self, fp: str, key: str) -> None:
+        self._keys[fp] = key
+        if self._shared is None:
+            return
+        redis, prefix = self._shared
+        with contextlib.suppress(OSError):
+            redis.call("SET", f"{prefix}:{fp}", key, "PX", KEY_TTL_MS)
 
     def labels(self, fingerprint: str) -> list[str]:
         """The issue's labels: no spaces (Jira refuses them), the fingerprint in one."""
