@@ -39,13 +39,6 @@ PAGE_TIMEOUT = 60.0
 RESOLVE_TIMEOUT = 60.0
 
 
-def debug_on_error_available() -> bool:
-    """Whether this msatrace build has the debug-on-error setting (MSATRACE_DEBUG_ON_ERROR)."""
-    from msatrace._core.config.settings import OPTIONS
-
-    return any(option.name == "debug_on_error" for option in OPTIONS)
-
-
 class Timeline:
     """Prints each step as it happens, with its time since the bug started."""
 
@@ -277,10 +270,8 @@ class Incident:
             for e in kept:
                 fields = {k: v for k, v in e.items() if k in ("sku", "sold_last_30_days")}
                 print(f"    {svc('inventory')} debug   {e.get('event')}  {fields}")
-        elif debug_on_error_available():
-            print("  no DEBUG line was kept for this failing request")
         else:
-            print("  debug-on-error lines: not available in this build")
+            print("  no DEBUG line was kept for this failing request")
         print()
 
     def cache_outage(self) -> None:
@@ -313,8 +304,8 @@ class Incident:
 
     # --- the final check ----------------------------------------------------------------------
 
-    def checks(self) -> list[tuple[str, bool | None]]:
-        """Each step of the story and whether it was seen (None: not available in this build)."""
+    def checks(self) -> list[tuple[str, bool]]:
+        """Each step of the story and whether it was seen."""
         assert self.failing is not None
         tid = self.failing.trace_id
         lines = {name: s.json_lines() for name, s in self.services.items()}
@@ -331,7 +322,7 @@ class Incident:
         redacted = any(
             "[REDACTED" in json.dumps(e) for e in lines["gateway"] if e.get("trace_id") == tid
         )
-        out: list[tuple[str, bool | None]] = [
+        out: list[tuple[str, bool]] = [
             (f"the failing request answered 502 with X-Trace-ID {tid}",
              self.failing.status == 502 and len(tid) == 32),
             ("its trace ID in every service's log lines (gateway, orders, inventory, worker)",
@@ -377,21 +368,16 @@ class Incident:
             places += [f"{m.kind} {m.path}" for shape in PERSONAL_SHAPES if shape in m.text][:1]
         return sorted(set(places))
 
-    def _debug_kept(self, events: list[dict[str, Any]], tid: str) -> bool | None:
-        if not debug_on_error_available():
-            return None
+    def _debug_kept(self, events: list[dict[str, Any]], tid: str) -> bool:
         mine = [e for e in events if e.get("trace_id") == tid]
         debug = [i for i, e in enumerate(mine) if e.get("level") == "debug" and e.get("buffered")]
         error = [i for i, e in enumerate(mine) if e.get("level") == "error"]
         return bool(debug) and bool(error) and max(debug) < min(error)
 
 
-def print_checks(results: list[tuple[str, bool | None]]) -> bool:
-    """Print the checklist; True when nothing failed (a step not available does not fail)."""
+def print_checks(results: list[tuple[str, bool]]) -> bool:
+    """Print the checklist; True when every step was seen."""
     print(paint("\nEvery step of the incident, seen?", "1"))
     for label, ok in results:
-        if ok is None:
-            print(f"  {paint('n/a', '33')}  debug-on-error lines: not available in this build")
-        else:
-            print(f"  {paint('yes', '32') if ok else paint('NO ', '31;1')}  {label}")
-    return all(ok is not False for _, ok in results)
+        print(f"  {paint('yes', '32') if ok else paint('NO ', '31;1')}  {label}")
+    return all(ok for _, ok in results)

@@ -55,7 +55,7 @@ from demo_kit import (
     wait_line,
     wait_port,
 )
-from incident import Incident, debug_on_error_available, print_checks
+from incident import Incident, print_checks
 from receivers import Receivers
 
 from msatrace.testing import OTLPReceiver, ReceivedSpan
@@ -139,8 +139,7 @@ def main() -> int:
         ORDERS_URL=f"http://127.0.0.1:{ports['orders']}",
         INVENTORY_URL=f"http://127.0.0.1:{ports['inventory']}",
     )
-    if debug_on_error_available():
-        base_env["MSATRACE_DEBUG_ON_ERROR"] = "true"
+    base_env["MSATRACE_DEBUG_ON_ERROR"] = "true"  # the default in production; said for the reader
     started: list[Service] = []
     ok = False
     began = time.monotonic()
