@@ -29,7 +29,7 @@ from msatrace._core import runtime
 from msatrace._core.endpoint import Endpoint
 from msatrace._core.lifecycle import inbound, served
 from msatrace._core.lifecycle.inbound import RequestFacts, RequestScope
-from msatrace._core.safety import failed
+from msatrace._core.safety import failed, guard
 from msatrace._core.trace.headers import parse_port, split_host
 from msatrace._core.trace.propagation import NO_HEADERS, HeaderBag
 
@@ -108,6 +108,9 @@ class TraceMiddleware:
         try:
             await self.app(scope, receive, traced_send)
         except BaseException as exc:  # an error, or cancelled (client gone, server stopping)
+            if self.route is not None:  # matched before it raised: the report names the route
+                with guard("asgi.route"):
+                    req.facts.route = self.route(scope) or req.facts.route
             req.raised(exc)
             raise
         finally:

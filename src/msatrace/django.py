@@ -141,6 +141,9 @@ class TraceMiddleware:
         req = request.META.get(SCOPE_KEY)
         if isinstance(req, RequestScope):
             # Django's own "django.request" line is the one exception line: record, don't log.
+            route = getattr(request.resolver_match, "route", None)  # for the report
+            if isinstance(route, str):
+                req.facts.route = route if route.startswith("/") else "/" + route
             safety.call("django.exception", partial(req.fail, log=False), exception)
 
 

@@ -101,6 +101,7 @@ def _login_user_id(environ: dict[str, Any]) -> str | None:
 def _on_exception(_: flask.Flask, exception: BaseException, **__: Any) -> None:
     req = flask.request.environ.get(SCOPE_KEY)
     if isinstance(req, RequestScope):
+        req.facts.route = _route(flask.request.environ) or req.facts.route  # for the report
         req.fail(exception, log=False)  # Flask's own app.logger line is the one exception line
 
 

@@ -404,3 +404,18 @@ def test_context_does_not_outlive_a_streamed_request(traced: None) -> None:
         response.close()
 
     assert (during, msatrace.current_trace_id()) == (None, None)
+
+
+def test_unhandled_exception_report_names_method_route_and_status(env: pytest.MonkeyPatch) -> None:
+    """The error report of a view's exception carries the request's method, route and 500."""
+    from tests.adapters.test_report_request_fields import Kept
+
+    kept = Kept()
+    msatrace.init(service_name="shop", patch="none", notifiers=[kept])
+    with override_settings(ROOT_URLCONF=django_app.__name__, MIDDLEWARE=django_app.MIDDLEWARE):
+        assert Client(raise_request_exception=False).post("/boom").status_code == 500
+    msatrace.shutdown()  # sends what is pending
+
+    assert [(r.event.method, r.event.route, r.event.status) for r in kept.reports] == [
+        ("POST", "/boom", 500)
+    ]

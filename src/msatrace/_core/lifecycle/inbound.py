@@ -271,8 +271,17 @@ class RequestScope:
         if exc is not self.error:
             self.error = exc
             mark_error(self.span, exc)
+        facts = self.facts
+        # The request's method and route go with the report (an unhandled exception is a 500).
         capture.capture(
-            exc, logger=ERROR_LOGGER, message="unhandled exception", log=log, path=self.facts.path
+            exc,
+            logger=ERROR_LOGGER,
+            message="unhandled exception",
+            log=log,
+            path=facts.path,
+            method=facts.method,
+            route=facts.route,
+            status=500,
         )
 
     def abort(self, exc: BaseException) -> None:
