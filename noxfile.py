@@ -123,15 +123,15 @@ def tests(session: nox.Session) -> None:
     On COVERAGE_PYTHON, the whole suite (no arguments given) also measures coverage of the
     installed msatrace and fails under the floor, ``fail_under`` in pyproject.toml's
     ``[tool.coverage.report]``. Tests marked ``prometheus`` (a real Prometheus scraping the four
-    real servers, ~45 s) run on COVERAGE_PYTHON only: what they check does not depend on the
-    Python version.
+    real servers, ~45 s) or ``slow`` (a thousand-request storm, ~1 min) run on COVERAGE_PYTHON
+    only: what they check does not depend on the Python version.
     """
     ensure_debian_packages(session)
     coverage = session.python == COVERAGE_PYTHON and not session.posargs
     session.install("-e", ".[all]", *TEST_DEPS, *(["pytest-cov>=7"] if coverage else []))
     args = session.posargs or ["-q"]
     if not session.posargs and session.python != COVERAGE_PYTHON:
-        args = [*args, "-m", "not prometheus"]
+        args = [*args, "-m", "not prometheus and not slow"]
     if coverage:
         # --cov=msatrace names the package, not a directory: it is measured where it is
         # imported from (src/msatrace, installed with -e). pytest-cov >= 7 measures this process
