@@ -138,20 +138,7 @@ class Redactor:
         try:
             if not self._scan.everything and self._clean(event):
                 return event
-            out, walk = None, _Walk()
-            for key, value in event.items():
-                if key in SCHEMA_FIELDS:
-                    continue
-                try:
-                    new = self._field(key, value, 1, walk)
-                except Exception as exc:  # this field only (an odd object): the others go on
-                    failed("redact.field", exc)
-                    new = "[REDACTED:error]"
-                if new is not value:
-                    if out is None:
-                        out = dict(event)
-                    out[key] = new
-            return event if out is None else out
+            return self._fields(event)
         except Exception as exc:
             failed("redact.event", exc)
             return {k: (v if k in SCHEMA_FIELDS else "[REDACTED:error]") for k, v in event.items()}
@@ -230,6 +217,23 @@ class Redactor:
             elif t is not float and t is not bool and value is not None:
                 return False
         return not self._scan.look("\n".join(strings), True)
+
+    def _fields(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event with each field redacted (the slow path, when ``_clean`` says no)."""
+        out, walk = None, _Walk()
+        for key, value in event.items():
+            if key in SCHEMA_FIELDS:
+                continue
+            try:
+                new = self._field(key, value, 1, walk)
+            except Exception as exc:  # this field only (an odd object): the others go on
+                failed("redact.field", exc)
+                new = "[REDACTED:error]"
+            if new is not value:
+                if out is None:
+                    out = dict(event)
+                out[key] = new
+        return event if out is None else out
 
     def _verdict(self, key: Any) -> tuple[str | None, bool]:
         """(kind or _ALLOW or None, whether the key hints at a registration number)."""

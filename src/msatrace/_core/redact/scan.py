@@ -56,6 +56,13 @@ def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re
         pos = m.start() + 1
 
 
+def _needles(names: set[str]) -> re.Pattern[bytes]:
+    """A search for any of ``names`` (normalised key names) in UTF-8 text; a name containing a
+    shorter one is left out, since finding the shorter one already says "look closer"."""
+    kept = sorted(n for n in names if not any(o != n and o in n for o in names))
+    return re.compile(b"|".join(re.escape(n.encode("utf-8", "surrogatepass")) for n in kept))
+
+
 class Scanner:
     """Finds the spans of one string that the rules (and the user's rules) match."""
 
@@ -75,6 +82,7 @@ class Scanner:
         self._recognisers = tuple(recognisers)
         self._ip = ip
         self._reported: set[int] = set()
+        self._needles = _needles(set(suffixes) | set(r.KEY_EXACT) | set(r.QUERY_EXTRA))
         # Custom rules may match anything: then every string gets the full look.
         self.everything = bool(self._patterns or self._recognisers)
 
@@ -95,7 +103,9 @@ class Scanner:
                 need |= _IBAN
         if b"@" in c:
             need |= _AT
-        if b"=" in c or b"a:" in c or b"A:" in c:
+        # ``name=value`` or ``name: value`` (a route template's ``<int:id>`` has that shape too)
+        assignment = b"=" in c or b"a:" in c or b"A:" in c
+        if assignment and not first:
             need |= _ASSIGN
         if need and first:
             return need
@@ -113,7 +123,28 @@ class Scanner:
             need |= _SHAPES
         if self._ip != "off" and (b"0" in c or b":" in c):
             need |= _IP
+        if first and not need and assignment and self._sensitive_assignment(s):
+            # The first look only asks whether anything would change: an assignment whose name
+            # is not sensitive changes nothing, so it is no reason to look closer.
+            need |= _ASSIGN
         return need
+
+    def _sensitive_assignment(self, s: str) -> bool:
+        """Whether ``s`` holds an assignment :meth:`find` would redact (outside a query string).
+
+        First a cheap test: a sensitive name, folded as ``normalise_key`` folds it, contains one
+        of the needles, so the folded text must contain one too; only then the assignments
+        themselves, the way :meth:`find` reads them.
+        """
+        if s.isascii():
+            folded = s.encode("ascii").lower().translate(None, b"-_. ")
+        else:
+            folded = r.normalise_key(s).encode("utf-8", "surrogatepass")
+        if self._needles.search(folded) is None:
+            return False
+        found: Found = []
+        self._assignments(s, False, found.append)
+        return bool(found)
 
     def find(self, s: str, hint: bool, query: bool, need: int) -> Found:
         found: Found = []
