@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # (render.MAX_DEPTH), so every level a line shows has been looked at.
 MAX_DEPTH = 256
 _IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
+_DIGIT = frozenset("0123456789")
 # Items looked at in one value (an event, a span's attributes), shared references counted each
 # time: a structure that would take longer is replaced whole, never scanned for seconds.
 MAX_NODES = 200_000
@@ -208,7 +209,7 @@ class Redactor:
                 return False
             t = type(value)
             if t is str:
-                if self._ip == "off" and _IPV4.fullmatch(value):
+                if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
                     continue  # an address and nothing else (the access line's client): kept
                 strings.append(value)
             elif t is int:

@@ -56,11 +56,11 @@ def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re
         pos = m.start() + 1
 
 
-def _needles(names: set[str]) -> re.Pattern[bytes]:
-    """A search for any of ``names`` (normalised key names) in UTF-8 text; a name containing a
-    shorter one is left out, since finding the shorter one already says "look closer"."""
-    kept = sorted(n for n in names if not any(o != n and o in n for o in names))
-    return re.compile(b"|".join(re.escape(n.encode("utf-8", "surrogatepass")) for n in kept))
+def _folded(text: str) -> bytes:
+    """``rules.normalise_key(text)`` as UTF-8 (in C for ASCII text)."""
+    if text.isascii():
+        return text.encode("ascii").lower().translate(None, b"-_. ")
+    return r.normalise_key(text).encode("utf-8", "surrogatepass")
 
 
 class Scanner:
@@ -82,7 +82,13 @@ class Scanner:
         self._recognisers = tuple(recognisers)
         self._ip = ip
         self._reported: set[int] = set()
-        self._needles = _needles(set(suffixes) | set(r.KEY_EXACT) | set(r.QUERY_EXTRA))
+        # The last three bytes (UTF-8) of every name a key rule matches, normalised, and the
+        # shorter names whole (a user's key): a sensitive name, normalised, ends with one.
+        names = {
+            n.encode("utf-8", "surrogatepass") for n in (*suffixes, *r.KEY_EXACT, *r.QUERY_EXTRA)
+        }
+        self._endings = frozenset(n[-3:] for n in names)
+        self._short = tuple(n for n in names if len(n) < 3)
         # Custom rules may match anything: then every string gets the full look.
         self.everything = bool(self._patterns or self._recognisers)
 
@@ -95,7 +101,8 @@ class Scanner:
             return 0
         c = s.encode("utf-8", "surrogatepass").translate(_CLASSES)
         need = 0
-        if b"00000000" in c or b"+0" in c:
+        # Single bytes first (memchr), before the longer substrings that need them.
+        if b"00000000" in c or (b"+" in c and b"+0" in c):
             need |= _DIGITS
             if first:
                 return need
@@ -104,20 +111,17 @@ class Scanner:
         if b"@" in c:
             need |= _AT
         # ``name=value`` or ``name: value`` (a route template's ``<int:id>`` has that shape too)
-        assignment = b"=" in c or b"a:" in c or b"A:" in c
+        assignment = b"=" in c or (b":" in c and (b"a:" in c or b"A:" in c))
         if assignment and not first:
             need |= _ASSIGN
         if need and first:
             return need
         if (
-            b"AAAA" in c
+            b"AAAA" in c  # also "-----BEGIN", "BEARER", "BASIC": four capitals in a row
+            or (b"[" in c and "[REDACTED:" in s)
             or "eyJ" in s
-            or "[REDACTED:" in s
-            or "-----BEGIN" in s
             or "earer" in s
             or "asic" in s
-            or "EARER" in s
-            or "ASIC" in s
             or (len(s) >= 40 and ("ws" in s or "WS" in s or "ecret" in s or "ECRET" in s))
         ):
             need |= _SHAPES
@@ -132,19 +136,27 @@ class Scanner:
     def _sensitive_assignment(self, s: str) -> bool:
         """Whether ``s`` holds an assignment :meth:`find` would redact (outside a query string).
 
-        First a cheap test: a sensitive name, folded as ``normalise_key`` folds it, contains one
-        of the needles, so the folded text must contain one too; only then the assignments
-        themselves, the way :meth:`find` reads them.
+        First a cheap test at each ``=`` and ``:``: a sensitive name stands right before it
+        (after a quote and blanks) and, normalised, ends with a sensitive name of the rules;
+        only if one does (or the text has many of them), the assignments as :meth:`find` reads
+        them.
         """
-        if s.isascii():
-            folded = s.encode("ascii").lower().translate(None, b"-_. ")
-        else:
-            folded = r.normalise_key(s).encode("utf-8", "surrogatepass")
-        if self._needles.search(folded) is None:
-            return False
-        found: Found = []
-        self._assignments(s, False, found.append)
-        return bool(found)
+        for sep in "=:":
+            i, seen = s.find(sep), 0
+            while i >= 0:
+                window = s[max(0, i - 200) : i]
+                head = window.rstrip("\"' \t")[-64:]  # a name has at most 64 characters
+                seen += 1
+                if seen > 8 or (len(head) < 64 and i > 200) or self._ends_in_name(head):
+                    found: Found = []
+                    self._assignments(s, False, found.append)
+                    return bool(found)
+                i = s.find(sep, i + 1)
+        return False
+
+    def _ends_in_name(self, head: str) -> bool:
+        tail = _folded(head)
+        return tail[-3:] in self._endings or tail.endswith(self._short)
 
     def find(self, s: str, hint: bool, query: bool, need: int) -> Found:
         found: Found = []
