@@ -65,6 +65,12 @@ _PLAIN = (
 _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
+# A line's message and an access line's route are templates: the same few strings on line after
+# line. Those found clean are remembered (a verdict on the string alone: any field holding one is
+# clean), up to this many of at most 200 characters, so that a line looks only at its other
+# strings.
+_TEMPLATES = frozenset(("event", "route"))
+_MAX_KNOWN = 4096
 
 
 class Redactor:
@@ -110,6 +116,7 @@ class Redactor:
         self._ip = ip
         self._max_depth = max_depth
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
+        self._known_clean: set[str] = set()
         self._scan = Scanner(
             self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
         )
@@ -198,7 +205,7 @@ class Redactor:
 
     def _clean(self, event: Mapping[str, Any]) -> bool:
         """True when no key is sensitive and no value can hold a match: the fast path."""
-        verdicts, strings = self._verdicts, []
+        verdicts, known, strings, templates = self._verdicts, self._known_clean, [], []
         for key, value in event.items():
             if key in SCHEMA_FIELDS:
                 continue
@@ -209,15 +216,23 @@ class Redactor:
                 return False
             t = type(value)
             if t is str:
+                if value in known:
+                    continue
                 if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
                     continue  # an address and nothing else (the access line's client): kept
                 strings.append(value)
+                if key in _TEMPLATES and len(value) <= 200:
+                    templates.append(value)
             elif t is int:
                 if not -(10**12) < value < 10**12:
                     return False
             elif t is not float and t is not bool and value is not None:
                 return False
-        return not self._scan.look("\n".join(strings), True)
+        if self._scan.look("\n".join(strings), True):
+            return False
+        if templates and len(known) < _MAX_KNOWN:
+            known.update(templates)
+        return True
 
     def _fields(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event with each field redacted (the slow path, when ``_clean`` says no)."""
