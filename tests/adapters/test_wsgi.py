@@ -459,10 +459,10 @@ def test_failure_while_ending_leaves_nothing_behind(
     """An error writing the access line: the response completes, the span ends, the request's
     trace is no longer current afterwards, and one warning names where it happened."""
 
-    def broken_line(*args: Any) -> None:
+    def broken_line(**fields: Any) -> None:
         raise RuntimeError("line failed")
 
-    monkeypatch.setattr(access, "write_access_line", broken_line)
+    monkeypatch.setattr(access, "write", broken_line)
     previous = safety.set_strict(False)
     safety.reset()
     try:

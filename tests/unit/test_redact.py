@@ -260,3 +260,28 @@ def test_the_redactor_looks_deeper_than_the_renderers_write() -> None:
 
     # orjson writes a value whole up to 254 levels; deeper, the renderers cut at render.MAX_DEPTH
     assert engine.MAX_DEPTH > 254 > render.MAX_DEPTH
+
+
+@pytest.mark.parametrize("route", ["/items/<int:item_id>", "/users/<uuid:id>/files/<path:p>"])
+def test_a_route_template_keeps_the_access_line_on_the_fast_path(route: str) -> None:
+    """Flask's and Django's ``<int:id>`` look like ``name: value`` but name nothing sensitive:
+    the one look at the whole line says clean, with no per-field pass."""
+    event = {"event": f"GET {route} 200", "route": route, "path": "/items/7", "status": 200}
+
+    assert Redactor()._clean(event)
+    assert Redactor().event(event) is event
+
+
+@pytest.mark.parametrize(
+    ("keys", "text"),
+    [((), "retry: 3, password: hunter22"), ((), "GET /x?code=abc"),
+     (("pw",), "retry 3 pw=hunter22"), ((), '"Api-Key":  "k3y-value"'),
+     ((), "api\u212aey=v4lue-x")],
+)  # fmt: skip
+def test_a_sensitive_assignment_is_never_on_the_fast_path(keys: tuple[str, ...], text: str) -> None:
+    """A sensitive name before ``=`` or ``:`` (any case, separators, a user's short key, a query
+    parameter, a Unicode capital that lower-cases to ASCII) sends the event to the field pass."""
+    redactor = Redactor(keys=keys)
+
+    assert not redactor._clean({"note": text})
+    assert "[REDACTED:" in redactor.event({"note": text})["note"]

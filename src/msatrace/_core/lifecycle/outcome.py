@@ -20,7 +20,7 @@ factory, here, connects the two, so a recorder plugs in as one more entry of ``_
 
 Imports: the standard library, opentelemetry, ``_core.runtime``, ``_core.spans`` (``error.type``),
 ``_core.logs`` (the access line, the kept debug lines), ``_core.debug`` (the request's debug
-mode), ``_core.safety``, ``_core.semconv`` and ``_core.trace``.
+mode), ``_core.safety`` and ``_core.semconv``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from msatrace._core.logs import access, builder
 from msatrace._core.safety import failed
 from msatrace._core.semconv import ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE
 from msatrace._core.spans.tracing import error_type
-from msatrace._core.trace import context
 
 if TYPE_CHECKING:
     from msatrace._core.lifecycle.inbound import RequestFacts
@@ -184,23 +183,21 @@ def write_access_line(outcome: Outcome) -> None:
         return  # not a server request
     trace_id, span_id = outcome.trace_id, outcome.span_id
     elapsed = outcome.end_ns - outcome.start_ns + 500  # rounded to the microsecond, below
-    access.write_access_line(
-        ACCESS_LOGGER,
-        "error" if status is None or status >= 500 else "info",
-        f"{method} {route or request.path} {status}",
-        (trace_id, span_id) if trace_id is not None and span_id is not None else None,
-        # Nothing bound since the request began: the line's fields are known.
-        outcome.request_id if context.fields() is outcome.fields else None,
-        method or "",
-        route,
-        request.path,
-        status,
+    access.write(
+        logger=ACCESS_LOGGER,
+        level="error" if status is None or status >= 500 else "info",
+        event=f"{method} {route or request.path} {status}",
+        ids=(trace_id, span_id) if trace_id is not None and span_id is not None else None,
+        method=method or "",
+        route=route,
+        path=request.path,
+        status=status,
         # Nanoseconds to milliseconds, 3 decimals (to the microsecond), as round(.., 3); never
         # negative, should the wall clock step back.
-        elapsed // 1000 / 1000 if elapsed > 0 else 0.0,
-        request.client_address,
-        request.user_agent,
-        outcome.end_ns,
+        duration_ms=elapsed // 1000 / 1000 if elapsed > 0 else 0.0,
+        client_address=request.client_address,
+        user_agent=request.user_agent,
+        time_ns=outcome.end_ns,
     )
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # (render.MAX_DEPTH), so every level a line shows has been looked at.
 MAX_DEPTH = 256
 _IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
+_DIGIT = frozenset("0123456789")
 # Items looked at in one value (an event, a span's attributes), shared references counted each
 # time: a structure that would take longer is replaced whole, never scanned for seconds.
 MAX_NODES = 200_000
@@ -64,6 +65,12 @@ _PLAIN = (
 _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
+# A line's message and an access line's route are templates: the same few strings on line after
+# line. Those found clean are remembered (a verdict on the string alone: any field holding one is
+# clean), up to this many of at most 200 characters, so that a line looks only at its other
+# strings.
+_TEMPLATES = frozenset(("event", "route"))
+_MAX_KNOWN = 4096
 
 
 class Redactor:
@@ -109,6 +116,7 @@ class Redactor:
         self._ip = ip
         self._max_depth = max_depth
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
+        self._known_clean: set[str] = set()
         self._scan = Scanner(
             self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
         )
@@ -138,20 +146,7 @@ class Redactor:
         try:
             if not self._scan.everything and self._clean(event):
                 return event
-            out, walk = None, _Walk()
-            for key, value in event.items():
-                if key in SCHEMA_FIELDS:
-                    continue
-                try:
-                    new = self._field(key, value, 1, walk)
-                except Exception as exc:  # this field only (an odd object): the others go on
-                    failed("redact.field", exc)
-                    new = "[REDACTED:error]"
-                if new is not value:
-                    if out is None:
-                        out = dict(event)
-                    out[key] = new
-            return event if out is None else out
+            return self._fields(event)
         except Exception as exc:
             failed("redact.event", exc)
             return {k: (v if k in SCHEMA_FIELDS else "[REDACTED:error]") for k, v in event.items()}
@@ -210,7 +205,7 @@ class Redactor:
 
     def _clean(self, event: Mapping[str, Any]) -> bool:
         """True when no key is sensitive and no value can hold a match: the fast path."""
-        verdicts, strings = self._verdicts, []
+        verdicts, known, strings, templates = self._verdicts, self._known_clean, [], []
         for key, value in event.items():
             if key in SCHEMA_FIELDS:
                 continue
@@ -221,15 +216,40 @@ class Redactor:
                 return False
             t = type(value)
             if t is str:
-                if self._ip == "off" and _IPV4.fullmatch(value):
+                if value in known:
+                    continue
+                if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
                     continue  # an address and nothing else (the access line's client): kept
                 strings.append(value)
+                if key in _TEMPLATES and len(value) <= 200:
+                    templates.append(value)
             elif t is int:
                 if not -(10**12) < value < 10**12:
                     return False
             elif t is not float and t is not bool and value is not None:
                 return False
-        return not self._scan.look("\n".join(strings), True)
+        if self._scan.look("\n".join(strings), True):
+            return False
+        if templates and len(known) < _MAX_KNOWN:
+            known.update(templates)
+        return True
+
+    def _fields(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event with each field redacted (the slow path, when ``_clean`` says no)."""
+        out, walk = None, _Walk()
+        for key, value in event.items():
+            if key in SCHEMA_FIELDS:
+                continue
+            try:
+                new = self._field(key, value, 1, walk)
+            except Exception as exc:  # this field only (an odd object): the others go on
+                failed("redact.field", exc)
+                new = "[REDACTED:error]"
+            if new is not value:
+                if out is None:
+                    out = dict(event)
+                out[key] = new
+        return event if out is None else out
 
     def _verdict(self, key: Any) -> tuple[str | None, bool]:
         """(kind or _ALLOW or None, whether the key hints at a registration number)."""

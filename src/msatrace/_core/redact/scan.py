@@ -56,6 +56,13 @@ def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re
         pos = m.start() + 1
 
 
+def _folded(text: str) -> bytes:
+    """``rules.normalise_key(text)`` as UTF-8 (in C for ASCII text)."""
+    if text.isascii():
+        return text.encode("ascii").lower().translate(None, b"-_. ")
+    return r.normalise_key(text).encode("utf-8", "surrogatepass")
+
+
 class Scanner:
     """Finds the spans of one string that the rules (and the user's rules) match."""
 
@@ -75,6 +82,13 @@ class Scanner:
         self._recognisers = tuple(recognisers)
         self._ip = ip
         self._reported: set[int] = set()
+        # The last three bytes (UTF-8) of every name a key rule matches, normalised, and the
+        # shorter names whole (a user's key): a sensitive name, normalised, ends with one.
+        names = {
+            n.encode("utf-8", "surrogatepass") for n in (*suffixes, *r.KEY_EXACT, *r.QUERY_EXTRA)
+        }
+        self._endings = frozenset(n[-3:] for n in names)
+        self._short = tuple(n for n in names if len(n) < 3)
         # Custom rules may match anything: then every string gets the full look.
         self.everything = bool(self._patterns or self._recognisers)
 
@@ -85,35 +99,65 @@ class Scanner:
         """
         if len(s) < MIN_LEN:
             return 0
-        c = s.encode("utf-8", "surrogatepass").translate(_CLASSES)
+        # As text: a substring test on str costs a fraction of one on bytes.
+        c = s.encode("utf-8", "surrogatepass").translate(_CLASSES).decode("latin-1")
         need = 0
-        if b"00000000" in c or b"+0" in c:
+        # Single characters first, before the longer substrings that need them.
+        if "00000000" in c or ("+" in c and "+0" in c):
             need |= _DIGITS
             if first:
                 return need
-            if b"AA00" in c:
+            if "AA00" in c:
                 need |= _IBAN
-        if b"@" in c:
+        if "@" in c:
             need |= _AT
-        if b"=" in c or b"a:" in c or b"A:" in c:
+        # ``name=value`` or ``name: value`` (a route template's ``<int:id>`` has that shape too)
+        assignment = "=" in c or (":" in c and ("a:" in c or "A:" in c))
+        if assignment and not first:
             need |= _ASSIGN
         if need and first:
             return need
         if (
-            b"AAAA" in c
+            "AAAA" in c  # also "-----BEGIN", "BEARER", "BASIC": four capitals in a row
+            or ("[" in c and "[REDACTED:" in s)
             or "eyJ" in s
-            or "[REDACTED:" in s
-            or "-----BEGIN" in s
             or "earer" in s
             or "asic" in s
-            or "EARER" in s
-            or "ASIC" in s
             or (len(s) >= 40 and ("ws" in s or "WS" in s or "ecret" in s or "ECRET" in s))
         ):
             need |= _SHAPES
-        if self._ip != "off" and (b"0" in c or b":" in c):
+        if self._ip != "off" and ("0" in c or ":" in c):
             need |= _IP
+        if first and not need and assignment and self._sensitive_assignment(s):
+            # The first look only asks whether anything would change: an assignment whose name
+            # is not sensitive changes nothing, so it is no reason to look closer.
+            need |= _ASSIGN
         return need
+
+    def _sensitive_assignment(self, s: str) -> bool:
+        """Whether ``s`` holds an assignment :meth:`find` would redact (outside a query string).
+
+        First a cheap test at each ``=`` and ``:``: a sensitive name stands right before it
+        (after a quote and blanks) and, normalised, ends with a sensitive name of the rules;
+        only if one does (or the text has many of them), the assignments as :meth:`find` reads
+        them.
+        """
+        for sep in "=:":
+            i, seen = s.find(sep), 0
+            while i >= 0:
+                window = s[max(0, i - 200) : i]
+                head = window.rstrip("\"' \t")[-64:]  # a name has at most 64 characters
+                seen += 1
+                if seen > 8 or (len(head) < 64 and i > 200) or self._ends_in_name(head):
+                    found: Found = []
+                    self._assignments(s, False, found.append)
+                    return bool(found)
+                i = s.find(sep, i + 1)
+        return False
+
+    def _ends_in_name(self, head: str) -> bool:
+        tail = _folded(head)
+        return tail[-3:] in self._endings or tail.endswith(self._short)
 
     def find(self, s: str, hint: bool, query: bool, need: int) -> Found:
         found: Found = []
