@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from msatrace._core.redact import rules as r
-from msatrace._core.redact.scan import ALL, Recogniser, Scanner
+from msatrace._core.redact.scan import ALL, ESCAPE, Recogniser, Scanner, decode
 from msatrace._core.safety import failed
 
 if TYPE_CHECKING:
@@ -355,12 +355,19 @@ class Redactor:
     # --- text ---
 
     def _text(self, s: str, hint: bool, query: bool = False) -> str:
+        found = [(a, b, kind, s[a:b]) for a, b, kind in self._spans(s, hint, query)]
+        if "%" in s and ESCAPE.search(s):
+            found = self._escaped(s, hint, query, found)
+        return self._replace(s, found) if found else s
+
+    def _spans(self, s: str, hint: bool, query: bool) -> list[tuple[int, int, str]]:
+        """Where ``s`` is to be replaced, in order, without overlaps."""
         need = ALL if self._scan.everything else self._scan.look(s)
         if not need:
-            return s
+            return []
         spans = self._scan.find(s, hint, query, need)
         if not spans:
-            return s
+            return []
         # A kept span (an earlier marker, a card-shaped run or IBAN failing its checks) hides the
         # matches lying wholly inside it (a phone number inside a digit run); of the rest, the
         # earliest wins, then the longest.
@@ -370,18 +377,50 @@ class Redactor:
             for a, b, kind in spans
             if kind is not None and not any(k0 <= a and b <= k1 for k0, k1 in kept)
         ]
-        if not found:
-            return s
         found.sort(key=lambda x: (x[0], x[0] - x[1]))
         out, pos = [], 0
-        for start, end, kind in found:
-            if start < pos:
-                continue
+        for a, b, kind in found:
+            if a >= pos:
+                out.append((a, b, kind))
+                pos = b
+        return out
+
+    def _replace(self, s: str, spans: list[tuple[int, int, str, str]]) -> str:
+        """``s`` with each ``(start, end, kind, value)`` replaced by its marker."""
+        out, pos = [], 0
+        for start, end, kind, value in spans:
             out.append(s[pos:start])
-            out.append(self._marker(kind, s[start:end]))
+            out.append(self._marker(kind, value))
             pos = end
         out.append(s[pos:])
         return "".join(out)
+
+    def _escaped(
+        self, s: str, hint: bool, query: bool, found: list[tuple[int, int, str, str]]
+    ) -> list[tuple[int, int, str, str]]:
+        """``found`` (the spans of ``s`` as written) and the spans its percent-decoded form
+        shows, as spans of ``s``, in order, without overlaps.
+
+        A query string or a request's repr carries its values encoded (``kim%40example.com``):
+        the rules also run on the decoded text, with a ``+`` as written as itself and as a
+        blank (a form-encoded space; ``%2B`` is always a plus), and each match covers the
+        encoded characters it came from. One list for both, earliest then longest first, so
+        that a match in the text as written never cuts a longer one that only decoding shows
+        (a card with one digit encoded).
+        """
+        for text in (s, s.replace("+", " ")) if "+" in s else (s,):
+            plain, starts, ends = decode(text)
+            found = found + [
+                (starts[a], ends[b - 1], kind, plain[a:b])
+                for a, b, kind in self._spans(plain, hint, query)
+            ]
+        found.sort(key=lambda x: (x[0], x[0] - x[1]))
+        keep, pos = [], 0
+        for span in found:
+            if span[0] >= pos:
+                keep.append(span)
+                pos = span[1]
+        return keep
 
     def _marker(self, kind: str, value: str | None) -> str:
         if kind == "card" and self._last4 and value is not None:

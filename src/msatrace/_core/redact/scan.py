@@ -10,8 +10,10 @@ Imports: the standard library, ``_core.safety`` and ``rules``.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -25,6 +27,8 @@ Found = list[tuple[int, int, str | None]]
 MIN_LEN = 6  # the shortest default match (a@b.co)
 _AT, _DIGITS, _ASSIGN, _SHAPES, _IP, _IBAN = 1, 2, 4, 8, 16, 32
 ALL = 63
+# A percent-encoded byte (``%40``): text holding one is also scanned decoded.
+ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def _classes() -> bytes:
@@ -92,10 +96,11 @@ class Scanner:
         # Custom rules may match anything: then every string gets the full look.
         self.everything = bool(self._patterns or self._recognisers)
 
-    def look(self, s: str, first: bool = False) -> int:
+    def look(self, s: str, first: bool = False, decoded: bool = False) -> int:
         """Which rules ``s`` needs (bit flags); 0 when it cannot hold any default match.
 
-        With ``first``, stops at the first rule needed (the event's fast path only asks whether).
+        With ``first``, stops at the first rule needed (the event's fast path only asks whether),
+        and also looks at the text percent-decoded (``decoded``: this is that look).
         """
         if len(s) < MIN_LEN:
             return 0
@@ -111,8 +116,10 @@ class Scanner:
                 need |= _IBAN
         if "@" in c:
             need |= _AT
-        # ``name=value`` or ``name: value`` (a route template's ``<int:id>`` has that shape too)
-        assignment = "=" in c or (":" in c and ("a:" in c or "A:" in c))
+        # ``name=value``, ``name: value`` or ``"name" : value`` (a route template's ``<int:id>``
+        # has that shape too); a blank before the colon is tested on the text, since a blank
+        # maps to the class of digits and ``12 :`` would be as common as ``12:30``.
+        assignment = "=" in c or (":" in c and ("a:" in c or "A:" in c or " :" in s or "\t:" in s))
         if assignment and not first:
             need |= _ASSIGN
         if need and first:
@@ -132,6 +139,14 @@ class Scanner:
             # The first look only asks whether anything would change: an assignment whose name
             # is not sensitive changes nothing, so it is no reason to look closer.
             need |= _ASSIGN
+        if first and not need and not decoded and "%" in s and ESCAPE.search(s):
+            # Percent-encoded text is also redacted as decoded (engine ``_text``): the first
+            # look must see what decoding reveals, with a ``+`` as written as itself and as a
+            # blank (a form-encoded space).
+            plain = urllib.parse.unquote(s, errors="replace")
+            if "+" in s:
+                plain += "\n" + urllib.parse.unquote_plus(s, errors="replace")
+            return self.look(plain, True, True)
         return need
 
     def _sensitive_assignment(self, s: str) -> bool:
@@ -312,3 +327,36 @@ class Scanner:
                 )
             return False
         return True
+
+
+_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def decode(s: str) -> tuple[str, list[int], list[int]]:
+    """``s`` percent-decoded (UTF-8, errors replaced), and for each decoded character the start
+    and end in ``s`` of the characters it came from."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in _RUN.finditer(s):
+        a = m.start()
+        parts.append(s[pos:a])
+        starts.extend(range(pos, a))
+        ends.extend(range(pos + 1, a + 1))
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        begin = a
+        raw = bytes.fromhex(m.group().replace("%", ""))
+        for i in range(len(raw)):
+            chars = decoder.decode(raw[i : i + 1], final=i == len(raw) - 1)
+            if chars:
+                end = a + 3 * (i + 1)
+                parts.append(chars)
+                starts.extend([begin] * len(chars))
+                ends.extend([end] * len(chars))
+                begin = end
+        pos = m.end()
+    parts.append(s[pos:])
+    starts.extend(range(pos, len(s)))
+    ends.extend(range(pos + 1, len(s) + 1))
+    return "".join(parts), starts, ends
