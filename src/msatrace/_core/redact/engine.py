@@ -356,8 +356,9 @@ class Redactor:
 
     def _text(self, s: str, hint: bool, query: bool = False) -> str:
         found = [(a, b, kind, s[a:b]) for a, b, kind in self._spans(s, hint, query)]
-        if "%" in s and ESCAPE.search(s):
-            found = self._escaped(s, hint, query, found)
+        escaped = "%" in s and ESCAPE.search(s) is not None
+        if escaped or ("+" in s and "=" in s):
+            found = self._escaped(s, hint, query, found, escaped)
         return self._replace(s, found) if found else s
 
     def _spans(self, s: str, hint: bool, query: bool) -> list[tuple[int, int, str]]:
@@ -396,7 +397,12 @@ class Redactor:
         return "".join(out)
 
     def _escaped(
-        self, s: str, hint: bool, query: bool, found: list[tuple[int, int, str, str]]
+        self,
+        s: str,
+        hint: bool,
+        query: bool,
+        found: list[tuple[int, int, str, str]],
+        escaped: bool,
     ) -> list[tuple[int, int, str, str]]:
         """``found`` (the spans of ``s`` as written) and the spans its percent-decoded form
         shows, as spans of ``s``, in order, without overlaps.
@@ -406,9 +412,13 @@ class Redactor:
         blank (a form-encoded space; ``%2B`` is always a plus), and each match covers the
         encoded characters it came from. One list for both, earliest then longest first, so
         that a match in the text as written never cuts a longer one that only decoding shows
-        (a card with one digit encoded).
+        (a card with one digit encoded). Text with a ``+`` and an ``=`` and no escape (a form
+        query: ``q=call+010-1234-5678``) is also read with its ``+`` as blanks.
         """
-        for text in (s, s.replace("+", " ")) if "+" in s else (s,):
+        texts = [s] if escaped else []
+        if "+" in s:
+            texts.append(s.replace("+", " "))
+        for text in texts:
             plain, starts, ends = decode(text)
             found = found + [
                 (starts[a], ends[b - 1], kind, plain[a:b])

@@ -139,14 +139,16 @@ class Scanner:
             # The first look only asks whether anything would change: an assignment whose name
             # is not sensitive changes nothing, so it is no reason to look closer.
             need |= _ASSIGN
-        if first and not need and not decoded and "%" in s and ESCAPE.search(s):
-            # Percent-encoded text is also redacted as decoded (engine ``_text``): the first
-            # look must see what decoding reveals, with a ``+`` as written as itself and as a
-            # blank (a form-encoded space).
-            plain = urllib.parse.unquote(s, errors="replace")
-            if "+" in s:
-                plain += "\n" + urllib.parse.unquote_plus(s, errors="replace")
-            return self.look(plain, True, True)
+        if first and not need and not decoded:
+            # Percent-encoded text (and a form query's ``+`` blanks) is also redacted as decoded
+            # (engine ``_text``): the first look must see what decoding reveals, with a ``+`` as
+            # written as itself and as a blank (a form-encoded space).
+            escaped = "%" in s and ESCAPE.search(s) is not None
+            if escaped or ("+" in s and "=" in s):
+                plain = urllib.parse.unquote(s, errors="replace") if escaped else ""
+                if "+" in s:
+                    plain += "\n" + urllib.parse.unquote_plus(s, errors="replace")
+                return self.look(plain, True, True)
         return need
 
     def _sensitive_assignment(self, s: str) -> bool:
