@@ -36,6 +36,13 @@ REDACTOR = Redactor()
         ("?c=4111-%311%311-1111-1111", "?c=[REDACTED:card]"),  # digits encoded one by one
         ("?pass%77ord=hunter2&x=1", "?pass%77ord=[REDACTED:password]&x=1"),
         ("%6b%69%6d%40example.com", "[REDACTED:email]"),  # lower-case hex, all encoded
+        # an encoded non-ASCII name (주민번호) before "="
+        (
+            "?%EC%A3%BC%EB%AF%BC%EB%B2%88%ED%98%B8=abc",
+            "?%EC%A3%BC%EB%AF%BC%EB%B2%88%ED%98%B8=[REDACTED:national_id]",
+        ),
+        # an encoded dash (—) ends the word before the number; as written, "4010-..." is none
+        ("/q/%E2%80%94010-1234-5678", "/q/%E2%80%94[REDACTED:phone]"),
     ],
 )
 def test_percent_encoded_values_are_redacted(text: str, expected: str) -> None:

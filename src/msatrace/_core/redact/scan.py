@@ -29,6 +29,11 @@ _AT, _DIGITS, _ASSIGN, _SHAPES, _IP, _IBAN = 1, 2, 4, 8, 16, 32
 ALL = 63
 # A percent-encoded byte (``%40``): text holding one is also scanned decoded.
 ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+# The escapes whose decoding can change the first look: an ASCII character, or a non-ASCII one
+# in a name before ``=`` or ``:``. Other non-ASCII characters (a Korean search term in a path)
+# map to the class of neither digits nor letters, as their escapes do: decoded, they make no
+# substring the look tests for (the per-field path still decodes them: they may end a word).
+REVEALING = re.compile(r"%[0-7][0-9A-Fa-f]|%[89A-Fa-f][0-9A-Fa-f][^\s&;,?#=:]{0,64}[ \t]*[=:]")
 
 
 def _classes() -> bytes:
@@ -143,7 +148,7 @@ class Scanner:
             # Percent-encoded text (and a form query's ``+`` blanks) is also redacted as decoded
             # (engine ``_text``): the first look must see what decoding reveals, with a ``+`` as
             # written as itself and as a blank (a form-encoded space).
-            escaped = "%" in s and ESCAPE.search(s) is not None
+            escaped = "%" in s and REVEALING.search(s) is not None
             if escaped or ("+" in s and "=" in s):
                 plain = urllib.parse.unquote(s, errors="replace") if escaped else ""
                 if "+" in s:
