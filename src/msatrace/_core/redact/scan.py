@@ -262,8 +262,9 @@ class Scanner:
         # Every numeric rule matches inside a run of digits and separators: find the runs once,
         # then run each rule only over its run (plus two characters its lookahead reads).
         for run in r.NUMERIC_RUN.finditer(s):
-            if sum(map(str.isdigit, run.group())) >= 8:
-                self._run(s, run.start(), min(len(s), run.end() + 2), hint, add)
+            n = sum(map(str.isdigit, run.group()))
+            if n >= 8:
+                self._run(s, run.start(), run.end(), n, hint, add)
         pos = 0
         while iban and (m := r.IBAN.search(s, pos)) is not None:
             # the country's length decides where the IBAN ends, whatever follows it
@@ -274,11 +275,15 @@ class Scanner:
             pos = m.start() + len(head)
             add((m.start(), pos, "iban" if r.iban(head) else None))
 
-    def _run(self, s: str, a: int, b: int, hint: bool, add: Callable[[Any], None]) -> None:
+    def _run(self, s: str, a: int, e: int, n: int, hint: bool, add: Callable[[Any], None]) -> None:
+        """The numeric rules over the run ``s[a:e]`` of ``n`` digits (their lookahead reads two
+        characters past it); only the rules whose digit counts ``n`` allows, and none after a
+        span covering the whole run (every later match would lie inside it, and lose to it)."""
+        b = min(len(s), e + 2)
         # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
         # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
         # on what was redacted next to it, and redacting twice changes nothing.
-        pos = a
+        pos = a if n >= 13 else b
         while (m := r.CARD.search(s, pos, b)) is not None:
             raw, start = m.group(), m.start()
             # In a run of digit groups a card may end at any group and start at any group.
@@ -286,13 +291,17 @@ class Scanner:
             for end in (len(raw), *ends):
                 if r.card_number(raw[:end]):
                     add((start, start + end, "card"))
+                    if start == a and start + end == e:
+                        return
                     break
             else:
                 if r.card_shaped(raw):
                     add((start, m.end(), None))
+                    if start == a and m.end() == e:
+                        return
             pos = start + raw.index(" ") + 1 if " " in raw else m.end()
         today = None
-        for m in _overlapping(r.RRN, s, a, b):
+        for m in _overlapping(r.RRN, s, a, b) if n >= 13 else ():
             # 13 digits without the dash are also barcodes and timestamps: a context word (or
             # the field's name) must say it is a registration number.
             context = hint or r.RRN_CONTEXT.search(s, max(0, m.start() - 40), m.start())
@@ -301,13 +310,21 @@ class Scanner:
             today = today or datetime.date.today()
             if r.rrn(m.group(1), m.group(3), today) is not False:
                 add((m.start(), m.end(), "rrn"))
-        for m in _overlapping(r.PHONE_KR, s, a, b):
+                if m.start() == a and m.end() == e:
+                    return
+        whole = False
+        for m in _overlapping(r.PHONE_KR, s, a, b) if n >= 9 else ():
             if r.phone_digits(m.group(), 9, 13):
                 add((m.start(), m.end(), "phone"))
+                whole = whole or (m.start() == a and m.end() == e)
+        if whole:
+            return
         if s[a] == "+":
             for m in _overlapping(r.PHONE_INTL, s, a, b):
                 if r.phone_digits(m.group(), 8, 15):
                     add((m.start(), m.end(), "phone"))
+        if n < 9:
+            return
         for m in _overlapping(r.PHONE_NANP, s, a, b):
             add((m.start(), m.end(), "phone"))
         for m in _overlapping(r.PHONE_NATIONAL, s, a, b):
