@@ -65,6 +65,24 @@ def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re
         pos = m.start() + 1
 
 
+# The characters an e-mail's local part is made of, and those its match may not follow: the
+# match starts where the run of these before the ``@`` starts.
+_LOCAL_RUN = re.compile(r"[\w.%+\-]{0,65}\Z")
+
+
+def _emails(s: str, add: Callable[[Any], None]) -> None:
+    """``rules.EMAIL.finditer(s)``, tried only where an ``@`` is: at the start of the run of
+    local-part characters before it (the rule's lookbehind allows no other start)."""
+    pos, at = 0, s.find("@")
+    while at >= 0:
+        local = _LOCAL_RUN.search(s, max(pos, at - 66), at)
+        m = r.EMAIL.match(s, at if local is None else local.start())
+        if m is not None and m.start() >= pos:
+            add((m.start(), m.end(), "email"))
+            pos = m.end()
+        at = s.find("@", max(pos, at + 1))
+
+
 def _folded(text: str) -> bytes:
     """``rules.normalise_key(text)`` as UTF-8 (in C for ASCII text)."""
     if text.isascii():
@@ -194,10 +212,10 @@ class Scanner:
                     if r.ip_address(m.group()):
                         add((m.start(), m.end(), "ip"))
         if need & _AT:
-            for m in r.URL_CREDENTIALS.finditer(s):
-                add((m.start(1), m.end(1), "url_credentials"))
-            for m in r.EMAIL.finditer(s):
-                add((m.start(), m.end(), "email"))
+            if "://" in s:
+                for m in r.URL_CREDENTIALS.finditer(s):
+                    add((m.start(1), m.end(1), "url_credentials"))
+            _emails(s, add)
         if need & _SHAPES:
             self._shapes(s, add)
         for kind, rx in self._patterns.items():
