@@ -367,8 +367,8 @@ class Redactor:
         if not need:
             return []
         spans = self._scan.find(s, hint, query, need)
-        if not spans:
-            return []
+        if len(spans) < 2:
+            return [(a, b, kind) for a, b, kind in spans if kind is not None]
         # A kept span (an earlier marker, a card-shaped run or IBAN failing its checks) hides the
         # matches lying wholly inside it (a phone number inside a digit run); of the rest, the
         # earliest wins, then the longest.

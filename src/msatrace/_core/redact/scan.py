@@ -279,10 +279,10 @@ class Scanner:
     def _numbers(self, s: str, hint: bool, iban: int, add: Callable[[Any], None]) -> None:
         # Every numeric rule matches inside a run of digits and separators: find the runs once,
         # then run each rule only over its run (plus two characters its lookahead reads).
-        for run in r.NUMERIC_RUN.finditer(s):
-            n = sum(map(str.isdigit, run.group()))
+        for a, e in r.numeric_runs(s):
+            n = sum(map(str.isdigit, s[a:e]))
             if n >= 8:
-                self._run(s, run.start(), run.end(), n, hint, add)
+                self._run(s, a, e, n, hint, add)
         pos = 0
         while iban and (m := r.IBAN.search(s, pos)) is not None:
             # the country's length decides where the IBAN ends, whatever follows it
