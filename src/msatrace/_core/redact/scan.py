@@ -67,7 +67,7 @@ def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re
 
 # The characters an e-mail's local part is made of, and those its match may not follow: the
 # match starts where the run of these before the ``@`` starts.
-_LOCAL_RUN = re.compile(r"[\w.%+\-]{0,65}\Z")
+_LOCAL_RUN = re.compile(r"[\w.%+\-]{0,65}")
 
 
 def _emails(s: str, add: Callable[[Any], None]) -> None:
@@ -75,8 +75,8 @@ def _emails(s: str, add: Callable[[Any], None]) -> None:
     local-part characters before it (the rule's lookbehind allows no other start)."""
     pos, at = 0, s.find("@")
     while at >= 0:
-        local = _LOCAL_RUN.search(s, max(pos, at - 66), at)
-        m = r.EMAIL.match(s, at if local is None else local.start())
+        local = _LOCAL_RUN.match(s[max(pos, at - 66) : at][::-1])  # backwards from the @
+        m = r.EMAIL.match(s, at - (local.end() if local else 0))
         if m is not None and m.start() >= pos:
             add((m.start(), m.end(), "email"))
             pos = m.end()
@@ -305,7 +305,7 @@ class Scanner:
         while (m := r.CARD.search(s, pos, b)) is not None:
             raw, start = m.group(), m.start()
             # In a run of digit groups a card may end at any group and start at any group.
-            ends = [i for i, c in enumerate(raw) if c == " "][::-1]
+            ends = () if " " not in raw else [i for i, c in enumerate(raw) if c == " "][::-1]
             for end in (len(raw), *ends):
                 if r.card_number(raw[:end]):
                     add((start, start + end, "card"))
@@ -330,13 +330,11 @@ class Scanner:
                 add((m.start(), m.end(), "rrn"))
                 if m.start() == a and m.end() == e:
                     return
-        whole = False
         for m in _overlapping(r.PHONE_KR, s, a, b) if n >= 9 else ():
             if r.phone_digits(m.group(), 9, 13):
                 add((m.start(), m.end(), "phone"))
-                whole = whole or (m.start() == a and m.end() == e)
-        if whole:
-            return
+                if m.start() == a and m.end() == e:
+                    return
         if s[a] == "+":
             for m in _overlapping(r.PHONE_INTL, s, a, b):
                 if r.phone_digits(m.group(), 8, 15):
