@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from msatrace._core.redact.encoded import decode
 from msatrace._core.redact.engine import Redactor
-from msatrace._core.redact.scan import decode
 from tests.redact import corpus
 
 REDACTOR = Redactor()

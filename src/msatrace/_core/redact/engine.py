@@ -6,7 +6,8 @@ cheap: one search over the event's strings decides whether any string needs a cl
 never raises: an internal failure redacts the whole value instead of leaking it, and a custom
 recogniser that fails is reported once and its value redacted whole.
 
-Imports: the standard library, ``_core.config`` (the settings), ``_core.safety`` and ``rules``.
+Imports: the standard library, ``_core.config`` (the settings), ``_core.safety``, ``rules``,
+``scan`` and ``encoded``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from msatrace._core.redact import rules as r
-from msatrace._core.redact.scan import ALL, ESCAPE, Recogniser, Scanner, decode
+from msatrace._core.redact.encoded import ESCAPE, with_decoded
+from msatrace._core.redact.scan import ALL, Recogniser, Scanner
 from msatrace._core.safety import failed
 
 if TYPE_CHECKING:
@@ -358,7 +360,7 @@ class Redactor:
         found = [(a, b, kind, s[a:b]) for a, b, kind in self._spans(s, hint, query)]
         escaped = "%" in s and ESCAPE.search(s) is not None
         if escaped or ("+" in s and "=" in s):
-            found = self._escaped(s, hint, query, found, escaped)
+            found = with_decoded(s, found, lambda t: self._spans(t, hint, query), escaped)
         return self._replace(s, found) if found else s
 
     def _spans(self, s: str, hint: bool, query: bool) -> list[tuple[int, int, str]]:
@@ -395,42 +397,6 @@ class Redactor:
             pos = end
         out.append(s[pos:])
         return "".join(out)
-
-    def _escaped(
-        self,
-        s: str,
-        hint: bool,
-        query: bool,
-        found: list[tuple[int, int, str, str]],
-        escaped: bool,
-    ) -> list[tuple[int, int, str, str]]:
-        """``found`` (the spans of ``s`` as written) and the spans its percent-decoded form
-        shows, as spans of ``s``, in order, without overlaps.
-
-        A query string or a request's repr carries its values encoded (``kim%40example.com``):
-        the rules also run on the decoded text, with a ``+`` as written as itself and as a
-        blank (a form-encoded space; ``%2B`` is always a plus), and each match covers the
-        encoded characters it came from. One list for both, earliest then longest first, so
-        that a match in the text as written never cuts a longer one that only decoding shows
-        (a card with one digit encoded). Text with a ``+`` and an ``=`` and no escape (a form
-        query: ``q=call+010-1234-5678``) is also read with its ``+`` as blanks.
-        """
-        texts = [s] if escaped else []
-        if "+" in s:
-            texts.append(s.replace("+", " "))
-        for text in texts:
-            plain, starts, ends = decode(text)
-            found = found + [
-                (starts[a], ends[b - 1], kind, plain[a:b])
-                for a, b, kind in self._spans(plain, hint, query)
-            ]
-        found.sort(key=lambda x: (x[0], x[0] - x[1]))
-        keep, pos = [], 0
-        for span in found:
-            if span[0] >= pos:
-                keep.append(span)
-                pos = span[1]
-        return keep
 
     def _marker(self, kind: str, value: str | None) -> str:
         if kind == "card" and self._last4 and value is not None:

@@ -5,12 +5,11 @@ few substring tests, no regular expression); ``Scanner.find`` runs the rules the
 returns the spans to replace, ``(start, end, kind)``, with kind ``None`` for a span kept as it is
 (an earlier marker, a card-shaped run failing its checks).
 
-Imports: the standard library, ``_core.safety`` and ``rules``.
+Imports: the standard library, ``_core.safety``, ``rules`` and ``encoded``.
 """
 
 from __future__ import annotations
 
-import codecs
 import datetime
 import re
 import urllib.parse
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from msatrace._core.redact import rules as r
+from msatrace._core.redact.encoded import REVEALING
 from msatrace._core.safety import warn_once
 
 Span = tuple[int, int] | tuple[int, int, str]
@@ -27,13 +27,6 @@ Found = list[tuple[int, int, str | None]]
 MIN_LEN = 6  # the shortest default match (a@b.co)
 _AT, _DIGITS, _ASSIGN, _SHAPES, _IP, _IBAN = 1, 2, 4, 8, 16, 32
 ALL = 63
-# A percent-encoded byte (``%40``): text holding one is also scanned decoded.
-ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
-# The escapes whose decoding can change the first look: an ASCII character, or a non-ASCII one
-# in a name before ``=`` or ``:``. Other non-ASCII characters (a Korean search term in a path)
-# map to the class of neither digits nor letters, as their escapes do: decoded, they make no
-# substring the look tests for (the per-field path still decodes them: they may end a word).
-REVEALING = re.compile(r"%[0-7][0-9A-Fa-f]|%[89A-Fa-f][0-9A-Fa-f][^\s&;,?#=:]{0,64}[ \t]*[=:]")
 
 
 def _classes() -> bytes:
@@ -367,36 +360,3 @@ class Scanner:
                 )
             return False
         return True
-
-
-_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-
-
-def decode(s: str) -> tuple[str, list[int], list[int]]:
-    """``s`` percent-decoded (UTF-8, errors replaced), and for each decoded character the start
-    and end in ``s`` of the characters it came from."""
-    parts: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    pos = 0
-    for m in _RUN.finditer(s):
-        a = m.start()
-        parts.append(s[pos:a])
-        starts.extend(range(pos, a))
-        ends.extend(range(pos + 1, a + 1))
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        begin = a
-        raw = bytes.fromhex(m.group().replace("%", ""))
-        for i in range(len(raw)):
-            chars = decoder.decode(raw[i : i + 1], final=i == len(raw) - 1)
-            if chars:
-                end = a + 3 * (i + 1)
-                parts.append(chars)
-                starts.extend([begin] * len(chars))
-                ends.extend([end] * len(chars))
-                begin = end
-        pos = m.end()
-    parts.append(s[pos:])
-    starts.extend(range(pos, len(s)))
-    ends.extend(range(pos + 1, len(s) + 1))
-    return "".join(parts), starts, ends
