@@ -75,6 +75,10 @@ _TEMPLATES = frozenset(("event", "route"))
 _MAX_KNOWN = 4096
 
 
+def _earliest_longest(span: tuple[int, int, Any]) -> tuple[int, int]:
+    return span[0], span[0] - span[1]
+
+
 class Redactor:
     """Replaces personal data and secrets with ``[REDACTED:<kind>]``.
 
@@ -375,18 +379,22 @@ class Redactor:
         # matches lying wholly inside it (a phone number inside a digit run); of the rest, the
         # earliest wins, then the longest.
         kept = [(a, b) for a, b, kind in spans if kind is None]
-        found = [
-            (a, b, kind)
-            for a, b, kind in spans
-            if kind is not None and not any(k0 <= a and b <= k1 for k0, k1 in kept)
-        ]
-        found.sort(key=lambda x: (x[0], x[0] - x[1]))
+        found = (
+            [
+                (a, b, kind)
+                for a, b, kind in spans
+                if kind is not None and not any(k0 <= a and b <= k1 for k0, k1 in kept)
+            ]
+            if kept
+            else spans
+        )
+        found.sort(key=_earliest_longest)
         out, pos = [], 0
         for a, b, kind in found:
             if a >= pos:
                 out.append((a, b, kind))
                 pos = b
-        return out
+        return out  # type: ignore[return-value]  # no kept span: no kind is None
 
     def _replace(self, s: str, spans: list[tuple[int, int, str, str]]) -> str:
         """``s`` with each ``(start, end, kind, value)`` replaced by its marker."""
