@@ -76,6 +76,16 @@ def _emails(s: str, add: Callable[[Any], None]) -> None:
         at = s.find("@", max(pos, at + 1))
 
 
+def _card_ends(raw: str) -> Iterator[int]:
+    """Where a card in the card-shaped ``raw`` may end: at its end, then at each blank from the
+    last (computed only if the longer ones fail)."""
+    yield len(raw)
+    end = raw.rfind(" ")
+    while end > 0:
+        yield end
+        end = raw.rfind(" ", 0, end)
+
+
 def _folded(text: str) -> bytes:
     """``rules.normalise_key(text)`` as UTF-8 (in C for ASCII text)."""
     if text.isascii():
@@ -298,8 +308,7 @@ class Scanner:
         while (m := r.CARD.search(s, pos, b)) is not None:
             raw, start = m.group(), m.start()
             # In a run of digit groups a card may end at any group and start at any group.
-            ends = () if " " not in raw else [i for i, c in enumerate(raw) if c == " "][::-1]
-            for end in (len(raw), *ends):
+            for end in _card_ends(raw):
                 if r.card_number(raw[:end]):
                     add((start, start + end, "card"))
                     if start == a and start + end == e:
