@@ -59,3 +59,29 @@ def test_no_personal_data_in_stdout_or_spans(
     signup = [ln for ln in app.lines(mark) if ln.get("event") == "signup"]
     assert signup
     assert signup[0]["trace_id"] == trace_id
+
+
+@pytest.fixture(scope="module")
+def django_app(servers: ServerPool) -> Server:
+    need("django")
+    return servers.django_gunicorn(env={"MSATRACE_LOG_FORMAT": "json"})
+
+
+@pytest.mark.parametrize("path", ["/boom", "/no-such-page"])
+def test_a_percent_encoded_address_in_django_s_request_line_is_redacted(
+    django_app: Server, path: str
+) -> None:
+    """Django's ``django.request`` line ("Internal Server Error", "Not Found") carries the
+    request's repr with its query string as sent: the address encoded (``%40``)."""
+    mark = django_app.mark()
+    response = httpx.get(
+        f"{django_app.url}{path}?for=kim.minji%40example.com&tel=%2B82-10-1234-5678"
+    )
+    assert response.status_code in (404, 500)
+    django_app.wait_for(
+        lambda ls: any(ln.get("logger") == "django.request" for ln in ls), since=mark
+    )
+    output = django_app.output(since=mark, tail=1000)
+    for secret in ("kim.minji", "example.com", "1234-5678"):
+        assert secret not in output, (secret, output)
+    assert "[REDACTED:email]" in output

@@ -171,7 +171,9 @@ _NAMES = st.sampled_from(
         "japan", "monkey", "author", "order_id", "int", "name", "id", "주민번호", "\u212aey", "pw",
     ]
 )  # fmt: skip
-_SEPARATORS = st.sampled_from(["=", ":", ": ", " = ", '": "', "='", "\t:"])
+_SEPARATORS = st.sampled_from(
+    ["=", ":", ": ", " = ", '": "', "='", "\t:", " : ", '" : "', " :", "\t: ", "%3D", "%3A"]
+)
 _PIECES = st.one_of(
     _NAMES,
     _SEPARATORS,
@@ -179,7 +181,9 @@ _PIECES = st.one_of(
         [
             "<int:order_id>", "/orders/<int:i>", "{order_id}", '"', "'", "?", "&", ";", " ",
             "\n", "-", ".", "_", "null", "abc123", "s3cr3t", "42", "GET", "/items/7",
-            "bench/1.0", "Mozilla/5.0 (X11; Linux x86_64)",
+            "bench/1.0", "Mozilla/5.0 (X11; Linux x86_64)", "%40", "%2B82", "+", "%20", "%",
+            "kim%40example.com", "%30%31%30", "%EC%A3%BC%EB%AF%BC%EB%B2%88%ED%98%B8",
+            "%E2%80%94", "%C3%A9",
         ]
     ),
 )  # fmt: skip

@@ -6,7 +6,8 @@ cheap: one search over the event's strings decides whether any string needs a cl
 never raises: an internal failure redacts the whole value instead of leaking it, and a custom
 recogniser that fails is reported once and its value redacted whole.
 
-Imports: the standard library, ``_core.config`` (the settings), ``_core.safety`` and ``rules``.
+Imports: the standard library, ``_core.config`` (the settings), ``_core.safety``, ``rules``,
+``scan`` and ``encoded``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from msatrace._core.redact import rules as r
+from msatrace._core.redact.encoded import ESCAPE, with_decoded
 from msatrace._core.redact.scan import ALL, Recogniser, Scanner
 from msatrace._core.safety import failed
 
@@ -71,6 +73,10 @@ _ALLOW = "allow"
 # strings.
 _TEMPLATES = frozenset(("event", "route"))
 _MAX_KNOWN = 4096
+
+
+def _earliest_longest(span: tuple[int, int, Any]) -> tuple[int, int]:
+    return span[0], span[0] - span[1]
 
 
 class Redactor:
@@ -355,30 +361,47 @@ class Redactor:
     # --- text ---
 
     def _text(self, s: str, hint: bool, query: bool = False) -> str:
+        found = [(a, b, kind, s[a:b]) for a, b, kind in self._spans(s, hint, query)]
+        escaped = "%" in s and ESCAPE.search(s) is not None
+        if escaped or ("+" in s and "=" in s):
+            found = with_decoded(s, found, lambda t: self._spans(t, hint, query), escaped)
+        return self._replace(s, found) if found else s
+
+    def _spans(self, s: str, hint: bool, query: bool) -> list[tuple[int, int, str]]:
+        """Where ``s`` is to be replaced, in order, without overlaps."""
         need = ALL if self._scan.everything else self._scan.look(s)
         if not need:
-            return s
+            return []
         spans = self._scan.find(s, hint, query, need)
-        if not spans:
-            return s
+        if len(spans) < 2:
+            return [(a, b, kind) for a, b, kind in spans if kind is not None]
         # A kept span (an earlier marker, a card-shaped run or IBAN failing its checks) hides the
         # matches lying wholly inside it (a phone number inside a digit run); of the rest, the
         # earliest wins, then the longest.
         kept = [(a, b) for a, b, kind in spans if kind is None]
-        found = [
-            (a, b, kind)
-            for a, b, kind in spans
-            if kind is not None and not any(k0 <= a and b <= k1 for k0, k1 in kept)
-        ]
-        if not found:
-            return s
-        found.sort(key=lambda x: (x[0], x[0] - x[1]))
+        found = (
+            [
+                (a, b, kind)
+                for a, b, kind in spans
+                if kind is not None and not any(k0 <= a and b <= k1 for k0, k1 in kept)
+            ]
+            if kept
+            else spans
+        )
+        found.sort(key=_earliest_longest)
         out, pos = [], 0
-        for start, end, kind in found:
-            if start < pos:
-                continue
+        for a, b, kind in found:
+            if a >= pos:
+                out.append((a, b, kind))
+                pos = b
+        return out  # type: ignore[return-value]  # no kept span: no kind is None
+
+    def _replace(self, s: str, spans: list[tuple[int, int, str, str]]) -> str:
+        """``s`` with each ``(start, end, kind, value)`` replaced by its marker."""
+        out, pos = [], 0
+        for start, end, kind, value in spans:
             out.append(s[pos:start])
-            out.append(self._marker(kind, s[start:end]))
+            out.append(self._marker(kind, value))
             pos = end
         out.append(s[pos:])
         return "".join(out)

@@ -190,6 +190,20 @@ PHONE_NATIONAL = re.compile(r"(?<![\w\-.+])0\d{1,4}(?:[ \-]\d{3,4}){2}(?![\w\-]|
 # Where every numeric rule above matches: a run of digits, spaces, dashes, dots and parentheses,
 # with a leading + or (.
 NUMERIC_RUN = re.compile(r"[+(]?\d[\d \-.()]*\d\)?")
+# The same run without its leading + or ( (a regular expression without the optional first
+# character is searched faster): ``numeric_runs`` adds it back.
+_DIGIT_RUN = re.compile(r"\d[\d \-.()]*\d\)?")
+
+
+def numeric_runs(s: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each ``NUMERIC_RUN`` match in ``s``."""
+    runs = []
+    for m in _DIGIT_RUN.finditer(s):
+        a = m.start()
+        runs.append((a - 1 if a and s[a - 1] in "+(" else a, m.end()))
+    return runs
+
+
 IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 IPV4 = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -204,13 +218,15 @@ GATE = re.compile(
 )
 
 
+_DOUBLED_DIGIT = {str(d): d * 2 - 9 if d > 4 else d * 2 for d in range(10)}
+
+
 def luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
+    """The Luhn check of ``digits`` (every second digit from the right doubled); digits of
+    other scripts (``\\d`` matches them) fail it."""
+    if not digits.isascii():
+        return False
+    total = sum(map(int, digits[-1::-2])) + sum(map(_DOUBLED_DIGIT.__getitem__, digits[-2::-2]))
     return total % 10 == 0
 
 
@@ -252,7 +268,7 @@ def _card_grouping(raw: str) -> bool:
     """Groups as printed on cards: fours (the last shorter), or 4-6-5 / 4-6-4 (Amex, Diners)."""
     if " " in raw and "-" in raw:
         return False
-    sizes = [len(g) for g in _GROUPS.split(raw)]
+    sizes = [len(g) for g in raw.replace("-", " ").split(" ")]
     if sizes in ([4, 6, 5], [4, 6, 4]):
         return True
     return all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4
@@ -322,7 +338,6 @@ def iban(raw: str) -> bool:
 
 
 _DOUBLED = re.compile(r"[ \-.]{2}")
-_GROUPS = re.compile(r"[ \-]")
 
 
 def phone_digits(raw: str, low: int, high: int) -> bool:

@@ -5,17 +5,19 @@ few substring tests, no regular expression); ``Scanner.find`` runs the rules the
 returns the spans to replace, ``(start, end, kind)``, with kind ``None`` for a span kept as it is
 (an earlier marker, a card-shaped run failing its checks).
 
-Imports: the standard library, ``_core.safety`` and ``rules``.
+Imports: the standard library, ``_core.safety``, ``rules`` and ``encoded``.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from msatrace._core.redact import rules as r
+from msatrace._core.redact.encoded import REVEALING
 from msatrace._core.safety import warn_once
 
 Span = tuple[int, int] | tuple[int, int, str]
@@ -56,6 +58,34 @@ def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re
         pos = m.start() + 1
 
 
+# The characters an e-mail's local part is made of, and those its match may not follow: the
+# match starts where the run of these before the ``@`` starts.
+_LOCAL_RUN = re.compile(r"[\w.%+\-]{0,65}")
+
+
+def _emails(s: str, add: Callable[[Any], None]) -> None:
+    """``rules.EMAIL.finditer(s)``, tried only where an ``@`` is: at the start of the run of
+    local-part characters before it (the rule's lookbehind allows no other start)."""
+    pos, at = 0, s.find("@")
+    while at >= 0:
+        local = _LOCAL_RUN.match(s[max(pos, at - 66) : at][::-1])  # backwards from the @
+        m = r.EMAIL.match(s, at - (local.end() if local else 0))
+        if m is not None and m.start() >= pos:
+            add((m.start(), m.end(), "email"))
+            pos = m.end()
+        at = s.find("@", max(pos, at + 1))
+
+
+def _card_ends(raw: str) -> Iterator[int]:
+    """Where a card in the card-shaped ``raw`` may end: at its end, then at each blank from the
+    last (computed only if the longer ones fail)."""
+    yield len(raw)
+    end = raw.rfind(" ")
+    while end > 0:
+        yield end
+        end = raw.rfind(" ", 0, end)
+
+
 def _folded(text: str) -> bytes:
     """``rules.normalise_key(text)`` as UTF-8 (in C for ASCII text)."""
     if text.isascii():
@@ -92,10 +122,11 @@ class Scanner:
         # Custom rules may match anything: then every string gets the full look.
         self.everything = bool(self._patterns or self._recognisers)
 
-    def look(self, s: str, first: bool = False) -> int:
+    def look(self, s: str, first: bool = False, decoded: bool = False) -> int:
         """Which rules ``s`` needs (bit flags); 0 when it cannot hold any default match.
 
-        With ``first``, stops at the first rule needed (the event's fast path only asks whether).
+        With ``first``, stops at the first rule needed (the event's fast path only asks whether),
+        and also looks at the text percent-decoded (``decoded``: this is that look).
         """
         if len(s) < MIN_LEN:
             return 0
@@ -111,8 +142,10 @@ class Scanner:
                 need |= _IBAN
         if "@" in c:
             need |= _AT
-        # ``name=value`` or ``name: value`` (a route template's ``<int:id>`` has that shape too)
-        assignment = "=" in c or (":" in c and ("a:" in c or "A:" in c))
+        # ``name=value``, ``name: value`` or ``"name" : value`` (a route template's ``<int:id>``
+        # has that shape too); a blank before the colon is tested on the text, since a blank
+        # maps to the class of digits and ``12 :`` would be as common as ``12:30``.
+        assignment = "=" in c or (":" in c and ("a:" in c or "A:" in c or " :" in s or "\t:" in s))
         if assignment and not first:
             need |= _ASSIGN
         if need and first:
@@ -132,6 +165,16 @@ class Scanner:
             # The first look only asks whether anything would change: an assignment whose name
             # is not sensitive changes nothing, so it is no reason to look closer.
             need |= _ASSIGN
+        if first and not need and not decoded:
+            # Percent-encoded text (and a form query's ``+`` blanks) is also redacted as decoded
+            # (engine ``_text``): the first look must see what decoding reveals, with a ``+`` as
+            # written as itself and as a blank (a form-encoded space).
+            escaped = "%" in s and REVEALING.search(s) is not None
+            if escaped or ("+" in s and "=" in s):
+                plain = urllib.parse.unquote(s, errors="replace") if escaped else ""
+                if "+" in s:
+                    plain += "\n" + urllib.parse.unquote_plus(s, errors="replace")
+                return self.look(plain, True, True)
         return need
 
     def _sensitive_assignment(self, s: str) -> bool:
@@ -172,10 +215,10 @@ class Scanner:
                     if r.ip_address(m.group()):
                         add((m.start(), m.end(), "ip"))
         if need & _AT:
-            for m in r.URL_CREDENTIALS.finditer(s):
-                add((m.start(1), m.end(1), "url_credentials"))
-            for m in r.EMAIL.finditer(s):
-                add((m.start(), m.end(), "email"))
+            if "://" in s:
+                for m in r.URL_CREDENTIALS.finditer(s):
+                    add((m.start(1), m.end(1), "url_credentials"))
+            _emails(s, add)
         if need & _SHAPES:
             self._shapes(s, add)
         for kind, rx in self._patterns.items():
@@ -239,9 +282,10 @@ class Scanner:
     def _numbers(self, s: str, hint: bool, iban: int, add: Callable[[Any], None]) -> None:
         # Every numeric rule matches inside a run of digits and separators: find the runs once,
         # then run each rule only over its run (plus two characters its lookahead reads).
-        for run in r.NUMERIC_RUN.finditer(s):
-            if sum(map(str.isdigit, run.group())) >= 8:
-                self._run(s, run.start(), min(len(s), run.end() + 2), hint, add)
+        for a, e in r.numeric_runs(s):
+            n = sum(map(str.isdigit, s[a:e]))
+            if n >= 8:
+                self._run(s, a, e, n, hint, add)
         pos = 0
         while iban and (m := r.IBAN.search(s, pos)) is not None:
             # the country's length decides where the IBAN ends, whatever follows it
@@ -252,25 +296,32 @@ class Scanner:
             pos = m.start() + len(head)
             add((m.start(), pos, "iban" if r.iban(head) else None))
 
-    def _run(self, s: str, a: int, b: int, hint: bool, add: Callable[[Any], None]) -> None:
+    def _run(self, s: str, a: int, e: int, n: int, hint: bool, add: Callable[[Any], None]) -> None:
+        """The numeric rules over the run ``s[a:e]`` of ``n`` digits (their lookahead reads two
+        characters past it); only the rules whose digit counts ``n`` allows, and none after a
+        span covering the whole run (every later match would lie inside it, and lose to it)."""
+        b = min(len(s), e + 2)
         # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
         # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
         # on what was redacted next to it, and redacting twice changes nothing.
-        pos = a
+        pos = a if n >= 13 else b
         while (m := r.CARD.search(s, pos, b)) is not None:
             raw, start = m.group(), m.start()
             # In a run of digit groups a card may end at any group and start at any group.
-            ends = [i for i, c in enumerate(raw) if c == " "][::-1]
-            for end in (len(raw), *ends):
+            for end in _card_ends(raw):
                 if r.card_number(raw[:end]):
                     add((start, start + end, "card"))
+                    if start == a and start + end == e:
+                        return
                     break
             else:
                 if r.card_shaped(raw):
                     add((start, m.end(), None))
+                    if start == a and m.end() == e:
+                        return
             pos = start + raw.index(" ") + 1 if " " in raw else m.end()
         today = None
-        for m in _overlapping(r.RRN, s, a, b):
+        for m in _overlapping(r.RRN, s, a, b) if n >= 13 else ():
             # 13 digits without the dash are also barcodes and timestamps: a context word (or
             # the field's name) must say it is a registration number.
             context = hint or r.RRN_CONTEXT.search(s, max(0, m.start() - 40), m.start())
@@ -279,13 +330,19 @@ class Scanner:
             today = today or datetime.date.today()
             if r.rrn(m.group(1), m.group(3), today) is not False:
                 add((m.start(), m.end(), "rrn"))
-        for m in _overlapping(r.PHONE_KR, s, a, b):
+                if m.start() == a and m.end() == e:
+                    return
+        for m in _overlapping(r.PHONE_KR, s, a, b) if n >= 9 else ():
             if r.phone_digits(m.group(), 9, 13):
                 add((m.start(), m.end(), "phone"))
+                if m.start() == a and m.end() == e:
+                    return
         if s[a] == "+":
             for m in _overlapping(r.PHONE_INTL, s, a, b):
                 if r.phone_digits(m.group(), 8, 15):
                     add((m.start(), m.end(), "phone"))
+        if n < 9:
+            return
         for m in _overlapping(r.PHONE_NANP, s, a, b):
             add((m.start(), m.end(), "phone"))
         for m in _overlapping(r.PHONE_NATIONAL, s, a, b):
