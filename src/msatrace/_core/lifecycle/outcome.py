@@ -240,15 +240,14 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
         return None
     recorder = rt.metrics.recorder
     if kind == SERVER:
-        active = recorder.active_requests
+        record_server = recorder.record_server
 
         def record_request(outcome: Outcome) -> None:
             request = outcome.request
             scheme = (request.scheme if request is not None else None) or "http"
             # The begin hook counted it with the same method and scheme (the facts are final
-            # once the span started): the gauge returns to 0 whatever the ending.
-            active(-1, method=outcome.method or "_OTHER", scheme=scheme)
-            recorder.record_server(
+            # once the span started): was_active returns the gauge to 0 whatever the ending.
+            record_server(
                 method=outcome.method or "_OTHER",
                 route=outcome.route,
                 status=outcome.status,
@@ -258,6 +257,7 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
                 trace_id=outcome.trace_id,
                 span_id=outcome.span_id,
                 sampled=outcome.sampled,
+                was_active=True,
             )
 
         return record_request

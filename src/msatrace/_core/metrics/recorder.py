@@ -121,23 +121,29 @@ class Recorder:
         trace_id: int | str | None = None,
         span_id: int | str | None = None,
         sampled: bool = False,
+        was_active: bool = False,
     ) -> None:
         """One finished inbound request: ``http.server.request.duration``.
 
         ``route`` is the framework's template or None (never the raw path); ``error_type`` the
         exception's qualified class name, else the status code of a 5xx; the trace and span IDs
-        of a sampled request become the exemplar of its bucket.
+        of a sampled request become the exemplar of its bucket. ``was_active``: the request was
+        counted in ``http.server.active_requests`` when it began; it is taken back here, under
+        the same method and scheme, so the outcome step makes one call per request.
         """
         try:
+            method = method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
+            if was_active:
+                self._active.add((method, scheme), -1)
             if error_type is None and status is not None and status >= 500:
                 error_type = str(status)
-            key = (_method(method), scheme, _status(status), route or "", error_type or "")
+            key = (method, scheme, str(status) if status else "", route or "", error_type or "")
+            self._server.record(
+                key, duration_s, (trace_id, span_id) if sampled and trace_id else None
+            )
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_server", exc)
-            return
-        self._measure(
-            self._server, key, duration_s, trace_id, span_id, sampled, "metrics.record_server"
-        )
 
     def active_requests(self, delta: int, *, method: str, scheme: str) -> None:
         """``http.server.active_requests``: +1 when a request begins, -1 when it ends."""
@@ -170,12 +176,12 @@ class Recorder:
                 error_type = str(status)
             port = str(server_port) if server_port else ""
             key = (_method(method), server_address, port, _status(status), error_type or "")
+            self._client.record(
+                key, duration_s, (trace_id, span_id) if sampled and trace_id else None
+            )
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_client", exc)
-            return
-        self._measure(
-            self._client, key, duration_s, trace_id, span_id, sampled, "metrics.record_client"
-        )
 
     def record_publish(
         self,
