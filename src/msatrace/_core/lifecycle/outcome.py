@@ -53,9 +53,10 @@ class Outcome(NamedTuple):
     """How one incoming request, outgoing hop or task ended; built by keyword, read-only.
 
     A named tuple rather than a frozen dataclass: as immutable, and built in one call (a frozen
-    dataclass sets each field through ``object.__setattr__``). Keep a lifecycle's call to at most
-    15 keyword arguments: past that CPython builds a dict for the call (``CALL_FUNCTION_EX``),
-    on every request; what can be derived is a property instead.
+    dataclass sets each field through ``object.__setattr__``). The lifecycles build it with
+    :meth:`of`, by keyword: calling the class itself by keyword makes CPython gather the keywords
+    into a dict for ``__new__`` on every request, which a plain function's keywords do not.
+    What can be derived is a property instead of a field.
     """
 
     kind: Kind
@@ -95,10 +96,62 @@ class Outcome(NamedTuple):
     server_address: str | None = None
     server_port: int | None = None
 
+    @classmethod
+    def of(
+        cls,
+        *,
+        kind: Kind,
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        error: BaseException | None,
+        span: Span,
+        sampled: bool,
+        trace_id: str | None,
+        span_id: str | None,
+        request_id: str | None,
+        method: str | None = None,
+        route: str | None = None,
+        status: int | None = None,
+        request: RequestFacts | None = None,
+        fields: Mapping[str, Any] | None = None,
+        system: str | None = None,
+        state: str | None = None,
+        operation: str | None = None,
+        destination: str | None = None,
+        server_address: str | None = None,
+        server_port: int | None = None,
+    ) -> Outcome:
+        """An ``Outcome`` by keyword (the fields above, in their order)."""
+        return cls(
+            kind,
+            name,
+            start_ns,
+            end_ns,
+            error,
+            span,
+            sampled,
+            trace_id,
+            span_id,
+            request_id,
+            method,
+            route,
+            status,
+            request,
+            fields,
+            system,
+            state,
+            operation,
+            destination,
+            server_address,
+            server_port,
+        )
+
     @property
     def duration_s(self) -> float:
         """Seconds from start to end; never negative, should the wall clock step back."""
-        return max(self.end_ns - self.start_ns, 0) / 1e9
+        elapsed = self.end_ns - self.start_ns
+        return elapsed / 1e9 if elapsed > 0 else 0.0
 
     @property
     def error_type(self) -> str | None:
