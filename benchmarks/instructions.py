@@ -7,14 +7,14 @@ instructions per request shows where a timed run (``run.py``) cannot see it. Two
 groups), the instructions of one request through the msatrace app and through the bare app
 beside it in the same process, and the difference (what msatrace adds)::
 
-    PYTHONPATH=$PWD/src /work/bvenv/bin/python benchmarks/instructions.py requests
-    PYTHONPATH=$PWD/src /work/bvenv/bin/python benchmarks/instructions.py requests flask-msatrace-off
+    PYTHONPATH=src /work/bvenv/bin/python benchmarks/instructions.py requests
+    PYTHONPATH=src /work/bvenv/bin/python benchmarks/instructions.py requests flask-msatrace-off
 
 ``phases``: the parts of one unsampled request in the core, each called N times (the request's
 begin and end, building its ``Outcome``, handing it to the sinks, the access line with and
 without the event transforms (redaction), each server sink, the begin hooks)::
 
-    PYTHONPATH=$PWD/src /work/bvenv/bin/python benchmarks/instructions.py phases
+    PYTHONPATH=src /work/bvenv/bin/python benchmarks/instructions.py phases
 
 How: the script runs itself under ``valgrind --tool=callgrind --dump-before=zlib_crc32`` and
 calls ``zlib.crc32`` between the phases, so each phase is one callgrind dump; a phase's total
