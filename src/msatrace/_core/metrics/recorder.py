@@ -77,14 +77,6 @@ GAUGES: dict[str, tuple[str, tuple[str, ...], str]] = {
 }
 
 
-def _method(method: str) -> str:
-    return method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
-
-
-def _status(status: int | None) -> str:
-    return str(status) if status else ""
-
-
 class Recorder:
     """Records requests, hops and tasks into in-process instruments; the sink of the outcome step.
 
@@ -138,9 +130,8 @@ class Recorder:
             if error_type is None and status is not None and status >= 500:
                 error_type = str(status)
             key = (method, scheme, str(status) if status else "", route or "", error_type or "")
-            self._server.record(
-                key, duration_s, (trace_id, span_id) if sampled and trace_id else None
-            )
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._server.record(key, duration_s, exemplar)
             self.changes += 1
         except Exception as exc:
             failed("metrics.record_server", exc)
@@ -148,7 +139,8 @@ class Recorder:
     def active_requests(self, delta: int, *, method: str, scheme: str) -> None:
         """``http.server.active_requests``: +1 when a request begins, -1 when it ends."""
         try:
-            self._active.add((_method(method), scheme), delta)
+            method = method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
+            self._active.add((method, scheme), delta)
             self.changes += 1
         except Exception as exc:
             failed("metrics.active_requests", exc)
@@ -175,10 +167,11 @@ class Recorder:
             if error_type is None and status is not None and status >= 400:
                 error_type = str(status)
             port = str(server_port) if server_port else ""
-            key = (_method(method), server_address, port, _status(status), error_type or "")
-            self._client.record(
-                key, duration_s, (trace_id, span_id) if sampled and trace_id else None
-            )
+            method = method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
+            status_code = str(status) if status else ""
+            key = (method, server_address, port, status_code, error_type or "")
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._client.record(key, duration_s, exemplar)
             self.changes += 1
         except Exception as exc:
             failed("metrics.record_client", exc)
@@ -202,12 +195,11 @@ class Recorder:
         """
         try:
             key = (operation, system, destination or "", error_type or "")
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._publish.record(key, duration_s, exemplar)
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_publish", exc)
-            return
-        self._measure(
-            self._publish, key, duration_s, trace_id, span_id, sampled, "metrics.record_publish"
-        )
 
     def record_process(
         self,
@@ -227,12 +219,11 @@ class Recorder:
         """
         try:
             key = (operation, system, destination or "", error_type or "")
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._process.record(key, duration_s, exemplar)
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_process", exc)
-            return
-        self._measure(
-            self._process, key, duration_s, trace_id, span_id, sampled, "metrics.record_process"
-        )
 
     def record_task(
         self,
@@ -251,29 +242,11 @@ class Recorder:
         """
         try:
             key = (name, outcome, error_type or "")
-        except Exception as exc:
-            failed("metrics.record_task", exc)
-            return
-        self._measure(
-            self._task, key, duration_s, trace_id, span_id, sampled, "metrics.record_task"
-        )
-
-    def _measure(
-        self,
-        histogram: Histogram,
-        key: tuple[str, ...],
-        duration_s: float,
-        trace_id: int | str | None,
-        span_id: int | str | None,
-        sampled: bool,
-        site: str,
-    ) -> None:
-        """Record one duration, with the trace as exemplar when sampled; never raises."""
-        try:
-            histogram.record(key, duration_s, (trace_id, span_id) if sampled and trace_id else None)
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._task.record(key, duration_s, exemplar)
             self.changes += 1
         except Exception as exc:
-            failed(site, exc)
+            failed("metrics.record_task", exc)
 
     def snapshot(self) -> Snapshot:
         """A copy of every instrument's state."""
