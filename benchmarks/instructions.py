@@ -46,10 +46,12 @@ def _mark() -> None:
     zlib.crc32(b"")  # callgrind dumps its counts before each call (--dump-before=zlib_crc32)
 
 
-def _run_phases(phases: dict[str, Callable[[], object]], repeat: int, names_file: str) -> None:
-    """Warm each phase, then run each ``repeat`` times between two marks."""
+def _run_phases(
+    phases: dict[str, Callable[[], object]], repeat: int, warm: int, names_file: str
+) -> None:
+    """Warm each phase (``warm`` calls), then run each ``repeat`` times between two marks."""
     for f in phases.values():
-        for _ in range(max(WARM // repeat, 1)):
+        for _ in range(warm):
             f()
     with open(names_file, "w") as fh:
         fh.write("\n".join(phases))
@@ -160,9 +162,9 @@ def _core_phases() -> dict[str, Callable[[], object]]:
 def _child(kind: str, group: str, n: int, names_file: str) -> None:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the access lines, for the process's life
     if kind == "requests":
-        _run_phases(_request_phases(group, n), 1, names_file)
+        _run_phases(_request_phases(group, n), 1, 1, names_file)  # one batch of n warms it
     else:
-        _run_phases(_core_phases(), n, names_file)
+        _run_phases(_core_phases(), n, WARM, names_file)
 
 
 def _totals(out: str) -> list[int]:
