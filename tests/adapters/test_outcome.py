@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -234,3 +235,14 @@ def test_error_type_follows_semconv(
 
     assert out.error_type == expected
     assert out.duration_s == 0.0
+
+
+def test_outcome_of_fills_every_field_by_its_name() -> None:
+    """``Outcome.of`` (the lifecycles' keyword builder) takes every field, each to its own place."""
+    values = {name: object() for name in Outcome._fields}
+
+    out = Outcome.of(**values)  # type: ignore[arg-type]
+
+    assert list(inspect.signature(Outcome.of).parameters) == list(Outcome._fields)
+    assert {name: getattr(out, name) for name in Outcome._fields} == values
+    assert out == Outcome(**values)  # type: ignore[arg-type]

@@ -375,3 +375,26 @@ def test_the_alert_rules_read_the_names_the_exposition_writes() -> None:
     assert task == [
         {names.TASK_NAME: "send", names.OUTCOME: names.OUTCOME_FAILURE, "error_type": "ValueError"}
     ]
+
+
+def test_a_request_that_was_active_takes_itself_back_from_the_gauge() -> None:
+    """``record_server(was_active=True)`` (the outcome step's one call per request) returns
+    ``http.server.active_requests`` to where the begin hook found it, under the same normalised
+    method, and records the duration; without it the gauge is left alone."""
+    m = Metrics(limit=2000)
+    rec = m.recorder
+    rec.active_requests(1, method="BREW", scheme="http")
+    rec.active_requests(1, method="GET", scheme="http")
+
+    _server(m, method="BREW", was_active=True)
+    _server(m, method="GET")
+
+    assert rec.snapshot().gauges["http.server.active_requests"] == {
+        ("_OTHER", "http"): 0.0,
+        ("GET", "http"): 1.0,
+    }
+    counts = {
+        k[0]: sum(s.counts)
+        for k, s in rec.snapshot().histograms["http.server.request.duration"].items()
+    }
+    assert counts == {"_OTHER": 1, "GET": 1}

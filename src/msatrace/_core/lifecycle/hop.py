@@ -124,7 +124,7 @@ class Hop:
             end_ns = self.done_ns
             ids = outcome.hex_ids(span)
             outcome.deliver(
-                Outcome(
+                Outcome.of(
                     kind=CLIENT,
                     name=self.name,
                     start_ns=self.start_ns,

@@ -335,7 +335,7 @@ class RequestScope:
             route = facts.route
             span, ids = self.span, self._ids
             outcome.deliver(
-                Outcome(
+                Outcome.of(
                     kind=SERVER,
                     name=span_name(facts.method, route, facts.kind),
                     start_ns=self._start,

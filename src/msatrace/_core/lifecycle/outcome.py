@@ -53,9 +53,10 @@ class Outcome(NamedTuple):
     """How one incoming request, outgoing hop or task ended; built by keyword, read-only.
 
     A named tuple rather than a frozen dataclass: as immutable, and built in one call (a frozen
-    dataclass sets each field through ``object.__setattr__``). Keep a lifecycle's call to at most
-    15 keyword arguments: past that CPython builds a dict for the call (``CALL_FUNCTION_EX``),
-    on every request; what can be derived is a property instead.
+    dataclass sets each field through ``object.__setattr__``). The lifecycles build it with
+    :meth:`of`, by keyword: calling the class itself by keyword makes CPython gather the keywords
+    into a dict for ``__new__`` on every request, which a plain function's keywords do not.
+    What can be derived is a property instead of a field.
     """
 
     kind: Kind
@@ -95,10 +96,62 @@ class Outcome(NamedTuple):
     server_address: str | None = None
     server_port: int | None = None
 
+    @classmethod
+    def of(
+        cls,
+        *,
+        kind: Kind,
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        error: BaseException | None,
+        span: Span,
+        sampled: bool,
+        trace_id: str | None,
+        span_id: str | None,
+        request_id: str | None,
+        method: str | None = None,
+        route: str | None = None,
+        status: int | None = None,
+        request: RequestFacts | None = None,
+        fields: Mapping[str, Any] | None = None,
+        system: str | None = None,
+        state: str | None = None,
+        operation: str | None = None,
+        destination: str | None = None,
+        server_address: str | None = None,
+        server_port: int | None = None,
+    ) -> Outcome:
+        """An ``Outcome`` by keyword (the fields above, in their order)."""
+        return cls(
+            kind,
+            name,
+            start_ns,
+            end_ns,
+            error,
+            span,
+            sampled,
+            trace_id,
+            span_id,
+            request_id,
+            method,
+            route,
+            status,
+            request,
+            fields,
+            system,
+            state,
+            operation,
+            destination,
+            server_address,
+            server_port,
+        )
+
     @property
     def duration_s(self) -> float:
         """Seconds from start to end; never negative, should the wall clock step back."""
-        return max(self.end_ns - self.start_ns, 0) / 1e9
+        elapsed = self.end_ns - self.start_ns
+        return elapsed / 1e9 if elapsed > 0 else 0.0
 
     @property
     def error_type(self) -> str | None:
@@ -240,15 +293,14 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
         return None
     recorder = rt.metrics.recorder
     if kind == SERVER:
-        active = recorder.active_requests
+        record_server = recorder.record_server
 
         def record_request(outcome: Outcome) -> None:
             request = outcome.request
             scheme = (request.scheme if request is not None else None) or "http"
             # The begin hook counted it with the same method and scheme (the facts are final
-            # once the span started): the gauge returns to 0 whatever the ending.
-            active(-1, method=outcome.method or "_OTHER", scheme=scheme)
-            recorder.record_server(
+            # once the span started): was_active returns the gauge to 0 whatever the ending.
+            record_server(
                 method=outcome.method or "_OTHER",
                 route=outcome.route,
                 status=outcome.status,
@@ -258,6 +310,7 @@ def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
                 trace_id=outcome.trace_id,
                 span_id=outcome.span_id,
                 sampled=outcome.sampled,
+                was_active=True,
             )
 
         return record_request

@@ -200,7 +200,7 @@ class TaskRun:
             span = self.span
             ids = outcome.hex_ids(span)
             outcome.deliver(
-                Outcome(
+                Outcome.of(
                     kind=TASK,
                     name=self.name,
                     start_ns=self.start_ns,

@@ -77,14 +77,6 @@ GAUGES: dict[str, tuple[str, tuple[str, ...], str]] = {
 }
 
 
-def _method(method: str) -> str:
-    return method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
-
-
-def _status(status: int | None) -> str:
-    return str(status) if status else ""
-
-
 class Recorder:
     """Records requests, hops and tasks into in-process instruments; the sink of the outcome step.
 
@@ -121,28 +113,34 @@ class Recorder:
         trace_id: int | str | None = None,
         span_id: int | str | None = None,
         sampled: bool = False,
+        was_active: bool = False,
     ) -> None:
         """One finished inbound request: ``http.server.request.duration``.
 
         ``route`` is the framework's template or None (never the raw path); ``error_type`` the
         exception's qualified class name, else the status code of a 5xx; the trace and span IDs
-        of a sampled request become the exemplar of its bucket.
+        of a sampled request become the exemplar of its bucket. ``was_active``: the request was
+        counted in ``http.server.active_requests`` when it began; it is taken back here, under
+        the same method and scheme, so the outcome step makes one call per request.
         """
         try:
+            method = method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
+            if was_active:
+                self._active.add((method, scheme), -1)
             if error_type is None and status is not None and status >= 500:
                 error_type = str(status)
-            key = (_method(method), scheme, _status(status), route or "", error_type or "")
+            key = (method, scheme, str(status) if status else "", route or "", error_type or "")
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._server.record(key, duration_s, exemplar)
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_server", exc)
-            return
-        self._measure(
-            self._server, key, duration_s, trace_id, span_id, sampled, "metrics.record_server"
-        )
 
     def active_requests(self, delta: int, *, method: str, scheme: str) -> None:
         """``http.server.active_requests``: +1 when a request begins, -1 when it ends."""
         try:
-            self._active.add((_method(method), scheme), delta)
+            method = method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
+            self._active.add((method, scheme), delta)
             self.changes += 1
         except Exception as exc:
             failed("metrics.active_requests", exc)
@@ -169,13 +167,14 @@ class Recorder:
             if error_type is None and status is not None and status >= 400:
                 error_type = str(status)
             port = str(server_port) if server_port else ""
-            key = (_method(method), server_address, port, _status(status), error_type or "")
+            method = method if method in sc.KNOWN_METHODS else sc.HTTP_METHOD_OTHER
+            status_code = str(status) if status else ""
+            key = (method, server_address, port, status_code, error_type or "")
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._client.record(key, duration_s, exemplar)
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_client", exc)
-            return
-        self._measure(
-            self._client, key, duration_s, trace_id, span_id, sampled, "metrics.record_client"
-        )
 
     def record_publish(
         self,
@@ -196,12 +195,11 @@ class Recorder:
         """
         try:
             key = (operation, system, destination or "", error_type or "")
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._publish.record(key, duration_s, exemplar)
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_publish", exc)
-            return
-        self._measure(
-            self._publish, key, duration_s, trace_id, span_id, sampled, "metrics.record_publish"
-        )
 
     def record_process(
         self,
@@ -221,12 +219,11 @@ class Recorder:
         """
         try:
             key = (operation, system, destination or "", error_type or "")
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._process.record(key, duration_s, exemplar)
+            self.changes += 1
         except Exception as exc:
             failed("metrics.record_process", exc)
-            return
-        self._measure(
-            self._process, key, duration_s, trace_id, span_id, sampled, "metrics.record_process"
-        )
 
     def record_task(
         self,
@@ -245,29 +242,11 @@ class Recorder:
         """
         try:
             key = (name, outcome, error_type or "")
-        except Exception as exc:
-            failed("metrics.record_task", exc)
-            return
-        self._measure(
-            self._task, key, duration_s, trace_id, span_id, sampled, "metrics.record_task"
-        )
-
-    def _measure(
-        self,
-        histogram: Histogram,
-        key: tuple[str, ...],
-        duration_s: float,
-        trace_id: int | str | None,
-        span_id: int | str | None,
-        sampled: bool,
-        site: str,
-    ) -> None:
-        """Record one duration, with the trace as exemplar when sampled; never raises."""
-        try:
-            histogram.record(key, duration_s, (trace_id, span_id) if sampled and trace_id else None)
+            exemplar = (trace_id, span_id) if sampled and trace_id else None
+            self._task.record(key, duration_s, exemplar)
             self.changes += 1
         except Exception as exc:
-            failed(site, exc)
+            failed("metrics.record_task", exc)
 
     def snapshot(self) -> Snapshot:
         """A copy of every instrument's state."""

@@ -104,10 +104,14 @@ class Gauge:
 
     def add(self, key: tuple[str, ...], delta: float) -> None:
         with self._lock:
-            if key not in self.values and len(self.values) >= self.limit:
-                self.overflowed += 1
-                key = OVERFLOW
-            self.values[key] = self.values.get(key, 0.0) + delta
+            values = self.values
+            value = values.get(key)
+            if value is None:
+                if len(values) >= self.limit:
+                    self.overflowed += 1
+                    key = OVERFLOW
+                value = values.get(key, 0.0)
+            values[key] = value + delta
 
     def copy(self) -> dict[tuple[str, ...], float]:
         with self._lock:
