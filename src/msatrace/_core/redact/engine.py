@@ -67,12 +67,14 @@ _PLAIN = (
 _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
-# A line's message and an access line's route are templates: the same few strings on line after
-# line. Those found clean are remembered (a verdict on the string alone: any field holding one is
-# clean), up to this many of at most 200 characters, so that a line looks only at its other
-# strings.
-_TEMPLATES = frozenset(("event", "route"))
+# A line's message, an access line's route and its user agent are the same few strings on line
+# after line. Those found clean are remembered (a verdict on the string alone: any field holding
+# one is clean), up to this many of at most 300 characters, so that a line looks only at its
+# other strings. Clean means the first look passed them, or the per-field path left them as they
+# were: a browser's user agent (version numbers, "KHTML") never passes the first look.
+_TEMPLATES = frozenset(("event", "route", "user_agent"))
 _MAX_KNOWN = 4096
+_MAX_KNOWN_LEN = 300
 
 
 def _earliest_longest(span: tuple[int, int, Any]) -> tuple[int, int]:
@@ -227,7 +229,7 @@ class Redactor:
                 if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
                     continue  # an address and nothing else (the access line's client): kept
                 strings.append(value)
-                if key in _TEMPLATES and len(value) <= 200:
+                if key in _TEMPLATES and len(value) <= _MAX_KNOWN_LEN:
                     templates.append(value)
             elif t is int:
                 if not -(10**12) < value < 10**12:
@@ -255,7 +257,16 @@ class Redactor:
                 if out is None:
                     out = dict(event)
                 out[key] = new
+            elif key in _TEMPLATES and type(value) is str and len(value) <= _MAX_KNOWN_LEN:
+                self._remember_kept(key, value)
         return event if out is None else out
+
+    def _remember_kept(self, key: str, value: str) -> None:
+        """``value`` came out of the per-field path unchanged under a key that hints at nothing:
+        the text rules keep it wherever it stands, so the first look may skip it next time."""
+        known = self._known_clean
+        if len(known) < _MAX_KNOWN and self._verdict(key) == (None, False):
+            known.add(value)
 
     def _verdict(self, key: Any) -> tuple[str | None, bool]:
         """(kind or _ALLOW or None, whether the key hints at a registration number)."""
