@@ -354,7 +354,15 @@ def _below(
     bridge = _state.bridge
     if bridge is None or logger.disabled or logger.manager.disable >= levelno:
         return  # logging.disable() and a disabled logger still win
+    if logger.name in _NEVER_KEPT:
+        return
     bridge.below(logger.name, mode, levelno, msg, args, **kwargs)
+
+
+# Loggers whose below-level lines are no help in explaining a failure: Django (4.2) logs every
+# failed template variable lookup at DEBUG, with its traceback, while it renders its own error
+# report for the failing request.
+_NEVER_KEPT = frozenset(("django.template",))
 
 
 _STD_PATCHES = (

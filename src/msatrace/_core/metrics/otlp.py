@@ -42,7 +42,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from msatrace._core import semconv as sc
 from msatrace._core.metrics.recorder import GAUGES, HISTOGRAMS, Recorder
 from msatrace._core.metrics.store import OVERFLOW, Snapshot
-from msatrace._core.safety import failed
+from msatrace._core.safety import failed, warn_once
 from msatrace.exceptions import ConfigError
 
 # Attribute values the semconv types as integers (they are kept as text in a series key).
@@ -96,7 +96,10 @@ def metrics_data(
     exemplar of each bucket; ``http.server.active_requests`` is a non-monotonic sum (an
     UpDownCounter in the semconv).
     """
-    from opentelemetry.sdk.metrics import Exemplar
+    import opentelemetry.sdk.metrics as sdk_metrics
+
+    # OpenTelemetry's SDK before 1.28 has no Exemplar: its data points carry none.
+    exemplar: Any = getattr(sdk_metrics, "Exemplar", None)
 
     bounds = list(sc.DURATION_BUCKETS)
     out: list[Metric] = []
@@ -106,10 +109,12 @@ def metrics_data(
             continue
         points = []
         for row, s in series.items():
-            exemplars = [
-                Exemplar({}, ex[2], int(ex[3] * 1e9), span_id=_id(ex[1]), trace_id=_id(ex[0]))
-                for _, ex in sorted(s.exemplars.items())
-            ]
+            extra: dict[str, Any] = {}
+            if exemplar is not None:
+                extra["exemplars"] = [
+                    exemplar({}, ex[2], int(ex[3] * 1e9), span_id=_id(ex[1]), trace_id=_id(ex[0]))
+                    for _, ex in sorted(s.exemplars.items())
+                ]
             points.append(
                 HistogramDataPoint(
                     attributes=_attributes(keys, row),
@@ -121,7 +126,7 @@ def metrics_data(
                     explicit_bounds=bounds,
                     min=None,  # type: ignore[arg-type]  # optional in OTLP; not tracked
                     max=None,  # type: ignore[arg-type]
-                    exemplars=exemplars,
+                    **extra,
                 )
             )
         data = Histogram(points, AggregationTemporality.CUMULATIVE)
@@ -187,9 +192,13 @@ class OtlpExport:
                     time.time_ns(),
                     self.version,
                 )
-                result = self.exporter.export(data)
             except Exception as exc:
                 failed("metrics.otlp", exc)
+                return False
+            try:
+                result = self.exporter.export(data)
+            except Exception as exc:  # older exporters raise a refused connection at once
+                warn_once("metrics.otlp.export", "msatrace: metrics could not be exported: %s", exc)
                 return False
         return getattr(result, "name", "") == "SUCCESS"
 
