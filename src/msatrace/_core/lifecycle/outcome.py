@@ -184,6 +184,39 @@ def deliver(outcome: Outcome, sinks: tuple[Sink, ...]) -> None:
             failed(f"outcome.{getattr(sink, '__name__', 'sink')}", exc)
 
 
+def finish(
+    sinks: tuple[Sink, ...],
+    *,
+    kind: Kind,
+    name: str,
+    span: Span,
+    start_ns: int,
+    end_ns: int,
+    error: BaseException | None,
+    request_id: str | None,
+    **details: Any,
+) -> None:
+    """Build the :class:`Outcome` of ``span``'s hop or task (its IDs and whether it records
+    read from the span) and :func:`deliver` it; ``details`` are the kind's own fields."""
+    ids = hex_ids(span)
+    deliver(
+        Outcome.of(
+            kind=kind,
+            name=name,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            error=error,
+            span=span,
+            sampled=span.is_recording(),
+            trace_id=ids[0] if ids is not None else None,
+            span_id=ids[1] if ids is not None else None,
+            request_id=request_id,
+            **details,
+        ),
+        sinks,
+    )
+
+
 def hex_ids(span: Span) -> tuple[str, str] | None:
     """The span's trace and span IDs as lowercase hex, or None for an invalid span context."""
     sc = span.get_span_context()

@@ -35,7 +35,7 @@ from msatrace._core import runtime, safety
 from msatrace._core.debug import buffer, demand
 from msatrace._core.errors import capture
 from msatrace._core.lifecycle import outcome
-from msatrace._core.lifecycle.outcome import TASK, Outcome
+from msatrace._core.lifecycle.outcome import TASK
 from msatrace._core.semconv import (
     CODE_FUNCTION_NAME,
 )
@@ -197,26 +197,19 @@ class TaskRun:
             return
         self._ended = True
         try:
-            span = self.span
-            ids = outcome.hex_ids(span)
-            outcome.deliver(
-                Outcome.of(
-                    kind=TASK,
-                    name=self.name,
-                    start_ns=self.start_ns,
-                    end_ns=time.time_ns(),
-                    error=self.error,
-                    span=span,
-                    sampled=span.is_recording(),
-                    trace_id=ids[0] if ids is not None else None,
-                    span_id=ids[1] if ids is not None else None,
-                    request_id=self.request_id,
-                    system=self.system,
-                    state=state,
-                    operation=self.operation,
-                    destination=self.destination,
-                ),
+            outcome.finish(
                 self._sinks,
+                kind=TASK,
+                name=self.name,
+                span=self.span,
+                start_ns=self.start_ns,
+                end_ns=time.time_ns(),
+                error=self.error,
+                request_id=self.request_id,
+                system=self.system,
+                state=state,
+                operation=self.operation,
+                destination=self.destination,
             )
         except Exception as exc:
             safety.failed("tasks.end", exc)
