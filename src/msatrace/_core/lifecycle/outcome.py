@@ -15,12 +15,13 @@ registered with :func:`add_sink`, which says, per ``init()`` and per kind, wheth
 
     add_sink(_metrics)
 
-A sink's own package (``_core/metrics``) sits below the lifecycles and never imports them: the
-factory, here, connects the two, so a recorder plugs in as one more entry of ``_factories``.
+A sink's own package (``_core/metrics``) sits below the lifecycles and never imports them: its
+factory, beside this module (``lifecycle.metered``), connects the two, so a recorder plugs in as
+one more entry of ``_factories``.
 
 Imports: the standard library, opentelemetry, ``_core.runtime``, ``_core.spans`` (``error.type``),
 ``_core.logs`` (the access line, the kept debug lines), ``_core.debug`` (the request's debug
-mode), ``_core.safety`` and ``_core.semconv``.
+mode), ``lifecycle.metered``, ``_core.safety`` and ``_core.semconv``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from msatrace._core import runtime
 from msatrace._core.debug import buffer
+from msatrace._core.lifecycle import metered
 from msatrace._core.logs import access, builder
 from msatrace._core.safety import failed
 from msatrace._core.semconv import ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE
@@ -319,93 +321,6 @@ def _access_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
     return write_access_line if kind == SERVER and rt.settings.access_log else None
 
 
-def _metrics_sink(rt: runtime.Runtime, kind: Kind) -> Sink | None:
-    """RED metrics (``_core.metrics``): requests, outgoing hops and tasks; none with metrics
-    off."""
-    if rt.metrics is None:
-        return None
-    recorder = rt.metrics.recorder
-    if kind == SERVER:
-        record_server = recorder.record_server
-
-        def record_request(outcome: Outcome) -> None:
-            request = outcome.request
-            scheme = (request.scheme if request is not None else None) or "http"
-            # The begin hook counted it with the same method and scheme (the facts are final
-            # once the span started): was_active returns the gauge to 0 whatever the ending.
-            record_server(
-                method=outcome.method or "_OTHER",
-                route=outcome.route,
-                status=outcome.status,
-                scheme=scheme,
-                error_type=outcome.error_type,
-                duration_s=outcome.duration_s,
-                trace_id=outcome.trace_id,
-                span_id=outcome.span_id,
-                sampled=outcome.sampled,
-                was_active=True,
-            )
-
-        return record_request
-    if kind == TASK:
-        process, publish = recorder.record_process, recorder.record_publish
-
-        def record_task(outcome: Outcome) -> None:
-            operation = outcome.operation
-            if operation is not None:  # a message: the messaging semconv's duration metrics
-                (process if operation == "process" else publish)(
-                    operation=operation,
-                    system=outcome.system or "",
-                    destination=outcome.destination,
-                    error_type=outcome.error_type,
-                    duration_s=outcome.duration_s,
-                    trace_id=outcome.trace_id,
-                    span_id=outcome.span_id,
-                    sampled=outcome.sampled,
-                )
-                return
-            recorder.record_task(
-                name=outcome.name,
-                outcome="failure" if outcome.error is not None else "success",
-                error_type=outcome.error_type,
-                duration_s=outcome.duration_s,
-                trace_id=outcome.trace_id,
-                span_id=outcome.span_id,
-                sampled=outcome.sampled,
-            )
-
-        return record_task
-    if kind == CLIENT:
-
-        def record_hop(outcome: Outcome) -> None:
-            recorder.record_client(
-                method=outcome.method or "_OTHER",
-                server_address=outcome.server_address or "",
-                server_port=outcome.server_port,
-                status=outcome.status,
-                error_type=outcome.error_type,
-                duration_s=outcome.duration_s,
-                trace_id=outcome.trace_id,
-                span_id=outcome.span_id,
-                sampled=outcome.sampled,
-            )
-
-        return record_hop
-    return None
-
-
-def _active_begin(rt: runtime.Runtime) -> Begin | None:
-    """``http.server.active_requests`` +1; the metrics sink's ``record_request`` takes it back."""
-    if rt.metrics is None:
-        return None
-    active = rt.metrics.recorder.active_requests
-
-    def request_began(facts: RequestFacts) -> None:
-        active(1, method=facts.method, scheme=facts.scheme or "http")
-
-    return request_began
-
-
 # --- choosing the sinks, once per init() ---
 
 
@@ -422,8 +337,8 @@ class Sinks:
 
 # In order: the kept debug lines of a failed request (before its error lines), the span ends
 # (its exporter sees it at once), then the access line.
-_factories: list[SinkFactory] = [_debug_sink, _span_sink, _access_sink, _metrics_sink]
-_begin_factories: list[BeginFactory] = [_active_begin]
+_factories: list[SinkFactory] = [_debug_sink, _span_sink, _access_sink, metered.sink]
+_begin_factories: list[BeginFactory] = [metered.active_begin]
 _chosen: tuple[runtime.Runtime, Sinks] | None = None
 
 
