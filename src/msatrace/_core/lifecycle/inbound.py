@@ -8,9 +8,9 @@ its response headers (``with_response_headers`` or ``response_header_bytes``, in
 framework's form, or by the names in ``propagation``), calls ``fail(exc)`` if the application
 raised, and always ``end()`` where the request ends (it never raises).
 
-Every decision lives here, so the adapters only translate: span name and attributes (OpenTelemetry
-HTTP server semantic conventions, stable names), response headers, access-log fields and levels,
-error policy.
+Every decision lives here or beside it, so the adapters only translate: span name and attributes
+(``lifecycle.facts``: OpenTelemetry HTTP server semantic conventions, stable names), response
+headers, access-log fields and levels, error policy.
 
 Imports: the standard library, opentelemetry and ``msatrace._core``.
 """
@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import Token
-from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.context import Context
@@ -31,103 +30,20 @@ from msatrace._core import runtime
 from msatrace._core.debug import buffer, demand
 from msatrace._core.errors import capture
 from msatrace._core.lifecycle import outcome
+from msatrace._core.lifecycle.facts import RequestFacts as RequestFacts
+from msatrace._core.lifecycle.facts import describe
+from msatrace._core.lifecycle.facts import span_name as span_name
 from msatrace._core.lifecycle.outcome import SERVER, Outcome, Sink
 from msatrace._core.safety import failed
-from msatrace._core.semconv import (
-    CLIENT_ADDRESS,
-    HTTP_METHOD_OTHER,
-    HTTP_REQUEST_METHOD,
-    HTTP_REQUEST_METHOD_ORIGINAL,
-    HTTP_ROUTE,
-    HTTP_SPAN_NAME_OTHER,
-    KNOWN_METHODS,
-    NETWORK_PROTOCOL_NAME,
-    NETWORK_PROTOCOL_VERSION,
-    SERVER_ADDRESS,
-    SERVER_PORT,
-    URL_PATH,
-    URL_SCHEME,
-    USER_AGENT_ORIGINAL,
-)
 from msatrace._core.spans.tracing import describer, mark_error
 from msatrace._core.trace import context
 from msatrace._core.trace.headers import new_request_id, with_missing
-from msatrace._core.trace.propagation import HeaderBag, Propagation
+from msatrace._core.trace.propagation import Propagation
 
 # RFC 6455 section 7.4.1: 1000 normal closure, 1001 going away (a WebSocketDisconnect's code).
 _NORMAL_CLOSURE = frozenset((1000, 1001))
 ACCESS_LOGGER = outcome.ACCESS_LOGGER
 ERROR_LOGGER = "msatrace.error"
-
-
-@dataclass(slots=True)
-class RequestFacts:
-    """What an adapter knows about a request before the application runs. Values are untrusted."""
-
-    method: str
-    path: str
-    scheme: str
-    headers: HeaderBag
-    server_address: str | None = None
-    server_port: int | None = None
-    client_address: str | None = None
-    user_agent: str | None = None
-    protocol_version: str | None = None
-    # The route template, set by the adapter once the framework has matched it (``None``: no
-    # route, e.g. a 404). The span is renamed ``{METHOD} {route}`` when it ends.
-    route: str | None = None
-    kind: str = "http"
-    # fill(source, facts) fills in what only a sampled span records (server address and port,
-    # protocol version, scheme) from the adapter's request object, once, before the span's
-    # attributes are built: an unsampled request skips the work.
-    fill: Callable[[Any, RequestFacts], object] | None = None
-    source: Any = None
-
-
-def span_name(method: str, route: str | None, kind: str = "http") -> str:
-    """``{METHOD} {route}``; ``{METHOD}`` without a route; ``HTTP`` for unknown methods.
-
-    A WebSocket connection (``kind="websocket"``) is one span named ``WS {route}``: there is no
-    stable semconv name for it, and "GET /chat" would hide that the span lasts the whole
-    connection.
-    """
-    if kind == "websocket":
-        return f"WS {route}" if route else "WS"
-    if method not in KNOWN_METHODS:
-        method = HTTP_SPAN_NAME_OTHER
-    return f"{method} {route}" if route else method
-
-
-def _describe(facts: RequestFacts) -> tuple[str, dict[str, Any]]:
-    if facts.fill is not None:  # cleared by RequestScope.end()
-        facts.fill(facts.source, facts)
-    return span_name(facts.method, facts.route, facts.kind), _attributes(facts)
-
-
-def _attributes(facts: RequestFacts) -> dict[str, Any]:
-    method = facts.method if facts.method in KNOWN_METHODS else HTTP_METHOD_OTHER
-    attrs: dict[str, Any] = {
-        HTTP_REQUEST_METHOD: method,
-        URL_PATH: facts.path,
-        URL_SCHEME: facts.scheme,
-    }
-    if method == HTTP_METHOD_OTHER:
-        attrs[HTTP_REQUEST_METHOD_ORIGINAL] = facts.method
-    if facts.route:
-        attrs[HTTP_ROUTE] = facts.route
-    if facts.server_address:
-        attrs[SERVER_ADDRESS] = facts.server_address
-    if facts.server_port:
-        attrs[SERVER_PORT] = facts.server_port
-    if facts.client_address:
-        attrs[CLIENT_ADDRESS] = facts.client_address
-    if facts.user_agent:
-        attrs[USER_AGENT_ORIGINAL] = facts.user_agent
-    if facts.protocol_version:
-        attrs[NETWORK_PROTOCOL_VERSION] = facts.protocol_version
-    if facts.kind == "websocket":
-        attrs[NETWORK_PROTOCOL_NAME] = "websocket"
-    return attrs
 
 
 class RequestScope:
@@ -179,7 +95,7 @@ class RequestScope:
         self._start = start = time.time_ns()
         # Name and attributes built only for a sampled span (none with tracing off).
         span = self.span = edge.start_span(
-            parent, SpanKind.SERVER, _describe, facts, links, trace_id, start
+            parent, SpanKind.SERVER, describe, facts, links, trace_id, start
         )
         self.facts = facts
         ids = self._ids = outcome.hex_ids(span)

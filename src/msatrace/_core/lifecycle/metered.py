@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from msatrace._core import runtime
 
 if TYPE_CHECKING:
-    from msatrace._core.lifecycle.inbound import RequestFacts
+    from msatrace._core.lifecycle.facts import RequestFacts
     from msatrace._core.lifecycle.outcome import Begin, Kind, Outcome, Sink
 
 

@@ -41,7 +41,7 @@ from msatrace._core.semconv import ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_R
 from msatrace._core.spans.tracing import error_type
 
 if TYPE_CHECKING:
-    from msatrace._core.lifecycle.inbound import RequestFacts
+    from msatrace._core.lifecycle.facts import RequestFacts
 
 Kind = Literal["server", "client", "task"]
 SERVER: Kind = "server"
