@@ -53,10 +53,14 @@ def patterns(value: object, origin: str) -> dict[str, re.Pattern[str]]:
             compiled = re.compile(pattern)
         except re.error as exc:
             raise ConfigError(
-                f"{origin}: pattern {pattern!r} is not a valid regular expression ({exc})"
+                f"{origin}: pattern {pattern!r} is not a valid regular expression ({exc}); "
+                "expected a Python regular expression"
             ) from None
         if compiled.fullmatch(""):
-            raise ConfigError(f"{origin}: pattern {pattern!r} matches the empty string")
+            raise ConfigError(
+                f"{origin}: pattern {pattern!r} matches the empty string; expected a pattern "
+                "that matches at least one character"
+            )
         out[kind if kind not in out else f"{kind}_{i}"] = compiled
     return out
 
