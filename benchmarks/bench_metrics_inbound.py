@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_inbound as inbound
 from _harness import Batch, Result, run_area
+from _setup import init_msatrace
 
 UNAVAILABLE: dict[str, str] = {}
 GROUPS = {
@@ -47,7 +48,7 @@ def build(group: str) -> dict[str, Batch]:
     apps: dict[str, Any] = {}
     if framework == "django":
         inbound._django_setup()
-    _add(apps, f"{framework}:bare.{kind}", lambda: _bare(framework))
+    _add(apps, f"{framework}:bare.{kind}", lambda: inbound._bare(framework))
     if kind.startswith("msatrace"):
         _init_msatrace(metrics=kind == "msatrace-metrics")
         _add(apps, f"{framework}:{kind}", lambda: inbound._msatrace_app(framework))
@@ -73,37 +74,9 @@ def _add(apps: dict[str, Any], name: str, make: Callable[[], Any]) -> None:
         UNAVAILABLE[name] = f"not importable: {exc}"
 
 
-def _bare(framework: str) -> Any:
-    if framework == "fastapi":
-        return inbound._fastapi()
-    if framework == "flask":
-        return inbound._flask()
-    return inbound._django_handler([])
-
-
 def _init_msatrace(*, metrics: bool) -> None:
-    import msatrace
-    from msatrace._core import runtime
-
-    msatrace.init(
-        service_name="bench",
-        service_version="1.0.0",
-        environment="production",
-        log_level="INFO",
-        log_format="json",
-        traces_exporter="none",
-        patch="none",
-        metrics_exporter="prometheus" if metrics else "none",
-    )
-    rt = runtime.current()
-    assert rt is not None
+    rt = init_msatrace(metrics_exporter="prometheus" if metrics else "none", drop_spans=True)
     assert (rt.metrics is not None) is metrics
-    if rt.tracing.provider is not None:
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        rt.tracing.provider.add_span_processor(  # type: ignore[attr-defined]
-            BatchSpanProcessor(inbound._noop_exporter())
-        )
 
 
 # --- the peers ---
