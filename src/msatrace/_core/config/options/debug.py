@@ -23,7 +23,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "debug_buffer_lines",
         ("MSATRACE_DEBUG_BUFFER_LINES",),
-        lambda value, origin: parse.positive(str(value), origin),
+        parse.positive_number,
         const(200),
         "The most lines one request's debug-on-error buffer keeps; the oldest go first, counted.",
         "`200`",
@@ -31,7 +31,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "debug_buffer_bytes",
         ("MSATRACE_DEBUG_BUFFER_BYTES",),
-        lambda value, origin: parse.positive(str(value), origin),
+        parse.positive_number,
         const(65536),
         "The most bytes (estimated from the messages and text fields) one request's buffer keeps.",
         "`65536`",

@@ -66,7 +66,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "error_rate_limit",
         ("MSATRACE_ERROR_RATE_LIMIT",),
-        lambda value, origin: parse.positive(str(value), origin),
+        parse.positive_number,
         const(30),
         "Immediate reports per minute at most (a storm of different bugs); the rest go into "
         "their digests.",
