@@ -9,28 +9,16 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from tests.fixed_trace import SPAN_ID, TRACE_ID
 
 import msatrace
 import msatrace.testing
 
-TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-SPAN_ID = "00f067aa0ba902b7"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 HEAD = {"service": "svc", "environment": "production", "version": "1.0.0"}
-
-
-@pytest.fixture
-def in_trace() -> Iterator[None]:
-    """Run the test inside a span with fixed trace and span IDs."""
-    sc = SpanContext(int(TRACE_ID, 16), int(SPAN_ID, 16), False, TraceFlags(1))
-    with trace.use_span(NonRecordingSpan(sc)):
-        yield
 
 
 @pytest.fixture
