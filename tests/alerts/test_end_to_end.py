@@ -10,8 +10,6 @@ assertions on a shared machine).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import threading
 import time
 import urllib.request
@@ -132,13 +130,8 @@ def test_errors_page_slack_and_pagerduty_resolve_and_a_down_service_inhibits(
         "SLACK_TICKET_WEBHOOK_URL": receivers.url + "/slack/ticket",
         "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
     }
-    installed = subprocess.run(
-        ["sh", str(out / render.SECRETS)], env={**os.environ, **secrets}, capture_output=True
-    )
-    assert installed.returncode == 0, installed.stderr
-
-    def error_ratio(body: dict[str, Any]) -> bool:
-        return "MsatraceHighErrorRatio" in json.dumps(body)
+    stack.install_secrets(out / render.SECRETS, secrets)
+    error_ratio = stack.error_ratio
 
     with stack.alertmanager(tmp_path, out / render.ALERTMANAGER) as am, stack.Exposition() as expo:
         expo.health = 1

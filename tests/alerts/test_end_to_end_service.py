@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -131,13 +129,8 @@ def test_a_failing_msatrace_service_pages_and_resolves(
         "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
         "OPSGENIE_API_KEY": OPSGENIE_KEY,
     }
-    installed = subprocess.run(
-        ["sh", str(out / render.SECRETS)], env={**os.environ, **secrets}, capture_output=True
-    )
-    assert installed.returncode == 0, installed.stderr
-
-    def error_ratio(body: dict[str, Any]) -> bool:
-        return "MsatraceHighErrorRatio" in json.dumps(body)
+    stack.install_secrets(out / render.SECRETS, secrets)
+    error_ratio = stack.error_ratio
 
     def opsgenie_alert(body: dict[str, Any]) -> bool:
         return "MsatraceHighErrorRatio" in str(body.get("message", ""))
