@@ -340,3 +340,21 @@ def test_gunicorn_access_line_takes_ids_from_its_response_headers(
     assert line["event"] == '127.0.0.1 "GET /items/42 HTTP/1.1" 200'
     assert (line["trace_id"], line["request_id"]) == expected
     assert line["span_id"] is None
+
+
+def test_a_per_logger_level_decides_whether_msatrace_writes_its_own_line() -> None:
+    """``log_levels`` silences msatrace's own lines (the access line) below the level of their
+    logger or its nearest named parent, and leaves other loggers at the global level."""
+    from msatrace._core.logs import configure
+
+    msatrace.init(
+        service_name="svc",
+        patch="none",
+        log_levels={"msatrace": "ERROR", "msatrace.access": "WARNING"},
+    )
+
+    assert not configure.enabled("msatrace.access", "info")
+    assert configure.enabled("msatrace.access", "warning")
+    assert not configure.enabled("msatrace.access.child", "info")
+    assert not configure.enabled("msatrace.other", "warning")
+    assert configure.enabled("app", "info")

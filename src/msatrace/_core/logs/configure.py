@@ -36,7 +36,7 @@ from msatrace._core.config import parsers as parse
 from msatrace._core.config.settings import Settings
 from msatrace._core.debug import buffer
 from msatrace._core.logs import builder, console, render, stdlib, throttle
-from msatrace._core.logs.stdlib import FRAMEWORK_LOGGERS
+from msatrace._core.logs.stdlib import FRAMEWORK_LOGGERS, level_for
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
 LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
@@ -96,7 +96,7 @@ def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
     debug mode keeps the line in its buffer or writes it (``_core.debug``)."""
     name = logger.name if isinstance(logger, _Sink) else "app"
     if _state.levels or _state.gated:
-        level, explicit = stdlib.level_for(name)
+        level, explicit = level_for(name)
         if _METHOD_NUM.get(method, 20) < level:
             # A per-logger level silences its logger in every mode.
             mode = buffer.current() if _state.gated and not explicit else None
@@ -182,12 +182,8 @@ def _agate(method: Any) -> Any:
 
 
 def _below_logger_level(name: str, method: str) -> bool:
-    level = _METHOD_NUM.get(method, 20)
-    best, best_len = _state.level, -1  # no per-logger match: the global level decides
-    for prefix, lvl in _state.levels.items():
-        if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
-            best, best_len = lvl, len(prefix)
-    return level < best
+    # no per-logger match: the global level decides
+    return _METHOD_NUM.get(method, 20) < level_for(name)[0]
 
 
 def enabled(name: str, level: str) -> bool:
