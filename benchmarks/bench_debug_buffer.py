@@ -33,22 +33,13 @@ import sys
 import time
 from collections.abc import Callable
 
+from _setup import init_msatrace
+
 LINES_PER_REQUEST = 20
 
 
 def _setup(debug_on_error: bool) -> None:
-    import msatrace
-
-    msatrace.init(
-        service_name="bench",
-        service_version="1.0.0",
-        environment="production",
-        log_level="INFO",
-        log_format="json",
-        traces_exporter="none",
-        patch="none",
-        debug_on_error=debug_on_error,
-    )
+    init_msatrace(debug_on_error=debug_on_error)
 
 
 def _variants() -> dict[str, Callable[[int], int]]:

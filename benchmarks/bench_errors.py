@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import http.server
 import os
-import platform
 import random
 import statistics
 import sys
@@ -40,6 +38,8 @@ from collections.abc import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "src"))
+
+import _report  # noqa: E402  (next to this script)
 
 import msatrace  # noqa: E402
 
@@ -138,9 +138,7 @@ def main() -> None:
     lines = [
         "# Error tracking: capturing and queueing one exception",
         "",
-        f"`python benchmarks/bench_errors.py{' --quick' if args.quick else ''}`, "
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, Python "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs, load {load[0]:.1f}, sentry-sdk "
+        f"{_report.made_with('bench_errors.py', args.quick, load[0])}, sentry-sdk "
         f"{sentry_sdk.VERSION}. {rounds} interleaved rounds of {n} operations. Method: see the "
         "docstring of `bench_errors.py`.",
         "",
@@ -156,10 +154,7 @@ def main() -> None:
         f"Raising and catching alone (bare): {statistics.median(wall['bare']):.1f} µs.",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    with open(os.path.join(HERE, "RESULTS-errors.md"), "w") as f:
-        f.write(text)
+    _report.write("RESULTS-errors.md", lines)
 
 
 if __name__ == "__main__":

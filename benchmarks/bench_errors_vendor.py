@@ -24,10 +24,8 @@ Writes ``benchmarks/RESULTS-errors-vendor.md``.
 from __future__ import annotations
 
 import argparse
-import datetime
 import http.server
 import os
-import platform
 import random
 import statistics
 import sys
@@ -38,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
+import _report  # noqa: E402  (next to this script)
 import httpx  # noqa: E402
 from tests.integration.servers import start_uvicorn  # noqa: E402  (stdlib only)
 
@@ -148,9 +147,7 @@ def main() -> None:
     lines = [
         "# Error tracking: requests with the vendor up, down, hanging or rate-limiting",
         "",
-        f"`python benchmarks/bench_errors_vendor.py{' --quick' if args.quick else ''}`, "
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, Python "
-        f"{platform.python_version()}, {os.cpu_count()} CPUs, load {load[0]:.1f}. FastAPI under "
+        f"{_report.made_with('bench_errors_vendor.py', args.quick, load[0])}. FastAPI under "
         f"uvicorn, one keep-alive client, {rounds} rounds of {per_batch:.0f} s of requests per "
         "mode (one in four failing, two different bugs, 1-s digest window), modes interleaved "
         "in a shuffled order per round. Method: see the docstring of `bench_errors_vendor.py`.",
@@ -172,10 +169,7 @@ def main() -> None:
         f"{up:.0f} µs; a request never waits for the vendor (the delivery thread does).",
         "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    with open(os.path.join(HERE, "RESULTS-errors-vendor.md"), "w") as f:
-        f.write(text)
+    _report.write("RESULTS-errors-vendor.md", lines)
 
 
 if __name__ == "__main__":

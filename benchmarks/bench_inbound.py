@@ -30,6 +30,8 @@ from collections.abc import Callable
 from typing import Any
 
 from _harness import Batch
+from _setup import init_msatrace
+from _setup import noop_exporter as _noop_exporter
 
 UNAVAILABLE: dict[str, str] = {}
 PATH = "/orders/42"
@@ -124,43 +126,18 @@ def _noop_provider() -> Any:
     return provider
 
 
-def _noop_exporter() -> Any:
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-    class Noop(SpanExporter):
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    return Noop()
-
-
 def _init_msatrace(kind: str) -> None:
-    import msatrace
-    from msatrace._core import runtime
-
     # The inbound targets' set-up: RED metrics and debug on error have budgets of their own
     # (RESULTS-metrics.md, RESULTS-debug.md); msatrace-defaults leaves both on, as init() does.
     own_budgets = (
         {} if kind == "msatrace-defaults" else {"metrics_exporter": "none", "debug_on_error": False}
     )
-    msatrace.init(
+    init_msatrace(
         **own_budgets,
-        service_name="bench",
-        service_version="1.0.0",
-        environment="production",
-        log_level="INFO",
-        log_format="json",
-        traces_exporter="none",
-        patch="none",
         sampler="always_off" if kind == "msatrace-unsampled" else "parentbased_always_on",
         tracing=kind != "msatrace-off",
+        drop_spans=True,
     )
-    rt = runtime.current()
-    assert rt is not None
-    if rt.tracing.provider is not None:
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        rt.tracing.provider.add_span_processor(BatchSpanProcessor(_noop_exporter()))  # type: ignore[attr-defined]
 
 
 def _msatrace_app(framework: str) -> Any:

@@ -24,6 +24,7 @@ import sys
 from typing import Any
 
 from _harness import Batch, timed
+from _setup import init_msatrace
 
 UNAVAILABLE: dict[str, str] = {}
 MESSAGE = "user logged in"
@@ -43,22 +44,10 @@ def _msatrace() -> dict[str, Batch]:
     from opentelemetry import trace
 
     import msatrace
-    from msatrace._core import runtime
     from msatrace._core.trace import context
 
-    msatrace.init(
-        service_name="bench",
-        service_version="1.0.0",
-        environment="production",
-        log_level="INFO",
-        log_format="json",
-        traces_exporter="none",
-        patch="none",
-    )
-    rt = runtime.current()
-    assert rt is not None
+    rt = init_msatrace(drop_spans=True)
     assert rt.tracing.tracer is not None
-    _add_noop_batch_processor(rt.tracing.provider)
     span = rt.tracing.tracer.start_span("GET /orders/{order_id}", kind=trace.SpanKind.SERVER)
     log = msatrace.get_logger("bench.orders")
 
@@ -80,16 +69,6 @@ def _msatrace() -> dict[str, Batch]:
         "logging:msatrace": in_request(lambda: log.info(MESSAGE, user="alice", attempt=3)),
         "logging:msatrace-below": in_request(lambda: log.debug(MESSAGE, user="alice", attempt=3)),
     }
-
-
-def _add_noop_batch_processor(provider: Any) -> None:
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-    class Noop(SpanExporter):
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    provider.add_span_processor(BatchSpanProcessor(Noop()))
 
 
 def _structlog() -> dict[str, Batch]:

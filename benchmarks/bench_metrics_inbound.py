@@ -33,8 +33,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_inbound as inbound
 from _harness import Batch, Result, run_area
+from _setup import init_msatrace
 
-UNAVAILABLE: dict[str, str] = {}
+# Variants that could not be built (a peer not installed), as bench_inbound's _add records them.
+UNAVAILABLE = inbound.UNAVAILABLE
 GROUPS = {
     "fastapi": ["peers", "otel-metrics", "msatrace-metrics", "msatrace-nometrics"],
     "flask": ["peers", "otel-metrics", "msatrace-metrics", "msatrace-nometrics"],
@@ -47,63 +49,28 @@ def build(group: str) -> dict[str, Batch]:
     apps: dict[str, Any] = {}
     if framework == "django":
         inbound._django_setup()
-    _add(apps, f"{framework}:bare.{kind}", lambda: _bare(framework))
+    inbound._add(apps, f"{framework}:bare.{kind}", lambda: inbound._bare(framework))
     if kind.startswith("msatrace"):
         _init_msatrace(metrics=kind == "msatrace-metrics")
-        _add(apps, f"{framework}:{kind}", lambda: inbound._msatrace_app(framework))
+        inbound._add(apps, f"{framework}:{kind}", lambda: inbound._msatrace_app(framework))
         # the bare app beside msatrace: FastAPI's own tracing off, as msatrace turns it off
         apps[f"{framework}:bare.{kind}"] = inbound._bare_beside_msatrace(framework)
     elif kind == "otel-metrics":
-        _add(apps, f"{framework}:otel-metrics", lambda: _OTEL[framework]())
+        inbound._add(apps, f"{framework}:otel-metrics", lambda: _OTEL[framework]())
     elif framework == "fastapi":
-        _add(apps, "fastapi:prometheus-fastapi-instrumentator", _fastapi_instrumentator)
-        _add(apps, "fastapi:starlette-exporter", _starlette_exporter)
+        inbound._add(apps, "fastapi:prometheus-fastapi-instrumentator", _fastapi_instrumentator)
+        inbound._add(apps, "fastapi:starlette-exporter", _starlette_exporter)
     elif framework == "flask":
-        _add(apps, "flask:prometheus-flask-exporter", _flask_exporter)
+        inbound._add(apps, "flask:prometheus-flask-exporter", _flask_exporter)
     else:
-        _add(apps, "django:django-prometheus", _django_prometheus)
+        inbound._add(apps, "django:django-prometheus", _django_prometheus)
     caller = inbound._asgi if framework == "fastapi" else inbound._wsgi
     return {name: caller(name, app) for name, app in apps.items()}
 
 
-def _add(apps: dict[str, Any], name: str, make: Callable[[], Any]) -> None:
-    try:
-        apps[name] = make()
-    except ImportError as exc:
-        UNAVAILABLE[name] = f"not importable: {exc}"
-
-
-def _bare(framework: str) -> Any:
-    if framework == "fastapi":
-        return inbound._fastapi()
-    if framework == "flask":
-        return inbound._flask()
-    return inbound._django_handler([])
-
-
 def _init_msatrace(*, metrics: bool) -> None:
-    import msatrace
-    from msatrace._core import runtime
-
-    msatrace.init(
-        service_name="bench",
-        service_version="1.0.0",
-        environment="production",
-        log_level="INFO",
-        log_format="json",
-        traces_exporter="none",
-        patch="none",
-        metrics_exporter="prometheus" if metrics else "none",
-    )
-    rt = runtime.current()
-    assert rt is not None
+    rt = init_msatrace(metrics_exporter="prometheus" if metrics else "none", drop_spans=True)
     assert (rt.metrics is not None) is metrics
-    if rt.tracing.provider is not None:
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        rt.tracing.provider.add_span_processor(  # type: ignore[attr-defined]
-            BatchSpanProcessor(inbound._noop_exporter())
-        )
 
 
 # --- the peers ---

@@ -29,6 +29,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from _harness import Batch
+from _setup import noop_exporter as _noop_exporter
 
 UNAVAILABLE: dict[str, str] = {}
 GROUPS = ["unpatched", "msatrace-span", "msatrace-off", "otel"]
@@ -96,16 +97,6 @@ def _batch(call: Callable[[], Any], in_request: Callable[[], AbstractContextMana
             return perf() - start
 
     return batch
-
-
-def _noop_exporter() -> Any:
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-    class Noop(SpanExporter):
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    return Noop()
 
 
 def _msatrace(group: str) -> Callable[[], AbstractContextManager[Any]]:

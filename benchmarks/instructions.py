@@ -74,18 +74,10 @@ def _request_phases(group: str, n: int) -> dict[str, Callable[[], object]]:
 
 
 def _core_phases() -> dict[str, Callable[[], object]]:
-    import msatrace
+    sys.path.insert(0, HERE)
+    from _setup import init_msatrace
 
-    msatrace.init(
-        service_name="bench",
-        service_version="1.0.0",
-        environment="production",
-        log_level="INFO",
-        log_format="json",
-        traces_exporter="none",
-        patch="none",
-        sampler="always_off",
-    )
+    init_msatrace(sampler="always_off")
     from msatrace._core.lifecycle import inbound, outcome
     from msatrace._core.lifecycle.inbound import RequestFacts
     from msatrace._core.logs import builder

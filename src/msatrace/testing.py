@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from msatrace._core import runtime, safety
 from msatrace._core.logs import builder, render
 from msatrace._core.semconv import SERVICE_NAME
+
+_T = TypeVar("_T")
 
 __all__ = [
     "OTLPReceiver",
@@ -165,11 +167,8 @@ def decode_metrics(body: bytes) -> list[ReceivedPoint]:
         ExportMetricsServiceRequest,
     )
 
-    request = ExportMetricsServiceRequest()
-    request.ParseFromString(body)
     points: list[ReceivedPoint] = []
-    for rm in request.resource_metrics:
-        resource = {a.key: _value(a.value) for a in rm.resource.attributes}
+    for resource, rm in _resources(ExportMetricsServiceRequest(), body, "resource_metrics"):
         service = str(resource.get(SERVICE_NAME, ""))
         instance = str(resource.get("service.instance.id", ""))
         for sm in rm.scope_metrics:
@@ -181,7 +180,7 @@ def decode_metrics(body: bytes) -> list[ReceivedPoint]:
                         instance,
                         m.name,
                         m.unit,
-                        {a.key: _value(a.value) for a in p.attributes},
+                        _attributes(p.attributes),
                     )
                     if kind == "histogram":
                         point.count, point.sum = p.count, p.sum
@@ -196,6 +195,18 @@ def decode_metrics(body: bytes) -> list[ReceivedPoint]:
 
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
+
+
+def _resources(request: Any, body: bytes, field: str) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Each resource of an OTLP export ``request`` parsed from ``body``: its attributes, and the
+    ``field`` entry (``resource_spans``, ``resource_metrics``) that holds its scopes."""
+    request.ParseFromString(body)
+    for entry in getattr(request, field):
+        yield _attributes(entry.resource.attributes), entry
+
+
+def _attributes(attributes: Any) -> dict[str, Any]:
+    return {a.key: _value(a.value) for a in attributes}
 
 
 def _value(v: Any) -> Any:
@@ -213,11 +224,8 @@ def decode_traces(body: bytes) -> list[ReceivedSpan]:
         ExportTraceServiceRequest,
     )
 
-    request = ExportTraceServiceRequest()
-    request.ParseFromString(body)
     spans: list[ReceivedSpan] = []
-    for rs in request.resource_spans:
-        resource = {a.key: _value(a.value) for a in rs.resource.attributes}
+    for resource, rs in _resources(ExportTraceServiceRequest(), body, "resource_spans"):
         service = str(resource.get(SERVICE_NAME, ""))
         for ss in rs.scope_spans:
             for s in ss.spans:
@@ -232,12 +240,9 @@ def decode_traces(body: bytes) -> list[ReceivedSpan]:
                         start_ns=s.start_time_unix_nano,
                         end_ns=s.end_time_unix_nano,
                         status=_STATUS.get(s.status.code, str(s.status.code)),
-                        attributes={a.key: _value(a.value) for a in s.attributes},
+                        attributes=_attributes(s.attributes),
                         links=[(lk.trace_id.hex(), lk.span_id.hex()) for lk in s.links],
-                        events=[
-                            (e.name, {a.key: _value(a.value) for a in e.attributes})
-                            for e in s.events
-                        ],
+                        events=[(e.name, _attributes(e.attributes)) for e in s.events],
                     )
                 )
     return spans
@@ -314,19 +319,21 @@ class OTLPReceiver:
 
     def wait_for(self, predicate: Any, timeout: float = 15.0) -> list[ReceivedSpan]:
         """Wait until ``predicate(spans)`` is true; return the spans (raises on timeout)."""
-        with self._changed:
-            ok = self._changed.wait_for(lambda: predicate(list(self.spans)), timeout)
-            if not ok:
-                raise TimeoutError(f"spans never satisfied the predicate; got {len(self.spans)}")
-            return list(self.spans)
+        return self._wait(
+            self.spans, predicate, timeout, "spans never satisfied the predicate; got"
+        )
 
     def wait_for_metrics(self, predicate: Any, timeout: float = 15.0) -> list[ReceivedPoint]:
         """Wait until ``predicate(points)`` is true; return the points (raises on timeout)."""
+        return self._wait(
+            self.metrics, predicate, timeout, "metrics never satisfied the predicate;"
+        )
+
+    def _wait(self, items: list[_T], predicate: Any, timeout: float, what: str) -> list[_T]:
         with self._changed:
-            ok = self._changed.wait_for(lambda: predicate(list(self.metrics)), timeout)
-            if not ok:
-                raise TimeoutError(f"metrics never satisfied the predicate; {len(self.metrics)}")
-            return list(self.metrics)
+            if not self._changed.wait_for(lambda: predicate(list(items)), timeout):
+                raise TimeoutError(f"{what} {len(items)}")
+            return list(items)
 
     def trace(self, trace_id: str) -> list[ReceivedSpan]:
         """Spans of one trace, in start order."""

@@ -4,14 +4,17 @@
 ``msatrace._alerting.names`` (as OpenTelemetry's exporter translates them); its counters grow at
 rates the test sets and may change mid-run (``error_share``, ``down``). ``prometheus()`` starts
 Debian's ``/usr/bin/prometheus`` with a temporary configuration and the generated rules;
-``alertmanager()`` starts ``prometheus-alertmanager`` with a generated configuration. Imports the
-standard library, the tests' server helper and msatrace's generator names.
+``alertmanager()`` starts ``prometheus-alertmanager`` with a generated configuration;
+``install_secrets()`` runs the generated secrets script. Imports the standard library, the tests'
+server helper and msatrace's generator names.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -239,3 +242,16 @@ def wait(predicate: Any, timeout: float = 90.0, step: float = 0.5) -> Any:
 
 
 __all__ = ["Exposition", "alertmanager", "free_port", "prometheus", "query", "wait"]
+
+
+def install_secrets(script: Path, secrets: dict[str, str]) -> None:
+    """Run the generated secrets script (``render.SECRETS``) with ``secrets`` in its environment."""
+    installed = subprocess.run(
+        ["sh", str(script)], env={**os.environ, **secrets}, capture_output=True
+    )
+    assert installed.returncode == 0, installed.stderr
+
+
+def error_ratio(body: dict[str, Any]) -> bool:
+    """A notification of the error-ratio alert."""
+    return "MsatraceHighErrorRatio" in json.dumps(body)

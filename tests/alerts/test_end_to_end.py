@@ -10,8 +10,6 @@ assertions on a shared machine).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import threading
 import time
 import urllib.request
@@ -115,30 +113,39 @@ def _text(body: dict[str, Any]) -> str:
     return " ".join(a["text"] for a in body.get("attachments", []))
 
 
+def generate(
+    tmp_path: Path,
+    receivers: Receivers,
+    selection: list[str],
+    secrets: dict[str, str] | None = None,
+    *extra: str,
+) -> Path:
+    """``msatrace alerts`` for ``selection`` (service names or ``--config``), made quick (5-s
+    ``for``, 1-s evaluation, short grouping) and sending to the stand-ins, with its secrets
+    script run (Slack, PagerDuty and ``secrets``); the output directory."""
+    out = tmp_path / "out"
+    argv = ["alerts", *selection, "--out", str(out), "--for", "5s", "--evaluation-interval", "1s"]
+    argv += ["--group-wait", "1s", "--group-interval", "2s", "--secrets-dir", str(tmp_path / "s")]
+    argv += ["--webhook-url", receivers.url + "/webhook"]
+    argv += ["--pagerduty-url", receivers.url + "/pagerduty/v2/enqueue", *extra]
+    assert cli.main(argv) == 0
+    base = {
+        "SLACK_PAGE_WEBHOOK_URL": receivers.url + "/slack/page",
+        "SLACK_TICKET_WEBHOOK_URL": receivers.url + "/slack/ticket",
+        "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
+    }
+    stack.install_secrets(out / render.SECRETS, {**base, **(secrets or {})})
+    return out
+
+
 def test_errors_page_slack_and_pagerduty_resolve_and_a_down_service_inhibits(
     tmp_path: Path, receivers: Receivers
 ) -> None:
     """Errors reach Slack and PagerDuty with service, route and value; they resolve; a down
     service pages for being down while its error-ratio alert is inhibited."""
     need("yaml")
-    out = tmp_path / "out"
-    argv = ["alerts", "orders", "--out", str(out), "--for", "5s", "--evaluation-interval", "1s"]
-    argv += ["--group-wait", "1s", "--group-interval", "2s", "--secrets-dir", str(tmp_path / "s")]
-    argv += ["--webhook-url", receivers.url + "/webhook"]
-    argv += ["--pagerduty-url", receivers.url + "/pagerduty/v2/enqueue"]
-    assert cli.main(argv) == 0
-    secrets = {
-        "SLACK_PAGE_WEBHOOK_URL": receivers.url + "/slack/page",
-        "SLACK_TICKET_WEBHOOK_URL": receivers.url + "/slack/ticket",
-        "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
-    }
-    installed = subprocess.run(
-        ["sh", str(out / render.SECRETS)], env={**os.environ, **secrets}, capture_output=True
-    )
-    assert installed.returncode == 0, installed.stderr
-
-    def error_ratio(body: dict[str, Any]) -> bool:
-        return "MsatraceHighErrorRatio" in json.dumps(body)
+    out = generate(tmp_path, receivers, ["orders"])
+    error_ratio = stack.error_ratio
 
     with stack.alertmanager(tmp_path, out / render.ALERTMANAGER) as am, stack.Exposition() as expo:
         expo.health = 1

@@ -10,12 +10,11 @@ another function: a second bug for error tracking) and ``/pid?pause=`` (which pr
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import shared_views as shared
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry import trace
@@ -23,20 +22,8 @@ from opentelemetry import trace
 import msatrace
 
 msatrace.init()
-log = msatrace.get_logger("app")
-std_log = logging.getLogger("app.std")
+log, std_log = shared.log, shared.std_log
 app = FastAPI()
-
-
-def ids(**extra: Any) -> dict[str, Any]:
-    """What the handler saw: the current trace and request IDs, and this process."""
-    return {
-        "trace_id": msatrace.current_trace_id(),
-        "span_id": msatrace.current_span_id(),
-        "request_id": msatrace.current_request_id(),
-        "pid": os.getpid(),
-        **extra,
-    }
 
 
 @app.get("/health")
@@ -46,35 +33,22 @@ async def health() -> dict[str, bool]:
 
 @app.get("/items/{item_id}")
 async def item(item_id: int) -> dict[str, Any]:
-    log.info("item", item_id=item_id)
-    return ids(item_id=item_id)
+    return shared.item(item_id)
 
 
 @app.get("/work")
 async def work(marker: str, steps: int = 3, pause: float = 0.005) -> dict[str, Any]:
-    msatrace.bind(marker=marker)
-    for step in range(steps):
-        log.info("step", step=step)
-        await asyncio.sleep(pause)
-    log.info("done")
-    return ids(marker=marker)
+    return await shared.work_async(marker, steps, pause)
 
 
 @app.get("/work_sync")
 def work_sync(marker: str, steps: int = 3, pause: float = 0.005) -> dict[str, Any]:
-    msatrace.bind(marker=marker)
-    for step in range(steps):
-        log.info("step", step=step)
-        time.sleep(pause)
-    log.info("done")
-    return ids(marker=marker)
+    return shared.work(marker, steps, pause)
 
 
 @app.get("/me")
 async def me() -> dict[str, Any]:
-    msatrace.set_user("u-42")
-    log.info("who")
-    return ids()
+    return shared.me()
 
 
 @app.get("/stream")
@@ -94,12 +68,13 @@ async def ws(websocket: WebSocket, room: str) -> None:
     await websocket.accept()
     text = await websocket.receive_text()
     log.info("ws message", room=room, text=text)
-    await websocket.send_json(ids(room=room))
+    await websocket.send_json(shared.ids(room=room))
     await websocket.close()
 
 
 @app.get("/boom")
 async def boom() -> dict[str, Any]:
+    # raised here, not in shared_views: a test reads this module's name in the report's frame
     log.info("about to fail")
     raise RuntimeError("boom from the app")
 
@@ -121,25 +96,20 @@ async def debug_work(marker: str, fail: str = "no", steps: int = 3) -> Any:
     if fail == "raise":
         raise RuntimeError("debug work failed")
     if fail == "status":
-        return JSONResponse(ids(marker=marker), status_code=500)
-    return ids(marker=marker)
-
-
-def reserve_stock(sku: str) -> None:
-    raise KeyError(sku)
+        return JSONResponse(shared.ids(marker=marker), status_code=500)
+    return shared.ids(marker=marker)
 
 
 @app.get("/bug")
 async def bug() -> dict[str, Any]:
-    reserve_stock("sku-42")
-    return {}
+    return shared.bug()
 
 
 @app.get("/pid")
 async def pid(pause: float = 0) -> dict[str, Any]:
     await asyncio.sleep(pause)
     trace.get_current_span().set_attribute("test.pid", os.getpid())
-    return ids()
+    return shared.ids()
 
 
 msatrace.fastapi.instrument(app)

@@ -10,10 +10,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from tests.conftest import require
+from tests import redis_server
 from tests.errors.jira_vendors import vendor_server
 from tests.errors.vendors import stand_in
-from tests.health.test_health_probes import REDIS, _start_redis, _stop
 from tests.integration.servers import free_port
 
 from msatrace._core.errors.event import ErrorEvent, ExceptionInfo
@@ -49,13 +48,8 @@ WORKER = textwrap.dedent(
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    require("redis-server", REDIS is not None)
-    port = free_port()
-    proc = _start_redis(port)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        _stop(proc)
+    with redis_server.running() as url:
+        yield url
 
 
 def test_three_workers_send_one_report_and_one_digest(redis_url: str) -> None:

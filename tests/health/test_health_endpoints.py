@@ -18,18 +18,10 @@ need("fastapi")
 need("flask")
 django_app.configure()
 
-import warnings  # noqa: E402
-
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from flask import Flask  # noqa: E402
-
-with warnings.catch_warnings():
-    # Starlette asks for httpx2 instead of httpx; either drives the app the same way.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    # Starlette 0.36 (the minimum) imports an anyio name that newer anyio releases deprecate.
-    warnings.filterwarnings("ignore", message="The anyio.abc.BlockingPortal alias is deprecated")
-    from fastapi.testclient import TestClient
+from tests.starlette_client import TestClient  # noqa: E402
 
 import msatrace.django  # noqa: E402
 import msatrace.fastapi  # noqa: E402

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import shutil
 import socket
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 from tests.conftest import require
 from tests.integration.servers import free_port
+from tests.redis_server import REDIS
+from tests.redis_server import start as _start_redis
+from tests.redis_server import stop as _stop
 
 from msatrace._core.health.checks import Check
 from msatrace._core.health.probes import (
@@ -25,8 +25,6 @@ from msatrace._core.health.probes import (
 )
 from msatrace._core.health.registry import Registry
 
-REDIS = shutil.which("redis-server")
-
 
 def _status(check: Check) -> tuple[str, str | None]:
     reg = Registry(ttl=0.0)
@@ -36,28 +34,6 @@ def _status(check: Check) -> tuple[str, str | None]:
         return result.status, result.output
     finally:
         reg.clear()
-
-
-def _start_redis(port: int, *extra: str) -> subprocess.Popen[bytes]:
-    assert REDIS is not None
-    argv = [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *extra]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return proc
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("redis-server did not start")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(10)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(5)
 
 
 def test_redis_check_follows_a_real_redis_server_down_and_back() -> None:

@@ -8,57 +8,27 @@ receiver and write JSON logs on stdout, which the tests read.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from msatrace.testing import OTLPReceiver, ReceivedSpan
-from tests.conftest import need, require
-from tests.integration.servers import Server, ServerPool, free_port
+from tests import redis_server
+from tests.conftest import need
+from tests.integration.servers import Server, ServerPool
 
 httpx = need("httpx")
 need("celery")
 need("redis")
 
-REDIS = shutil.which("redis-server")
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"redis-server did not listen on {port} within {timeout}s")
-
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     """A private redis-server on a free 127.0.0.1 port, without persistence."""
-    require("redis-server", REDIS is not None)
-    assert REDIS is not None
-    port = free_port()
-    argv = [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for_port(port, proc)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+    with redis_server.running("--appendonly", "no") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import need, require
+from tests import redis_server
+from tests.conftest import need
 from tests.errors.jira_vendors import Vendor, vendor_server
 from tests.errors.vendors import StandIn, stand_in
-from tests.health.test_health_probes import REDIS, _start_redis, _stop
 from tests.integration.inbound import Kind
 from tests.integration.servers import ServerPool, free_port
 
@@ -88,13 +88,8 @@ def test_each_bug_gives_one_message_and_one_issue_with_the_first_trace_id(
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    require("redis-server", REDIS is not None)
-    port = free_port()
-    proc = _start_redis(port)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        _stop(proc)
+    with redis_server.running() as url:
+        yield url
 
 
 N = 1000  # the issue's storm: a thousand identical exceptions within a minute

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import pytest
@@ -19,12 +18,8 @@ from flask import Flask  # noqa: E402
 
 import msatrace.fastapi  # noqa: E402
 import msatrace.flask  # noqa: E402
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    # Starlette 0.36 (the minimum) imports an anyio name that newer anyio releases deprecate.
-    warnings.filterwarnings("ignore", message="The anyio.abc.BlockingPortal alias is deprecated")
-    from fastapi.testclient import TestClient
+from tests.metrics.orders_app import orders_app  # noqa: E402
+from tests.starlette_client import TestClient  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:The anyio.abc.BlockingPortal alias is deprecated")
 
@@ -76,16 +71,7 @@ def test_requests_are_counted_per_route_with_their_status() -> None:
     msatrace.init(
         service_name="shop", patch="none", log_format="json", metrics_exporter="prometheus"
     )
-    app = FastAPI()
-
-    @app.get("/orders/{order_id}")
-    def order(order_id: int) -> dict[str, int]:
-        if order_id == 0:
-            raise ValueError("no order 0")
-        return {"order_id": order_id}
-
-    msatrace.fastapi.instrument(app)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(orders_app(), raise_server_exceptions=False) as client:
         for order_id in (1, 2, 3, 0):
             client.get(f"/orders/{order_id}")
         text = client.get("/metrics").text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import warnings
 from typing import Any
 
 import pytest
@@ -17,15 +16,10 @@ from tests.conftest import need
 need("opentelemetry.exporter.otlp.proto.http")
 need("fastapi")
 
-from fastapi import FastAPI  # noqa: E402
-
 import msatrace.fastapi  # noqa: E402
 from msatrace.testing import OTLPReceiver, ReceivedPoint  # noqa: E402
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    warnings.filterwarnings("ignore", message="The anyio.abc.BlockingPortal alias is deprecated")
-    from fastapi.testclient import TestClient
+from tests.metrics.orders_app import orders_app  # noqa: E402
+from tests.starlette_client import TestClient  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:The anyio.abc.BlockingPortal alias is deprecated")
 
@@ -37,19 +31,6 @@ def _latest(points: list[ReceivedPoint]) -> dict[tuple[str, frozenset[Any]], Rec
     return {(p.name, frozenset(p.attributes.items())): p for p in points}
 
 
-def _app() -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/orders/{order_id}")
-    def order(order_id: int) -> dict[str, int]:
-        if order_id == 0:
-            raise ValueError("no order 0")
-        return {"order_id": order_id}
-
-    msatrace.fastapi.instrument(app)
-    return app
-
-
 def test_shutdown_sends_the_request_metrics_with_an_exemplar(env: pytest.MonkeyPatch) -> None:
     """Counts per route and status, error.type, the active-requests sum back at 0 and a trace ID
     the client received as exemplar reach the receiver at shutdown(); nothing is scraped."""
@@ -57,7 +38,7 @@ def test_shutdown_sends_the_request_metrics_with_an_exemplar(env: pytest.MonkeyP
         env.setenv("OTEL_METRICS_EXPORTER", "otlp")
         env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_endpoint)
         msatrace.init(service_name="shop", log_format="json", access_log=False)
-        with TestClient(_app(), raise_server_exceptions=False) as client:
+        with TestClient(orders_app(), raise_server_exceptions=False) as client:
             ok = [client.get(f"/orders/{i}") for i in (1, 2)]
             client.get("/orders/0")
             scrape = client.get("/metrics")
@@ -97,7 +78,7 @@ def test_metrics_are_sent_every_interval(env: pytest.MonkeyPatch) -> None:
             metrics_exporter="otlp",
             otlp_metrics_endpoint=receiver.base_endpoint + "/v1/metrics",
         )
-        with TestClient(_app()) as client:
+        with TestClient(orders_app()) as client:
             client.get("/orders/7")
         points = receiver.wait_for_metrics(lambda ps: any(p.name == SERVER for p in ps))
         msatrace.shutdown()  # its last export still finds the receiver

@@ -21,27 +21,11 @@ from msatrace._core.redact.spans import RedactingSpanExporter
 REDACTOR = Redactor()
 MARKER = re.compile(r"\[REDACTED:[a-z0-9_]+\]")
 # Values that are personal data in full (the whole value is what a rule replaces).
-WHOLE = {
-    "email": corpus.email,
-    "card": corpus.card,
-    "phone_kr": corpus.phone_kr,
-    "phone_intl": corpus.phone_intl,
-    "jwt": corpus.jwt,
-    "aws_key_id": corpus.aws_key_id,
-    "iban": corpus.iban,
-    "rrn": lambda rng: _dashed(rng),
-}
+WHOLE = corpus.WHOLE_VALUES
 # Prose around them: letters of several scripts and spaces, nothing a rule could start on.
 PROSE = st.text(
     alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz 가나다라마바사 注文完了 äöüé"), max_size=30
 ).map(lambda s: s.strip())
-
-
-def _dashed(rng: random.Random) -> str:
-    while True:
-        value, _ = corpus.rrn(rng, rng.random() < 0.3, None)
-        if "-" in value:
-            return value
 
 
 @st.composite

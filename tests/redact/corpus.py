@@ -193,6 +193,27 @@ def iban(rng: random.Random, valid: bool = True) -> str:
     return s
 
 
+def rrn_dashed(rng: random.Random) -> str:
+    """A registration number with its dash (without it, a context word is needed)."""
+    while True:
+        value, _ = rrn(rng, rng.random() < 0.3, None)
+        if "-" in value:
+            return value
+
+
+# Values that are personal data in full (the whole value is what a rule replaces), by kind.
+WHOLE_VALUES: dict[str, Callable[[random.Random], str]] = {
+    "email": email,
+    "card": card,
+    "phone_kr": phone_kr,
+    "phone_intl": phone_intl,
+    "jwt": jwt,
+    "aws_key_id": aws_key_id,
+    "iban": iban,
+    "rrn": rrn_dashed,
+}
+
+
 def _text(rng: random.Random, value: str, context: str = "") -> str:
     before = [rng.choice(WORDS) for _ in range(rng.randrange(0, 5))]
     after = [rng.choice(WORDS) for _ in range(rng.randrange(0, 5))]

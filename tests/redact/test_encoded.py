@@ -94,24 +94,7 @@ def test_decode_maps_each_character_to_the_characters_it_came_from() -> None:
 
 # --- property: no corpus value survives, however much of it is encoded --------------------------
 
-_VALUES = {
-    "email": corpus.email,
-    "card": corpus.card,
-    "phone_kr": corpus.phone_kr,
-    "phone_intl": corpus.phone_intl,
-    "jwt": corpus.jwt,
-    "aws_key_id": corpus.aws_key_id,
-    "iban": corpus.iban,
-    "rrn": lambda rng: _dashed(rng),
-}
-
-
-def _dashed(rng: random.Random) -> str:
-    """A registration number with its dash (without it, a context word is needed)."""
-    while True:
-        value, _ = corpus.rrn(rng, rng.random() < 0.3, None)
-        if "-" in value:
-            return value
+_VALUES = corpus.WHOLE_VALUES
 
 
 _SHELLS = (

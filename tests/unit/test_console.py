@@ -7,27 +7,16 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from tests.fixed_trace import SPAN_ID, TRACE_ID
 
 import msatrace
 from msatrace._core.logs import console
 from msatrace._core.trace import context
 
-TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-SPAN_ID = "00f067aa0ba902b7"
 GENERATED_REQUEST_ID = "0af7651916cd43dd8448eb211c80319c"
 SERVICE = {"service": "svc", "environment": "development", "version": "1.2.3"}
-
-
-@pytest.fixture
-def in_trace() -> Iterator[None]:
-    sc = SpanContext(int(TRACE_ID, 16), int(SPAN_ID, 16), False, TraceFlags(1))
-    with trace.use_span(NonRecordingSpan(sc)):
-        yield
 
 
 def _init_console(capsys: pytest.CaptureFixture[str], **kwargs: object) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +16,15 @@ import structlog
 import structlog.testing
 from hypothesis import given
 from hypothesis import strategies as st
-from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from tests.fixed_trace import SPAN_ID, TRACE_ID
 
 import msatrace
 from msatrace._core import safety
 from msatrace._core.logs import access, builder, configure, console, render
 
-TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-SPAN_ID = "00f067aa0ba902b7"
 # Every character str.splitlines() splits on, and what JSON and console must not carry raw.
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 RAW_JSON = ("\x7f", "\x80", "\x85", "\x9b", "\x9f", "\u2028", "\u2029")
-
-
-@pytest.fixture
-def in_trace() -> Iterator[None]:
-    """Run the test inside a span with fixed trace and span IDs."""
-    sc = SpanContext(int(TRACE_ID, 16), int(SPAN_ID, 16), False, TraceFlags(1))
-    with trace.use_span(NonRecordingSpan(sc)):
-        yield
 
 
 @pytest.fixture(params=["json", "console"])

@@ -9,28 +9,16 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from tests.fixed_trace import SPAN_ID, TRACE_ID
 
 import msatrace
 import msatrace.testing
 
-TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-SPAN_ID = "00f067aa0ba902b7"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 HEAD = {"service": "svc", "environment": "production", "version": "1.0.0"}
-
-
-@pytest.fixture
-def in_trace() -> Iterator[None]:
-    """Run the test inside a span with fixed trace and span IDs."""
-    sc = SpanContext(int(TRACE_ID, 16), int(SPAN_ID, 16), False, TraceFlags(1))
-    with trace.use_span(NonRecordingSpan(sc)):
-        yield
 
 
 @pytest.fixture
@@ -352,3 +340,21 @@ def test_gunicorn_access_line_takes_ids_from_its_response_headers(
     assert line["event"] == '127.0.0.1 "GET /items/42 HTTP/1.1" 200'
     assert (line["trace_id"], line["request_id"]) == expected
     assert line["span_id"] is None
+
+
+def test_a_per_logger_level_decides_whether_msatrace_writes_its_own_line() -> None:
+    """``log_levels`` silences msatrace's own lines (the access line) below the level of their
+    logger or its nearest named parent, and leaves other loggers at the global level."""
+    from msatrace._core.logs import configure
+
+    msatrace.init(
+        service_name="svc",
+        patch="none",
+        log_levels={"msatrace": "ERROR", "msatrace.access": "WARNING"},
+    )
+
+    assert not configure.enabled("msatrace.access", "info")
+    assert configure.enabled("msatrace.access", "warning")
+    assert not configure.enabled("msatrace.access.child", "info")
+    assert not configure.enabled("msatrace.other", "warning")
+    assert configure.enabled("app", "info")

@@ -1,7 +1,8 @@
 """Configuration: what ``init()`` was asked for, resolved once into a frozen ``Settings``.
 
-The settings table (``settings``) with its environment variables, the value parsers
-(``parsers``), the OpenTelemetry SDK variables msatrace checks (``sdkvars``) and the
+The settings (``settings``: ``Settings`` and ``resolve()``), the table of options with their
+environment variables (``options``, one module per area), the value parsers (``parsers``,
+``redaction``), the OpenTelemetry SDK variables msatrace checks (``sdkvars``) and the
 minimum supported versions (``versions``, also loaded by path by the noxfile and the docs).
 Nothing here runs per request.
 

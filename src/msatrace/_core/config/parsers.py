@@ -224,6 +224,11 @@ def positive(value: str, origin: str) -> int:
     return n
 
 
+def positive_number(value: object, origin: str) -> int:
+    """``positive`` for a setting whose argument may be a number (``debug_buffer_lines=200``)."""
+    return positive(str(value), origin)
+
+
 def protocol(value: str, origin: str) -> str:
     """An OTLP protocol this exporter speaks: ``http/protobuf`` or ``grpc``."""
     v = value.strip().lower() if isinstance(value, str) else value

@@ -2,9 +2,11 @@
 
 ``configure(settings)`` installs, once per ``init()``: the line pipeline of ``event`` (service
 fields, renderer, output, event transforms), structlog's configuration (a bound logger whose
-calls go straight to ``event.write``) and the bridge on the root logger, which sends every
-standard-library record (uvicorn, gunicorn, Django, Celery, urllib3, ...) to ``event.write``
-too; server loggers' own console handlers are taken out so that no line is printed twice.
+calls go straight to ``event.write``) and the bridge on the root logger (``stdlib.Bridge``),
+which sends every standard-library record (uvicorn, gunicorn, Django, Celery, urllib3, ...) to
+``event.write`` too; server loggers' own console handlers are taken out so that no line is
+printed twice. The bridge, the gates of ``Logger``'s methods and the levels and switches they
+read (``stdlib.state``) are ``stdlib``'s.
 ``unconfigure()`` gives back every handler and level it changed. Building, transforming and
 rendering a line is ``event``'s and ``render``'s job, the access line ``access``'s.
 
@@ -24,7 +26,6 @@ import sys
 import time
 import weakref
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,10 +35,8 @@ from msatrace._core import patching
 from msatrace._core.config import parsers as parse
 from msatrace._core.config.settings import Settings
 from msatrace._core.debug import buffer
-from msatrace._core.errors import capture
 from msatrace._core.logs import builder, console, render, stdlib, throttle
-from msatrace._core.logs.stdlib import ACCESS_LOGGERS, FRAMEWORK_LOGGERS
-from msatrace._core.safety import failed
+from msatrace._core.logs.stdlib import FRAMEWORK_LOGGERS, level_for
 
 _LEVEL_NAMES = {"exception": "error", "warn": "warning", "fatal": "critical", "msg": "info"}
 LEVEL_NUM = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
@@ -57,22 +56,7 @@ NOISY_LOGGERS = {
 }  # fmt: skip
 
 
-@dataclass
-class _State:
-    levels: dict[str, int] = field(default_factory=dict)
-    level: int = 20
-    drop_access: bool = False
-    # gunicorn's access-log atoms of the X-Trace-ID and X-Request-ID response headers.
-    response_atoms: tuple[str, str] = ("{x-trace-id}o", "{x-request-id}o")
-    bridge: _Bridge | None = None
-    # Debug on error or on demand is on: lines below the level may be kept or written while a
-    # request has a debug mode (``_core.debug``), so they must reach ``_write`` and the bridge.
-    gated: bool = False
-    removed: list[tuple[logging.Logger, logging.Handler]] = field(default_factory=list)
-    saved: list[tuple[logging.Logger, int, bool]] = field(default_factory=list)
-
-
-_state = _State()
+_state = stdlib.state  # shared with the bridge and the gates (stdlib)
 _processors: list[Any] = []  # mutated in place so loggers cached by structlog follow re-init
 
 
@@ -112,7 +96,7 @@ def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
     debug mode keeps the line in its buffer or writes it (``_core.debug``)."""
     name = logger.name if isinstance(logger, _Sink) else "app"
     if _state.levels or _state.gated:
-        level, explicit = _level_for(name)
+        level, explicit = level_for(name)
         if _METHOD_NUM.get(method, 20) < level:
             # A per-logger level silences its logger in every mode.
             mode = buffer.current() if _state.gated and not explicit else None
@@ -123,15 +107,6 @@ def _write(logger: Any, method: str, ev: MutableMapping[str, Any]) -> bool:
                 return True
     builder.write(name, _LEVEL_NAMES.get(method, method), ev, time.time())
     return True
-
-
-def _level_for(name: str) -> tuple[int, bool]:
-    """The level of logger ``name`` and whether a per-logger level (not the global one) set it."""
-    best, best_len = _state.level, -1
-    for prefix, lvl in _state.levels.items():
-        if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
-            best, best_len = lvl, len(prefix)
-    return best, best_len >= 0
 
 
 def _bound_logger_class(min_level: int, gated: bool = False) -> type[Any]:
@@ -207,12 +182,8 @@ def _agate(method: Any) -> Any:
 
 
 def _below_logger_level(name: str, method: str) -> bool:
-    level = _METHOD_NUM.get(method, 20)
-    best, best_len = _state.level, -1  # no per-logger match: the global level decides
-    for prefix, lvl in _state.levels.items():
-        if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
-            best, best_len = lvl, len(prefix)
-    return level < best
+    # no per-logger match: the global level decides
+    return _METHOD_NUM.get(method, 20) < level_for(name)[0]
 
 
 def enabled(name: str, level: str) -> bool:
@@ -226,151 +197,6 @@ def enabled(name: str, level: str) -> bool:
     elif not builder.pipeline.configured or number < _state.level:
         return False
     return not (_state.levels and _below_logger_level(name, level))
-
-
-# --- the stdlib bridge ---
-
-
-class _Bridge(logging.Handler):
-    """Sends stdlib log records through the event builder to the same output."""
-
-    def below(
-        self,
-        name: str,
-        mode: buffer.Buffer | object,
-        levelno: int,
-        msg: object,
-        args: Any,
-        exc_info: Any = None,
-        extra: Mapping[str, Any] | None = None,
-        stack_info: bool = False,
-        stacklevel: int = 1,
-    ) -> None:
-        """A call below its logger's level (``Logger._log``'s arguments), let through for a
-        request's debug ``mode`` (``_std_method``): kept in its buffer, or written (DEBUG on
-        demand). The line has what the bridge takes from a record: the message, the ``extra``
-        fields, the exception.
-        """
-        try:
-            if _state.levels:
-                level, explicit = _level_for(name)
-                if explicit and levelno < level:
-                    return  # a per-logger level silences its logger in every mode
-            kept = isinstance(mode, buffer.Buffer)
-            ev: dict[str, Any] = {
-                # Formatted only if the line is ever written, as a record defers it to its
-                # handlers.
-                "event": buffer.Deferred(stdlib.call_message, msg, args)
-                if kept and args
-                else stdlib.call_message(msg, args)
-            }
-            if extra:
-                for key, value in extra.items():
-                    if key not in stdlib.STD_RECORD and key[:1] != "_":
-                        ev[key] = value
-            if exc_info:
-                if isinstance(exc_info, BaseException):
-                    exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
-                elif not isinstance(exc_info, tuple):
-                    exc_info = sys.exc_info()
-                ev["exc_info"] = exc_info
-            method = stdlib.STD_LEVEL_NAMES.get(levelno) or logging.getLevelName(levelno).lower()
-            if kept:
-                builder.keep(mode, name, method, ev)  # type: ignore[arg-type]  # kept: a Buffer
-            else:
-                builder.write(name, method, ev, time.time())
-        except Exception as exc:
-            failed("logs.bridge", exc)
-
-    def _fields(self, record: logging.LogRecord) -> dict[str, Any] | None:
-        """The record's event fields; ``None`` for a record msatrace writes otherwise."""
-        if _state.drop_access and (
-            record.name in ACCESS_LOGGERS
-            or (record.name == "django.server" and hasattr(record, "status_code"))
-        ):
-            return None  # msatrace writes the access line (documented in docs/logging.md)
-        exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and capture.line_decided(exc):
-            return None  # msatrace already logged this exception once, with its trace
-        ev: dict[str, Any] = {"event": stdlib.message(record)}
-        attrs = record.__dict__
-        if not attrs.keys() <= stdlib.STD_RECORD:  # extra fields: copied in their order
-            for key, value in attrs.items():
-                if key not in stdlib.STD_RECORD and key[:1] != "_":
-                    ev[key] = value
-        if record.exc_info:
-            ev["exc_info"] = record.exc_info
-        return ev
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            ev = self._fields(record)
-            if ev is None:
-                return
-            if record.name == "gunicorn.access":
-                timestamp = render.timestamp(record.created)
-                event = builder.build(
-                    record.name, record.levelname.lower(), ev, timestamp, builder.current_ids()
-                )
-                if event["trace_id"] is None:
-                    stdlib.ids_from_gunicorn_atoms(event, record.args, _state.response_atoms)
-                builder.finish(event)
-            else:
-                builder.write(record.name, record.levelname.lower(), ev, record.created)
-        except Exception as exc:  # not handleError(): its "--- Logging error ---" dump
-            failed("logs.bridge", exc)
-
-
-# Logger.debug, .info, .warning and .log: the calls that may be below the level. Such a call
-# returns at once after its own isEnabledFor check, before a record is made; while a request has
-# a debug mode, the wrapper hands it to the bridge instead (kept, or written at DEBUG), without
-# making a record, and never to the application's other handlers. A call at or above the level
-# goes on unchanged. Code guarded by its own isEnabledFor(DEBUG) is not reached.
-def _std_method(levelno: int) -> Any:
-    def wrapper(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
-        if not _state.gated or instance.isEnabledFor(levelno) or not args:
-            return wrapped(*args, **kwargs)
-        mode = buffer.current()
-        if mode is not None:
-            _below(instance, mode, levelno, args[0], args[1:], kwargs)
-        return None
-
-    return wrapper
-
-
-def _std_log(wrapped: Any, instance: logging.Logger, args: Any, kwargs: Any) -> Any:
-    level = args[0] if args else None
-    if not _state.gated or type(level) is not int or len(args) < 2 or instance.isEnabledFor(level):
-        return wrapped(*args, **kwargs)
-    mode = buffer.current()
-    if mode is not None and level >= logging.DEBUG:
-        _below(instance, mode, level, args[1], args[2:], kwargs)
-    return None
-
-
-def _below(
-    logger: logging.Logger, mode: object, levelno: int, msg: object, args: Any, kwargs: Any
-) -> None:
-    bridge = _state.bridge
-    if bridge is None or logger.disabled or logger.manager.disable >= levelno:
-        return  # logging.disable() and a disabled logger still win
-    if logger.name in _NEVER_KEPT:
-        return
-    bridge.below(logger.name, mode, levelno, msg, args, **kwargs)
-
-
-# Loggers whose below-level lines are no help in explaining a failure: Django (4.2) logs every
-# failed template variable lookup at DEBUG, with its traceback, while it renders its own error
-# report for the failing request.
-_NEVER_KEPT = frozenset(("django.template",))
-
-
-_STD_PATCHES = (
-    ("debug", _std_method(logging.DEBUG)),
-    ("info", _std_method(logging.INFO)),
-    ("warning", _std_method(logging.WARNING)),
-    ("log", _std_log),
-)
 
 
 def adopt_framework_loggers(names: Iterable[str] = FRAMEWORK_LOGGERS) -> None:
@@ -436,7 +262,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
     buffer.configure(settings)
     _state.gated = buffer.config.active
     if _state.gated:
-        patching.wrap_each((logging.Logger, name, hook) for name, hook in _STD_PATCHES)
+        patching.wrap_each((logging.Logger, name, hook) for name, hook in stdlib.STD_PATCHES)
     _processors[:] = [_emit]
     structlog.configure(
         processors=_processors,
@@ -455,7 +281,7 @@ def configure(settings: Settings, stream: IO[bytes] | IO[str] | None = None) -> 
         logger = logging.getLogger(name)
         _state.saved.append((logger, logger.level, logger.propagate))
         logger.setLevel(lvl)
-    _state.bridge = _Bridge()
+    _state.bridge = stdlib.Bridge()
     _state.bridge.addFilter(throttle.Repeats())
     root.addHandler(_state.bridge)
     adopt_framework_loggers()
