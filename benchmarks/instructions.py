@@ -123,7 +123,6 @@ def _core_phases() -> dict[str, Callable[[], object]]:
             route=route,
             status=200,
             request=f,
-            fields=None,
         )
 
     o = build()

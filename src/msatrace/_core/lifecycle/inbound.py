@@ -53,7 +53,6 @@ class RequestScope:
         "_debug_token",
         "_end_ns",
         "_ended",
-        "_fields",
         "_fields_token",
         "_ids",
         "_otel_token",
@@ -74,7 +73,6 @@ class RequestScope:
     status: int | None
     _end_ns: int | None
     _fields_token: Token[Mapping[str, Any]]
-    _fields: Mapping[str, Any]
     _ids: tuple[str, str] | None
     _sinks: tuple[Sink, ...]
 
@@ -126,7 +124,6 @@ class RequestScope:
                 ctx = with_token  # the valid token travels on as baggage
         self._otel_token = context.otel_attach(ctx)
         self._fields_token = context.start_scope({"request_id": request_id})
-        self._fields = context.fields()
         for began in edge.begins:  # last: end() balances it (never raises; see outcome.Begin)
             began(facts)
 
@@ -266,7 +263,6 @@ class RequestScope:
                     route=route,
                     status=status,
                     request=facts,
-                    fields=self._fields,
                 ),
                 self._sinks,
             )

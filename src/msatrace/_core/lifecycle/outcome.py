@@ -26,7 +26,7 @@ mode), ``lifecycle.metered``, ``_core.safety`` and ``_core.semconv``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -83,10 +83,8 @@ class Outcome(NamedTuple):
     route: str | None = None
     status: int | None = None
     # A server request: what the adapter read from it (path, client address, User-Agent: the
-    # access line), and the log fields bound when it began: still current at the end if
-    # nothing else was bound since.
+    # access line, which takes the log fields bound at its end from the context).
     request: RequestFacts | None = None
-    fields: Mapping[str, Any] | None = None
     # A task's messaging system ("celery") and final state ("SUCCESS"), when known.
     system: str | None = None
     state: str | None = None
@@ -116,7 +114,6 @@ class Outcome(NamedTuple):
         route: str | None = None,
         status: int | None = None,
         request: RequestFacts | None = None,
-        fields: Mapping[str, Any] | None = None,
         system: str | None = None,
         state: str | None = None,
         operation: str | None = None,
@@ -140,7 +137,6 @@ class Outcome(NamedTuple):
             route,
             status,
             request,
-            fields,
             system,
             state,
             operation,
