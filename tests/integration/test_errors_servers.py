@@ -115,8 +115,14 @@ def test_three_gunicorn_workers_sharing_redis_send_one_message(
         )
         env["MSATRACE_ERRORS_REDIS_URL"] = redis_url
         srv = servers.gunicorn("flask_app:app", name="shop-workers", env=env, workers=3)
-        pids = {httpx.get(srv.url + "/pid", timeout=30).json()["pid"] for _ in range(30)}
+
+        def pid(_: int) -> int:
+            return int(httpx.get(srv.url + "/pid?pause=0.3", timeout=30).json()["pid"])
+
         with ThreadPoolExecutor(9) as pool:
+            # Nine slow requests at once: a sync worker answers one at a time, so the idle ones
+            # take the rest (30 quick ones in a row could all reach one worker).
+            pids = set(pool.map(pid, range(9)))
             traces = list(pool.map(lambda _: _fail(srv.url, "/boom"), range(N)))
         srv.stop()
 
