@@ -17,10 +17,11 @@ import decimal
 import enum
 import hashlib
 import hmac
+import operator
 import re
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from msatrace._core.redact import rules as r
@@ -67,14 +68,23 @@ _PLAIN = (
 _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
-# A line's message, an access line's route and its user agent are the same few strings on line
-# after line. Those found clean are remembered (a verdict on the string alone: any field holding
-# one is clean), up to this many of at most 300 characters, so that a line looks only at its
-# other strings. Clean means the first look passed them, or the per-field path left them as they
+# A line's message, an access line's route, method and user agent are the same few strings on
+# line after line. Those found clean are remembered (a verdict on the string alone: any field
+# holding one is clean), up to this many of at most 300 characters, so that a line looks only at
+# its other strings. Clean means the first look passed them, or the per-field path left them as they
 # were: a browser's user agent (version numbers, "KHTML") never passes the first look.
-_TEMPLATES = frozenset(("event", "route", "user_agent"))
+_TEMPLATES = frozenset(("event", "route", "user_agent", "method"))
 _MAX_KNOWN = 4096
 _MAX_KNOWN_LEN = 300
+# The first look's plan per key tuple (an event's keys in order: a call site's events share
+# them), so that a line does not look up each of its keys again; past this, plans are computed
+# each time.
+_MAX_PLANS = 1024
+_Plan = bool | tuple[Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[int, ...]]
+
+
+def _single(key: Any) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    return lambda event: (event[key],)
 
 
 def _earliest_longest(span: tuple[int, int, Any]) -> tuple[int, int]:
@@ -125,6 +135,7 @@ class Redactor:
         self._max_depth = max_depth
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
         self._known_clean: set[str] = set()
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._scan = Scanner(
             self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
         )
@@ -213,34 +224,55 @@ class Redactor:
 
     def _clean(self, event: Mapping[str, Any]) -> bool:
         """True when no key is sensitive and no value can hold a match: the fast path."""
-        verdicts, known, strings, templates = self._verdicts, self._known_clean, [], []
-        for key, value in event.items():
-            if key in SCHEMA_FIELDS:
-                continue
-            v = verdicts.get(key)
-            if v is None:
-                v = self._verdict(key)
-            if v[0] is not None or v[1]:
-                return False
-            t = type(value)
+        keys = tuple(event)
+        plan = self._plans.get(keys)
+        if plan is None:
+            plan = self._plan(keys)
+        if plan is False:
+            return False
+        if plan is True:
+            return True
+        get, templates = plan
+        values = get(event)
+        known, strings = self._known_clean, []
+        for value in values:
+            t = value.__class__
             if t is str:
-                if value in known:
-                    continue
-                if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
-                    continue  # an address and nothing else (the access line's client): kept
-                strings.append(value)
-                if key in _TEMPLATES and len(value) <= _MAX_KNOWN_LEN:
-                    templates.append(value)
+                if value not in known:
+                    if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
+                        continue  # an address and nothing else (the access line's client): kept
+                    strings.append(value)
             elif t is int:
                 if not -(10**12) < value < 10**12:
                     return False
             elif t is not float and t is not bool and value is not None:
                 return False
-        if self._scan.look("\n".join(strings), True):
+        if strings and self._scan.look("\n".join(strings), True):
             return False
-        if templates and len(known) < _MAX_KNOWN:
-            known.update(templates)
+        if strings and templates and len(known) < _MAX_KNOWN:
+            for i in templates:
+                value = values[i]
+                if value.__class__ is str and len(value) <= _MAX_KNOWN_LEN:
+                    known.add(value)
         return True
+
+    def _plan(self, keys: tuple[Any, ...]) -> _Plan:
+        """What the first look does with an event of these keys, in this order: ``False`` when a
+        key is sensitive (or hints at a registration number), ``True`` when only schema fields
+        are there, else the getter of the other fields' values and the positions among them of
+        the fields whose clean strings are remembered."""
+        names = [key for key in keys if key not in SCHEMA_FIELDS]
+        plan: _Plan
+        if any(self._verdict(key) != (None, False) for key in names):
+            plan = False
+        elif not names:
+            plan = True
+        else:
+            get = operator.itemgetter(*names) if len(names) > 1 else _single(names[0])
+            plan = (get, tuple(i for i, key in enumerate(names) if key in _TEMPLATES))
+        if len(self._plans) < _MAX_PLANS:
+            self._plans[keys] = plan
+        return plan
 
     def _fields(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event with each field redacted (the slow path, when ``_clean`` says no)."""
