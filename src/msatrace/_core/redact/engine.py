@@ -58,6 +58,10 @@ SCHEMA_FIELDS = frozenset(
     ("timestamp", "level", "logger", "service", "environment", "version", "trace_id", "span_id",
      "request_id", "parent_span_id")
 )  # fmt: skip
+# The fields msatrace's access line adds after the bound fields (``logs.access``).
+ACCESS_FIELDS = (
+    "event", "method", "route", "path", "status", "duration_ms", "client_address", "user_agent"
+)  # fmt: skip
 _PLAIN = (
     float, bool, type(None), datetime.date, datetime.time, datetime.timedelta, uuid.UUID,
     decimal.Decimal, enum.Enum,
@@ -136,8 +140,14 @@ class Redactor:
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
         self._known_clean: set[str] = set()
         self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._known_addresses: set[str] = set()
         self._scan = Scanner(
             self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
+        )
+
+        # The access line's own keys: its fast path assumes no key rule names them.
+        self._access_keys_plain = not self._scan.everything and all(
+            self._verdict(key) == (None, False) for key in ACCESS_FIELDS
         )
 
     @classmethod
@@ -219,6 +229,94 @@ class Redactor:
         except Exception as exc:
             failed("redact.value", exc)
             return "[REDACTED:error]"
+
+    def access_line_clean(
+        self,
+        bound: Mapping[str, Any],
+        message: str,
+        method: str,
+        route: str | None,
+        path: str,
+        status: int | None,
+        client_address: str | None,
+        user_agent: str | None,
+    ) -> bool:
+        """Whether an access line built from these holds nothing :meth:`event` would change.
+
+        The line's other fields are msatrace's own (its schema fields, the duration): only the
+        bound fields (the application's), these strings and the status (an integer written as
+        digits when it has 13 or more) are looked at. Its method, route and user agent must be
+        remembered clean (the first line with them goes through :meth:`event`, which remembers
+        them), and its message too when it names a route (without one it holds the path, and is
+        looked at); the path is looked at unless it is the route; the client's address is kept
+        when it is an IPv4 address (unless addresses are redacted). False (never raises) sends
+        the line through :meth:`event`.
+        """
+        if not self._access_keys_plain:
+            return False
+        try:
+            return self._access_clean(
+                bound, message, method, route, path, status, client_address, user_agent
+            )
+        except Exception:  # an odd bound field: the per-field path deals with it
+            return False
+
+    def _access_clean(
+        self,
+        bound: Mapping[str, Any],
+        message: str,
+        method: str,
+        route: str | None,
+        path: str,
+        status: int | None,
+        client_address: str | None,
+        user_agent: str | None,
+    ) -> bool:
+        known = self._known_clean
+        if (
+            method not in known
+            or (route is not None and route not in known)
+            or (user_agent is not None and user_agent not in known)
+            or (
+                status is not None and not (status.__class__ is int and -(10**12) < status < 10**12)
+            )
+        ):
+            return False
+        strings = []
+        if message not in known:
+            if route is not None:
+                return False  # a new route and status: event() remembers the message
+            strings.append(message)  # it holds the path: looked at, never remembered
+        if path != route:
+            strings.append(path)
+        if client_address is not None and client_address not in self._known_addresses:
+            if (
+                self._ip == "off"
+                and client_address[:1] in _DIGIT
+                and _IPV4.fullmatch(client_address)
+            ):
+                if len(self._known_addresses) < _MAX_KNOWN:
+                    self._known_addresses.add(client_address)
+            else:
+                strings.append(client_address)
+        if bound:
+            for key, value in bound.items():
+                if key in SCHEMA_FIELDS:
+                    continue
+                if self._verdict(key) != (None, False):
+                    return False
+                t = value.__class__
+                if t is str:
+                    if value not in known:
+                        strings.append(value)
+                elif t is int:
+                    if not -(10**12) < value < 10**12:
+                        return False
+                elif t is not float and t is not bool and value is not None:
+                    return False
+        if not strings:
+            return True
+        return not self._scan.look(strings[0] if len(strings) == 1 else "\n".join(strings), True)
 
     # --- walking ---
 
