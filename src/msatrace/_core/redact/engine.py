@@ -316,7 +316,7 @@ class Redactor:
                     return False
         if not strings:
             return True
-        return not self._scan.look(strings[0] if len(strings) == 1 else "\n".join(strings), True)
+        return self._scan.clean(strings[0] if len(strings) == 1 else "\n".join(strings))
 
     # --- walking ---
 
@@ -345,7 +345,7 @@ class Redactor:
                     return False
             elif t is not float and t is not bool and value is not None:
                 return False
-        if strings and self._scan.look("\n".join(strings), True):
+        if strings and not self._scan.clean("\n".join(strings)):
             return False
         if strings and templates and len(known) < _MAX_KNOWN:
             for i in templates:
