@@ -83,9 +83,11 @@ def write(
         out["client_address"] = client_address
         out["user_agent"] = user_agent
         transforms = builder.pipeline.transforms
+        seen = _seen  # one read: another thread may replace the tuple, never mutate it
         if (
             len(transforms) == 1
-            and (redactor := _redactor(transforms[0])) is not None
+            and (redactor := seen[1] if seen[0] is transforms[0] else _redactor(transforms[0]))
+            is not None
             and redactor.access_line_clean(
                 bound, event, method, route, path, status, client_address, user_agent
             )
@@ -116,9 +118,6 @@ _seen: tuple[object, Redactor | None] = (None, None)
 def _redactor(transform: object) -> Redactor | None:
     """The redactor whose :meth:`Redactor.event` ``transform`` is, or None."""
     global _seen
-    seen = _seen  # one read: another thread may replace the tuple, never mutate it
-    if seen[0] is transform:
-        return seen[1]
     owner = getattr(transform, "__self__", None)
     redactor = (
         owner

@@ -255,68 +255,55 @@ class Redactor:
         if not self._access_keys_plain:
             return False
         try:
-            return self._access_clean(
-                bound, message, method, route, path, status, client_address, user_agent
-            )
+            known = self._known_clean
+            if (
+                method not in known
+                or (route is not None and route not in known)
+                or (user_agent is not None and user_agent not in known)
+                or (
+                    status is not None
+                    and not (status.__class__ is int and -(10**12) < status < 10**12)
+                )
+            ):
+                return False
+            strings = []
+            if message not in known:
+                if route is not None:
+                    return False  # a new route and status: event() remembers the message
+                strings.append(message)  # it holds the path: looked at, never remembered
+            if path != route:
+                strings.append(path)
+            if client_address is not None and client_address not in self._known_addresses:
+                if (
+                    self._ip == "off"
+                    and client_address[:1] in _DIGIT
+                    and _IPV4.fullmatch(client_address)
+                ):
+                    if len(self._known_addresses) < _MAX_KNOWN:
+                        self._known_addresses.add(client_address)
+                else:
+                    strings.append(client_address)
+            if bound and not SCHEMA_FIELDS.issuperset(bound):
+                verdicts = self._verdicts
+                for key, value in bound.items():
+                    if key in SCHEMA_FIELDS:
+                        continue
+                    if (verdicts.get(key) or self._verdict(key)) != (None, False):
+                        return False
+                    t = value.__class__
+                    if t is str:
+                        if value not in known:
+                            strings.append(value)
+                    elif t is int:
+                        if not -(10**12) < value < 10**12:
+                            return False
+                    elif t is not float and t is not bool and value is not None:
+                        return False
+            if not strings:
+                return True
+            return self._scan.clean(strings[0] if len(strings) == 1 else "\n".join(strings))
         except Exception:  # an odd bound field: the per-field path deals with it
             return False
-
-    def _access_clean(
-        self,
-        bound: Mapping[str, Any],
-        message: str,
-        method: str,
-        route: str | None,
-        path: str,
-        status: int | None,
-        client_address: str | None,
-        user_agent: str | None,
-    ) -> bool:
-        known = self._known_clean
-        if (
-            method not in known
-            or (route is not None and route not in known)
-            or (user_agent is not None and user_agent not in known)
-            or (
-                status is not None and not (status.__class__ is int and -(10**12) < status < 10**12)
-            )
-        ):
-            return False
-        strings = []
-        if message not in known:
-            if route is not None:
-                return False  # a new route and status: event() remembers the message
-            strings.append(message)  # it holds the path: looked at, never remembered
-        if path != route:
-            strings.append(path)
-        if client_address is not None and client_address not in self._known_addresses:
-            if (
-                self._ip == "off"
-                and client_address[:1] in _DIGIT
-                and _IPV4.fullmatch(client_address)
-            ):
-                if len(self._known_addresses) < _MAX_KNOWN:
-                    self._known_addresses.add(client_address)
-            else:
-                strings.append(client_address)
-        if bound:
-            for key, value in bound.items():
-                if key in SCHEMA_FIELDS:
-                    continue
-                if self._verdict(key) != (None, False):
-                    return False
-                t = value.__class__
-                if t is str:
-                    if value not in known:
-                        strings.append(value)
-                elif t is int:
-                    if not -(10**12) < value < 10**12:
-                        return False
-                elif t is not float and t is not bool and value is not None:
-                    return False
-        if not strings:
-            return True
-        return self._scan.clean(strings[0] if len(strings) == 1 else "\n".join(strings))
 
     # --- walking ---
 
