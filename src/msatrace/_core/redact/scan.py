@@ -309,7 +309,7 @@ class Scanner:
         # Every numeric rule matches inside a run of digits and separators: find the runs once,
         # then run each rule only over its run (plus two characters its lookahead reads).
         for a, e in r.numeric_runs(s):
-            n = sum(map(str.isdigit, s[a:e]))
+            n = r.digit_count(s[a:e])
             if n >= 8:
                 self._run(s, a, e, n, hint, add)
         pos = 0
@@ -330,8 +330,8 @@ class Scanner:
         # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
         # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
         # on what was redacted next to it, and redacting twice changes nothing.
-        pos = a if n >= 13 else b
-        while (m := r.CARD.search(s, pos, b)) is not None:
+        pos = a
+        while n >= 13 and (m := r.CARD.search(s, pos, b)) is not None:
             raw, start = m.group(), m.start()
             # In a run of digit groups a card may end at any group and start at any group.
             for end in _card_ends(raw):
