@@ -408,7 +408,7 @@ class Redactor:
             return self._value(value, depth, hint, walk)
         if kind == _ALLOW or value is None or value == "" or type(value) is bool:
             return value
-        if type(value) is str and r.MARKER.fullmatch(value):
+        if type(value) is str and value[:10] == "[REDACTED:" and r.MARKER.fullmatch(value):
             return value
         plain = value if type(value) in (str, int, float) else None
         return self._marker(kind, None if plain is None else str(plain))
