@@ -7,7 +7,7 @@ never raises: an internal failure redacts the whole value instead of leaking it,
 recogniser that fails is reported once and its value redacted whole.
 
 Imports: the standard library, ``_core.config`` (the settings), ``_core.safety``, ``rules``,
-``scan`` and ``encoded``.
+``scan``, ``encoded`` and ``first`` (the first look, which decides the common case).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import decimal
 import enum
 import hashlib
 import hmac
-import operator
 import re
 import urllib.parse
 import uuid
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from msatrace._core.redact import rules as r
 from msatrace._core.redact.encoded import ESCAPE, with_decoded
+from msatrace._core.redact.first import MAX_KNOWN_LEN, SCHEMA_FIELDS, TEMPLATES, FirstLook
 from msatrace._core.redact.scan import ALL, Recogniser, Scanner
 from msatrace._core.safety import failed
 
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 # JSON value whole up to 254 levels, and the renderers cut anything deeper at 50
 # (render.MAX_DEPTH), so every level a line shows has been looked at.
 MAX_DEPTH = 256
-_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
-_DIGIT = frozenset("0123456789")
 # Items looked at in one value (an event, a span's attributes), shared references counted each
 # time: a structure that would take longer is replaced whole, never scanned for seconds.
 MAX_NODES = 200_000
@@ -53,15 +51,6 @@ class _Walk:
         self.nodes = 0
 
 
-# Log-event fields msatrace itself fills (the line's schema): never redacted.
-SCHEMA_FIELDS = frozenset(
-    ("timestamp", "level", "logger", "service", "environment", "version", "trace_id", "span_id",
-     "request_id", "parent_span_id")
-)  # fmt: skip
-# The fields msatrace's access line adds after the bound fields (``logs.access``).
-ACCESS_FIELDS = (
-    "event", "method", "route", "path", "status", "duration_ms", "client_address", "user_agent"
-)  # fmt: skip
 _PLAIN = (
     float, bool, type(None), datetime.date, datetime.time, datetime.timedelta, uuid.UUID,
     decimal.Decimal, enum.Enum,
@@ -72,23 +61,6 @@ _PLAIN = (
 _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
-# A line's message, an access line's route, method and user agent are the same few strings on
-# line after line. Those found clean are remembered (a verdict on the string alone: any field
-# holding one is clean), up to this many of at most 300 characters, so that a line looks only at
-# its other strings. Clean means the first look passed them, or the per-field path left them as they
-# were: a browser's user agent (version numbers, "KHTML") never passes the first look.
-_TEMPLATES = frozenset(("event", "route", "user_agent", "method"))
-_MAX_KNOWN = 4096
-_MAX_KNOWN_LEN = 300
-# The first look's plan per key tuple (an event's keys in order: a call site's events share
-# them), so that a line does not look up each of its keys again; past this, plans are computed
-# each time.
-_MAX_PLANS = 1024
-_Plan = bool | tuple[Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[int, ...]]
-
-
-def _single(key: Any) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    return lambda event: (event[key],)
 
 
 def _earliest_longest(span: tuple[int, int, Any]) -> tuple[int, int]:
@@ -138,17 +110,13 @@ class Redactor:
         self._ip = ip
         self._max_depth = max_depth
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
-        self._known_clean: set[str] = set()
-        self._plans: dict[tuple[Any, ...], _Plan] = {}
-        self._known_addresses: set[str] = set()
         self._scan = Scanner(
             self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
         )
-
-        # The access line's own keys: its fast path assumes no key rule names them.
-        self._access_keys_plain = not self._scan.everything and all(
-            self._verdict(key) == (None, False) for key in ACCESS_FIELDS
-        )
+        self._first = FirstLook(self._verdict, self._verdicts, self._scan, ip)
+        # True when an event holds nothing the rules would change (the fast path).
+        self._clean: Callable[[Mapping[str, Any]], bool] = self._first.event
+        self.access_line_clean = self._first.access_line
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
@@ -230,134 +198,7 @@ class Redactor:
             failed("redact.value", exc)
             return "[REDACTED:error]"
 
-    def access_line_clean(
-        self,
-        bound: Mapping[str, Any],
-        message: str,
-        method: str,
-        route: str | None,
-        path: str,
-        status: int | None,
-        client_address: str | None,
-        user_agent: str | None,
-    ) -> bool:
-        """Whether an access line built from these holds nothing :meth:`event` would change.
-
-        The line's other fields are msatrace's own (its schema fields, the duration): only the
-        bound fields (the application's), these strings and the status (an integer written as
-        digits when it has 13 or more) are looked at. Its method, route and user agent must be
-        remembered clean (the first line with them goes through :meth:`event`, which remembers
-        them), and its message too when it names a route (without one it holds the path, and is
-        looked at); the path is looked at unless it is the route; the client's address is kept
-        when it is an IPv4 address (unless addresses are redacted). False (never raises) sends
-        the line through :meth:`event`.
-        """
-        if not self._access_keys_plain:
-            return False
-        try:
-            known = self._known_clean
-            if (
-                method not in known
-                or (route is not None and route not in known)
-                or (user_agent is not None and user_agent not in known)
-                or (
-                    status is not None
-                    and not (status.__class__ is int and -(10**12) < status < 10**12)
-                )
-            ):
-                return False
-            strings = []
-            if message not in known:
-                if route is not None:
-                    return False  # a new route and status: event() remembers the message
-                strings.append(message)  # it holds the path: looked at, never remembered
-            if path != route:
-                strings.append(path)
-            if client_address is not None and client_address not in self._known_addresses:
-                if (
-                    self._ip == "off"
-                    and client_address[:1] in _DIGIT
-                    and _IPV4.fullmatch(client_address)
-                ):
-                    if len(self._known_addresses) < _MAX_KNOWN:
-                        self._known_addresses.add(client_address)
-                else:
-                    strings.append(client_address)
-            if bound and not SCHEMA_FIELDS.issuperset(bound):
-                verdicts = self._verdicts
-                for key, value in bound.items():
-                    if key in SCHEMA_FIELDS:
-                        continue
-                    if (verdicts.get(key) or self._verdict(key)) != (None, False):
-                        return False
-                    t = value.__class__
-                    if t is str:
-                        if value not in known:
-                            strings.append(value)
-                    elif t is int:
-                        if not -(10**12) < value < 10**12:
-                            return False
-                    elif t is not float and t is not bool and value is not None:
-                        return False
-            if not strings:
-                return True
-            return self._scan.clean(strings[0] if len(strings) == 1 else "\n".join(strings))
-        except Exception:  # an odd bound field: the per-field path deals with it
-            return False
-
     # --- walking ---
-
-    def _clean(self, event: Mapping[str, Any]) -> bool:
-        """True when no key is sensitive and no value can hold a match: the fast path."""
-        keys = tuple(event)
-        plan = self._plans.get(keys)
-        if plan is None:
-            plan = self._plan(keys)
-        if plan is False:
-            return False
-        if plan is True:
-            return True
-        get, templates = plan
-        values = get(event)
-        known, strings = self._known_clean, []
-        for value in values:
-            t = value.__class__
-            if t is str:
-                if value not in known:
-                    if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
-                        continue  # an address and nothing else (the access line's client): kept
-                    strings.append(value)
-            elif t is int:
-                if not -(10**12) < value < 10**12:
-                    return False
-            elif t is not float and t is not bool and value is not None:
-                return False
-        if strings and not self._scan.clean("\n".join(strings)):
-            return False
-        if strings and templates and len(known) < _MAX_KNOWN:
-            for i in templates:
-                value = values[i]
-                if value.__class__ is str and len(value) <= _MAX_KNOWN_LEN:
-                    known.add(value)
-        return True
-
-    def _plan(self, keys: tuple[Any, ...]) -> _Plan:
-        """What the first look does with an event of these keys, in this order: ``False`` when a
-        key is sensitive (or hints at a registration number), ``True`` when only schema fields
-        are there, else the getter of the other fields' values and the positions among them of
-        the fields whose clean strings are remembered."""
-        names = [key for key in keys if key not in SCHEMA_FIELDS]
-        plan: _Plan
-        if any(self._verdict(key) != (None, False) for key in names):
-            plan = False
-        elif not names:
-            plan = True
-        else:
-            get = operator.itemgetter(*names) if len(names) > 1 else _single(names[0])
-            plan = (get, tuple(i for i, key in enumerate(names) if key in _TEMPLATES))
-        if len(self._plans) < _MAX_PLANS:
-            self._plans[keys] = plan
-        return plan
 
     def _fields(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event with each field redacted (the slow path, when ``_clean`` says no)."""
@@ -374,16 +215,9 @@ class Redactor:
                 if out is None:
                     out = dict(event)
                 out[key] = new
-            elif key in _TEMPLATES and type(value) is str and len(value) <= _MAX_KNOWN_LEN:
-                self._remember_kept(key, value)
+            elif key in TEMPLATES and type(value) is str and len(value) <= MAX_KNOWN_LEN:
+                self._first.remember_kept(key, value)
         return event if out is None else out
-
-    def _remember_kept(self, key: str, value: str) -> None:
-        """``value`` came out of the per-field path unchanged under a key that hints at nothing:
-        the text rules keep it wherever it stands, so the first look may skip it next time."""
-        known = self._known_clean
-        if len(known) < _MAX_KNOWN and self._verdict(key) == (None, False):
-            known.add(value)
 
     def _verdict(self, key: Any) -> tuple[str | None, bool]:
         """(kind or _ALLOW or None, whether the key hints at a registration number)."""
