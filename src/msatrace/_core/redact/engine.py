@@ -109,6 +109,8 @@ class Redactor:
         self._last4 = keep_last4
         self._ip = ip
         self._max_depth = max_depth
+        # No option changes a marker: each is [REDACTED:<kind>] (see _marker).
+        self._plain_markers = not (self._hash_values or keep_last4 or ip == "hash")
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
         self._scan = Scanner(
             self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
@@ -237,7 +239,7 @@ class Redactor:
         return v
 
     def _field(self, key: Any, value: Any, depth: int, walk: _Walk) -> Any:
-        kind, hint = self._verdict(key)
+        kind, hint = self._verdicts.get(key) or self._verdict(key)
         if kind is None:
             return self._value(value, depth, hint, walk)
         if kind == _ALLOW or value is None or value == "" or type(value) is bool:
@@ -369,6 +371,8 @@ class Redactor:
         return "".join(out)
 
     def _marker(self, kind: str, value: str | None) -> str:
+        if self._plain_markers:
+            return f"[REDACTED:{kind}]"
         if kind == "card" and self._last4 and value is not None:
             digits = [c for c in value if c.isdigit()]
             if len(digits) >= 13:
