@@ -17,6 +17,7 @@ import decimal
 import enum
 import hashlib
 import hmac
+import operator
 import re
 import urllib.parse
 import uuid
@@ -63,8 +64,7 @@ _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
 
 
-def _earliest_longest(span: tuple[int, int, Any]) -> tuple[int, int]:
-    return span[0], span[0] - span[1]
+_START, _END = operator.itemgetter(0), operator.itemgetter(1)
 
 
 class Redactor:
@@ -338,7 +338,9 @@ class Redactor:
             return []
         spans = self._scan.find(s, hint, query, need)
         if len(spans) < 2:
-            return [(a, b, kind) for a, b, kind in spans if kind is not None]
+            # one span or none: the list itself, unless its one span is kept as it is
+            keep = not spans or spans[0][2] is not None
+            return spans if keep else []  # type: ignore[return-value]  # no kind is None in it
         # A kept span (an earlier marker, a card-shaped run or IBAN failing its checks) hides the
         # matches lying wholly inside it (a phone number inside a digit run); of the rest, the
         # earliest wins, then the longest.
@@ -352,7 +354,8 @@ class Redactor:
             if kept
             else spans
         )
-        found.sort(key=_earliest_longest)
+        found.sort(key=_END, reverse=True)  # then by start: the earliest, then the longest
+        found.sort(key=_START)
         out, pos = [], 0
         for a, b, kind in found:
             if a >= pos:
