@@ -83,18 +83,15 @@ def write(
         out["client_address"] = client_address
         out["user_agent"] = user_agent
         transforms = builder.pipeline.transforms
-        seen = _seen  # one read: another thread may replace the tuple, never mutate it
-        if (
-            len(transforms) == 1
-            and (redactor := seen[1] if seen[0] is transforms[0] else _redactor(transforms[0]))
-            is not None
-            and redactor.access_line_clean(
+        if len(transforms) == 1:
+            seen = _seen  # one read: another thread may replace the tuple, never mutate it
+            redactor = seen[1] if seen[0] is transforms[0] else _redactor(transforms[0])
+            if redactor is not None and redactor.access_line_clean(
                 bound, event, method, route, path, status, client_address, user_agent
-            )
-        ):
-            # builder.finish without the redaction transform, which would return ``out`` itself
-            builder.pipeline.output.write(builder.pipeline.renderer(out), out)
-            return
+            ):
+                # builder.finish without the redaction transform, which would return ``out``
+                builder.pipeline.output.write(builder.pipeline.renderer(out), out)
+                return
         builder.finish(out)
         return
     fields: dict[str, Any] = {
