@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -75,3 +76,21 @@ def test_text_the_quick_look_calls_clean_is_kept_by_the_rules(text: str, hint: b
     if redactor._scan.clean(text):
         assert redactor._text(text, hint) == text
         assert not redactor._scan.look(text, True) or " " not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("token bEaReR abcdefgh12345", "bearer"),
+        ("x BaSiC dXNlcjpwYXNzd29yZA==", "basic_auth"),
+        ("AwS key: wJalrXUtnFeMI/K7MdENG/bPxRfiCYeXaMPLeKeY", "aws_secret_key"),
+        ("the SeCrEt is wJalrXUtnFeMI/K7MdENG/bPxRfiCYeXaMPLeKeY", "aws_secret_key"),
+    ],
+)
+def test_the_case_insensitive_rules_are_looked_for_in_any_case(text: str, kind: str) -> None:
+    """The first look asked for these rules only in some spellings (``earer``, ``WS``): a
+    credential after ``bEaReR`` or ``AwS`` was kept, in a field and in free text."""
+    redactor = Redactor()
+
+    assert f"[REDACTED:{kind}]" in redactor.text(text)
+    assert f"[REDACTED:{kind}]" in redactor.event({"note": text})["note"]

@@ -91,6 +91,16 @@ def _card_ends(raw: str) -> Iterator[int]:
         end = raw.rfind(" ", 0, end)
 
 
+def _credential_words(s: str) -> bool:
+    """Whether ``s`` holds a word the case-insensitive rules start with: ``Bearer`` or ``Basic``
+    followed by a blank or a tab (``rules.AUTH_SCHEME``), or in text of 40 characters or more
+    ``aws`` or ``secret`` (``rules.AWS_SECRET``), in any case."""
+    low = s.lower()
+    if ("bearer" in low or "basic" in low) and (" " in s or "\t" in s):
+        return True
+    return len(s) >= 40 and ("aws" in low or "secret" in low)
+
+
 def _folded(text: str) -> bytes:
     """``rules.normalise_key(text)`` as UTF-8 (in C for ASCII text)."""
     if text.isascii():
@@ -142,10 +152,7 @@ class Scanner:
             "00000000" in c  # a digit run (look's _DIGITS)
             or "AAAA" in c  # four capitals (look's _SHAPES, as below)
             or "eyJ" in s
-            # Bearer and Basic credentials follow the word after a blank or a tab (a tab is a
-            # "!" above): without a blank, the rule cannot match.
-            or (" " in s and ("earer" in s or "asic" in s))
-            or (len(s) >= 40 and ("ws" in s or "WS" in s or "ecret" in s or "ECRET" in s))
+            or ((" " in s or len(s) >= 40) and _credential_words(s))  # a tab is a "!" above
         )
 
     def look(self, s: str, first: bool = False, decoded: bool = False) -> int:
@@ -180,9 +187,7 @@ class Scanner:
             "AAAA" in c  # also "-----BEGIN", "BEARER", "BASIC": four capitals in a row
             or ("[" in c and "[REDACTED:" in s)
             or "eyJ" in s
-            or "earer" in s
-            or "asic" in s
-            or (len(s) >= 40 and ("ws" in s or "WS" in s or "ecret" in s or "ECRET" in s))
+            or ((" " in s or "\t" in s or len(s) >= 40) and _credential_words(s))
         ):
             need |= _SHAPES
         if self._ip != "off" and ("0" in c or ":" in c):
