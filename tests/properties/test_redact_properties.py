@@ -177,23 +177,35 @@ _TEXT = st.one_of(
     st.builds(lambda *parts: "".join(parts), _PROSE, _NAMES, _SEPARATORS, _PIECES, _PROSE),
     st.builds(lambda *parts: "".join(parts), _PROSE, pii(), _PROSE),
 )
-_REDACTORS: dict[tuple[tuple[str, ...], tuple[str, ...]], Redactor] = {}
+_REDACTORS: dict[tuple[tuple[str, ...], tuple[str, ...], str], Redactor] = {}
 _KEYS = st.sampled_from(
-    ["event", "route", "path", "user_agent", "note", "detail", "order_id", "author", "password"]
+    ["event", "route", "path", "user_agent", "note", "detail", "order_id", "author", "password",
+     "method", "client_address", "trace_id", "rrn_note"]
+)  # fmt: skip
+_ADDRESSES = st.sampled_from(
+    ["127.0.0.1", "192.168.100.200", "010.1234.5678", "::1", "4111 1111 1111 1111"]
 )
 
 
 @settings(max_examples=1500, deadline=None)
 @given(
-    st.dictionaries(_KEYS, st.one_of(_TEXT, st.integers(), st.none()), max_size=6),
+    st.dictionaries(
+        _KEYS,
+        st.one_of(_TEXT, st.integers(), st.none(), st.floats(), st.booleans(), _ADDRESSES),
+        max_size=6,
+    ),
     st.sampled_from([(), ("order_id",), ("pw",)]),
     st.sampled_from([(), ("password",)]),
+    st.sampled_from(["off", "redact"]),
 )
 def test_the_fast_path_never_keeps_what_the_per_field_path_would_redact(
-    event: dict[str, Any], keys: tuple[str, ...], allow: tuple[str, ...]
+    event: dict[str, Any], keys: tuple[str, ...], allow: tuple[str, ...], ip: str
 ) -> None:
     """An event the first look calls clean comes out of the per-field path unchanged (with the
-    strings remembered clean from earlier examples: one redactor per option set)."""
-    redactor = _REDACTORS.setdefault((keys, allow), Redactor(keys=keys, allow_keys=allow))
+    strings remembered clean from earlier examples, and plans made for earlier key tuples: one
+    redactor per option set)."""
+    redactor = _REDACTORS.setdefault(
+        (keys, allow, ip), Redactor(keys=keys, allow_keys=allow, ip=ip)
+    )
     if redactor._clean(event):
         assert redactor._fields(event) == event

@@ -9,10 +9,15 @@ One shortcut, because the line is written on every request: while no bound field
 a schema field (which ``builder.build`` would move aside), the dict is built directly from the
 known fields instead of by ``builder.build``; ``tests/unit/test_access_line.py`` holds the
 shortcut to the general builder's bytes, in both formats, for any field values and bound fields.
-Either way the line is finished by ``builder.finish``: the event transforms apply to it.
+Either way the line is finished by ``builder.finish``: the event transforms apply to it. On the
+shortcut, when redaction is the one transform, the redactor is asked first whether the line's
+fields can hold anything it would change (``Redactor.access_line_clean``: only the bound fields,
+path, client address and strings not remembered clean are looked at); if not, the line is
+rendered as ``finish`` would, without the transform (which would return the same dict).
 :func:`write_access_line` is the former positional entry, kept for its callers.
 
-Imports: the standard library and ``msatrace._core``.
+Imports: the standard library and ``msatrace._core`` (``redact`` for the redactor's access-line
+check).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from msatrace._core.logs import builder, configure, render
+from msatrace._core.redact.engine import Redactor
 from msatrace._core.trace import context
 
 
@@ -76,6 +82,16 @@ def write(
         out["duration_ms"] = duration_ms
         out["client_address"] = client_address
         out["user_agent"] = user_agent
+        transforms = builder.pipeline.transforms
+        if len(transforms) == 1:
+            seen = _seen  # one read: another thread may replace the tuple, never mutate it
+            redactor = seen[1] if seen[0] is transforms[0] else _redactor(transforms[0])
+            if redactor is not None and redactor.access_line_clean(
+                bound, event, method, route, path, status, client_address, user_agent
+            ):
+                # builder.finish without the redaction transform, which would return ``out``
+                builder.pipeline.output.write(builder.pipeline.renderer(out), out)
+                return
         builder.finish(out)
         return
     fields: dict[str, Any] = {
@@ -89,6 +105,24 @@ def write(
         "user_agent": user_agent,
     }
     builder.finish(builder.build(logger, level, fields, timestamp, ids))
+
+
+# The last transform looked at and the redactor whose ``event`` it is (or None): a new tuple of
+# transforms is installed by each configure(), so this is looked up once per init().
+_seen: tuple[object, Redactor | None] = (None, None)
+
+
+def _redactor(transform: object) -> Redactor | None:
+    """The redactor whose :meth:`Redactor.event` ``transform`` is, or None."""
+    global _seen
+    owner = getattr(transform, "__self__", None)
+    redactor = (
+        owner
+        if isinstance(owner, Redactor) and getattr(transform, "__func__", None) is Redactor.event
+        else None
+    )
+    _seen = (transform, redactor)
+    return redactor
 
 
 def write_access_line(

@@ -4,7 +4,8 @@ One job: given a log event, a span's attributes, a URL or a piece of text, retur
 every value a rule recognises is replaced by ``[REDACTED:<kind>]`` (or a keyed hash), without
 mutating the caller's objects and without raising. ``rules`` holds the default rules (key names
 and value patterns with their checksums), ``engine`` the :class:`~msatrace._core.redact.engine.
-Redactor` that applies them to nested values, ``scan`` the look at one string, ``encoded`` the
+Redactor` that applies them to nested values, ``first`` the first look at an event (whether
+anything in it needs the rules at all), ``scan`` the look at one string, ``encoded`` the
 reading of percent-encoded text, ``spans`` the exporter wrapper that redacts every
 span on a provider before it leaves the process.
 

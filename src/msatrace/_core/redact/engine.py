@@ -7,7 +7,7 @@ never raises: an internal failure redacts the whole value instead of leaking it,
 recogniser that fails is reported once and its value redacted whole.
 
 Imports: the standard library, ``_core.config`` (the settings), ``_core.safety``, ``rules``,
-``scan`` and ``encoded``.
+``scan``, ``encoded`` and ``first`` (the first look, which decides the common case).
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ import decimal
 import enum
 import hashlib
 import hmac
+import operator
 import re
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from msatrace._core.redact import rules as r
 from msatrace._core.redact.encoded import ESCAPE, with_decoded
+from msatrace._core.redact.first import MAX_KNOWN_LEN, SCHEMA_FIELDS, TEMPLATES, FirstLook
 from msatrace._core.redact.scan import ALL, Recogniser, Scanner
 from msatrace._core.safety import failed
 
@@ -35,8 +37,6 @@ if TYPE_CHECKING:
 # JSON value whole up to 254 levels, and the renderers cut anything deeper at 50
 # (render.MAX_DEPTH), so every level a line shows has been looked at.
 MAX_DEPTH = 256
-_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}")
-_DIGIT = frozenset("0123456789")
 # Items looked at in one value (an event, a span's attributes), shared references counted each
 # time: a structure that would take longer is replaced whole, never scanned for seconds.
 MAX_NODES = 200_000
@@ -52,11 +52,6 @@ class _Walk:
         self.nodes = 0
 
 
-# Log-event fields msatrace itself fills (the line's schema): never redacted.
-SCHEMA_FIELDS = frozenset(
-    ("timestamp", "level", "logger", "service", "environment", "version", "trace_id", "span_id",
-     "request_id", "parent_span_id")
-)  # fmt: skip
 _PLAIN = (
     float, bool, type(None), datetime.date, datetime.time, datetime.timedelta, uuid.UUID,
     decimal.Decimal, enum.Enum,
@@ -67,18 +62,9 @@ _PLAIN = (
 _URL_KEYS = frozenset(("url.full", "url.query", "http.url", "http.target", "url.original"))
 _MAX_KEYS = 4096  # verdicts cached per key name; past this, computed each time
 _ALLOW = "allow"
-# A line's message, an access line's route and its user agent are the same few strings on line
-# after line. Those found clean are remembered (a verdict on the string alone: any field holding
-# one is clean), up to this many of at most 300 characters, so that a line looks only at its
-# other strings. Clean means the first look passed them, or the per-field path left them as they
-# were: a browser's user agent (version numbers, "KHTML") never passes the first look.
-_TEMPLATES = frozenset(("event", "route", "user_agent"))
-_MAX_KNOWN = 4096
-_MAX_KNOWN_LEN = 300
 
 
-def _earliest_longest(span: tuple[int, int, Any]) -> tuple[int, int]:
-    return span[0], span[0] - span[1]
+_START, _END = operator.itemgetter(0), operator.itemgetter(1)
 
 
 class Redactor:
@@ -123,11 +109,16 @@ class Redactor:
         self._last4 = keep_last4
         self._ip = ip
         self._max_depth = max_depth
+        # No option changes a marker: each is [REDACTED:<kind>] (see _marker).
+        self._plain_markers = not (self._hash_values or keep_last4 or ip == "hash")
         self._verdicts: dict[str, tuple[str | None, bool]] = {}
-        self._known_clean: set[str] = set()
         self._scan = Scanner(
             self._suffixes, self._longest, self._allow, dict(patterns or {}), recognisers, ip
         )
+        self._first = FirstLook(self._verdict, self._verdicts, self._scan, ip)
+        # True when an event holds nothing the rules would change (the fast path).
+        self._clean: Callable[[Mapping[str, Any]], bool] = self._first.event
+        self.access_line_clean = self._first.access_line
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
@@ -211,37 +202,6 @@ class Redactor:
 
     # --- walking ---
 
-    def _clean(self, event: Mapping[str, Any]) -> bool:
-        """True when no key is sensitive and no value can hold a match: the fast path."""
-        verdicts, known, strings, templates = self._verdicts, self._known_clean, [], []
-        for key, value in event.items():
-            if key in SCHEMA_FIELDS:
-                continue
-            v = verdicts.get(key)
-            if v is None:
-                v = self._verdict(key)
-            if v[0] is not None or v[1]:
-                return False
-            t = type(value)
-            if t is str:
-                if value in known:
-                    continue
-                if self._ip == "off" and value[:1] in _DIGIT and _IPV4.fullmatch(value):
-                    continue  # an address and nothing else (the access line's client): kept
-                strings.append(value)
-                if key in _TEMPLATES and len(value) <= _MAX_KNOWN_LEN:
-                    templates.append(value)
-            elif t is int:
-                if not -(10**12) < value < 10**12:
-                    return False
-            elif t is not float and t is not bool and value is not None:
-                return False
-        if self._scan.look("\n".join(strings), True):
-            return False
-        if templates and len(known) < _MAX_KNOWN:
-            known.update(templates)
-        return True
-
     def _fields(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event with each field redacted (the slow path, when ``_clean`` says no)."""
         out, walk = None, _Walk()
@@ -257,16 +217,9 @@ class Redactor:
                 if out is None:
                     out = dict(event)
                 out[key] = new
-            elif key in _TEMPLATES and type(value) is str and len(value) <= _MAX_KNOWN_LEN:
-                self._remember_kept(key, value)
+            elif key in TEMPLATES and type(value) is str and len(value) <= MAX_KNOWN_LEN:
+                self._first.remember_kept(key, value)
         return event if out is None else out
-
-    def _remember_kept(self, key: str, value: str) -> None:
-        """``value`` came out of the per-field path unchanged under a key that hints at nothing:
-        the text rules keep it wherever it stands, so the first look may skip it next time."""
-        known = self._known_clean
-        if len(known) < _MAX_KNOWN and self._verdict(key) == (None, False):
-            known.add(value)
 
     def _verdict(self, key: Any) -> tuple[str | None, bool]:
         """(kind or _ALLOW or None, whether the key hints at a registration number)."""
@@ -286,12 +239,12 @@ class Redactor:
         return v
 
     def _field(self, key: Any, value: Any, depth: int, walk: _Walk) -> Any:
-        kind, hint = self._verdict(key)
+        kind, hint = self._verdicts.get(key) or self._verdict(key)
         if kind is None:
             return self._value(value, depth, hint, walk)
         if kind == _ALLOW or value is None or value == "" or type(value) is bool:
             return value
-        if type(value) is str and r.MARKER.fullmatch(value):
+        if type(value) is str and value[:10] == "[REDACTED:" and r.MARKER.fullmatch(value):
             return value
         plain = value if type(value) in (str, int, float) else None
         return self._marker(kind, None if plain is None else str(plain))
@@ -385,7 +338,9 @@ class Redactor:
             return []
         spans = self._scan.find(s, hint, query, need)
         if len(spans) < 2:
-            return [(a, b, kind) for a, b, kind in spans if kind is not None]
+            # one span or none: the list itself, unless its one span is kept as it is
+            keep = not spans or spans[0][2] is not None
+            return spans if keep else []  # type: ignore[return-value]  # no kind is None in it
         # A kept span (an earlier marker, a card-shaped run or IBAN failing its checks) hides the
         # matches lying wholly inside it (a phone number inside a digit run); of the rest, the
         # earliest wins, then the longest.
@@ -399,7 +354,8 @@ class Redactor:
             if kept
             else spans
         )
-        found.sort(key=_earliest_longest)
+        found.sort(key=_END, reverse=True)  # then by start: the earliest, then the longest
+        found.sort(key=_START)
         out, pos = [], 0
         for a, b, kind in found:
             if a >= pos:
@@ -418,6 +374,8 @@ class Redactor:
         return "".join(out)
 
     def _marker(self, kind: str, value: str | None) -> str:
+        if self._plain_markers:
+            return f"[REDACTED:{kind}]"
         if kind == "card" and self._last4 and value is not None:
             digits = [c for c in value if c.isdigit()]
             if len(digits) >= 13:

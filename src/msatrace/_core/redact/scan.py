@@ -48,6 +48,11 @@ def _classes() -> bytes:
 # The first look at a string is a few substring tests on its bytes mapped by this table (C
 # loops, no regular expression): each rule runs only when the characters it needs are there.
 _CLASSES = _classes()
+# For :meth:`Scanner.clean`: the same classes, and every character that makes the look test
+# more (an assignment's ``=`` or ``:``, ``@``, ``+``, ``[``, ``%``, a tab) mapped to ``!``.
+_QUICK = bytes(
+    ord("!") if c in b"@=:+[%\t" else b for c, b in zip(range(256), _CLASSES, strict=True)
+)
 
 
 def _overlapping(rx: re.Pattern[str], s: str, pos: int, end: int) -> Iterator[re.Match[str]]:
@@ -86,6 +91,16 @@ def _card_ends(raw: str) -> Iterator[int]:
         end = raw.rfind(" ", 0, end)
 
 
+def _credential_words(s: str) -> bool:
+    """Whether ``s`` holds a word the case-insensitive rules start with: ``Bearer`` or ``Basic``
+    followed by a blank or a tab (``rules.AUTH_SCHEME``), or in text of 40 characters or more
+    ``aws`` or ``secret`` (``rules.AWS_SECRET``), in any case."""
+    low = s.lower()
+    if ("bearer" in low or "basic" in low) and (" " in s or "\t" in s):
+        return True
+    return len(s) >= 40 and ("aws" in low or "secret" in low)
+
+
 def _folded(text: str) -> bytes:
     """``rules.normalise_key(text)`` as UTF-8 (in C for ASCII text)."""
     if text.isascii():
@@ -122,6 +137,24 @@ class Scanner:
         # Custom rules may match anything: then every string gets the full look.
         self.everything = bool(self._patterns or self._recognisers)
 
+    def clean(self, s: str) -> bool:
+        """Whether ``s`` cannot hold any match of the default rules: ``not look(s, True)``, with
+        fewer tests for the common text that holds none of ``@=:+[%`` or a tab (a path, a
+        message), and never a different answer but where the rules cannot match either."""
+        if len(s) < MIN_LEN:
+            return True
+        if self._ip != "off":
+            return not self.look(s, True)
+        c = s.encode("utf-8", "surrogatepass").translate(_QUICK).decode("latin-1")
+        if "!" in c:
+            return not self.look(s, True)
+        return not (
+            "00000000" in c  # a digit run (look's _DIGITS)
+            or "AAAA" in c  # four capitals (look's _SHAPES, as below)
+            or "eyJ" in s
+            or ((" " in s or len(s) >= 40) and _credential_words(s))  # a tab is a "!" above
+        )
+
     def look(self, s: str, first: bool = False, decoded: bool = False) -> int:
         """Which rules ``s`` needs (bit flags); 0 when it cannot hold any default match.
 
@@ -154,9 +187,7 @@ class Scanner:
             "AAAA" in c  # also "-----BEGIN", "BEARER", "BASIC": four capitals in a row
             or ("[" in c and "[REDACTED:" in s)
             or "eyJ" in s
-            or "earer" in s
-            or "asic" in s
-            or (len(s) >= 40 and ("ws" in s or "WS" in s or "ecret" in s or "ECRET" in s))
+            or ((" " in s or "\t" in s or len(s) >= 40) and _credential_words(s))
         ):
             need |= _SHAPES
         if self._ip != "off" and ("0" in c or ":" in c):
@@ -283,7 +314,7 @@ class Scanner:
         # Every numeric rule matches inside a run of digits and separators: find the runs once,
         # then run each rule only over its run (plus two characters its lookahead reads).
         for a, e in r.numeric_runs(s):
-            n = sum(map(str.isdigit, s[a:e]))
+            n = r.digit_count(s[a:e])
             if n >= 8:
                 self._run(s, a, e, n, hint, add)
         pos = 0
@@ -304,8 +335,8 @@ class Scanner:
         # A card-shaped run failing its checks, or an IBAN failing mod-97, is kept whole (kind
         # None): no shorter rule (a phone) may match a piece of it, so the outcome never depends
         # on what was redacted next to it, and redacting twice changes nothing.
-        pos = a if n >= 13 else b
-        while (m := r.CARD.search(s, pos, b)) is not None:
+        pos = a
+        while n >= 13 and (m := r.CARD.search(s, pos, b)) is not None:
             raw, start = m.group(), m.start()
             # In a run of digit groups a card may end at any group and start at any group.
             for end in _card_ends(raw):
