@@ -16,6 +16,9 @@ without the event transforms (redaction), each server sink, the begin hooks)::
 
     PYTHONPATH=src /work/bvenv/bin/python benchmarks/instructions.py phases
 
+The garbage collector is off during each phase (see ``_run_phases``): the counts are the work
+of the calls themselves, not of collections they happen to trigger.
+
 How: the script runs itself under ``valgrind --tool=callgrind --dump-before=zlib_crc32`` and
 calls ``zlib.crc32`` between the phases, so each phase is one callgrind dump; a phase's total
 divided by its number of calls is its cost per call. Needs valgrind (Debian: ``apt-get install
@@ -25,6 +28,7 @@ as the counts hardly vary from run to run. One group takes about a minute and a 
 
 from __future__ import annotations
 
+import gc
 import glob
 import os
 import subprocess
@@ -49,17 +53,25 @@ def _mark() -> None:
 def _run_phases(
     phases: dict[str, Callable[[], object]], repeat: int, warm: int, names_file: str
 ) -> None:
-    """Warm each phase (``warm`` calls), then run each ``repeat`` times between two marks."""
+    """Warm each phase (``warm`` calls), then run each ``repeat`` times between two marks.
+
+    The cyclic garbage collector is off while a phase runs and collects between phases: a full
+    collection walks the whole heap (millions of instructions) and lands in whichever phase
+    happens to trigger it, which moved a Flask request's figure by ~80k from run to run.
+    """
     for f in phases.values():
         for _ in range(warm):
             f()
     with open(names_file, "w") as fh:
         fh.write("\n".join(phases))
+    gc.disable()
     for f in phases.values():
+        gc.collect()
         _mark()
         for _ in range(repeat):
             f()
     _mark()
+    gc.enable()
 
 
 def _request_phases(group: str, n: int) -> dict[str, Callable[[], object]]:
