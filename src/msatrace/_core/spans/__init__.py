@@ -1,7 +1,7 @@
 """Spans: the TracerProvider msatrace installs or adopts, and how msatrace starts its spans.
 
-The provider, its resource, sampler and exporter, and the one way a span is started
-(``tracing``); the lean tracer used for a provider msatrace owns (``lean``), the span it
+The provider and the one way a span is started (``tracing``), what the provider is built from:
+its resource, sampler and exporter (``setup``); the lean tracer used for a provider msatrace owns (``lean``), the span it
 records (``leanspan``) and the check, at install, that the SDK still has the shape they rely on
 (``leanshape``); bounded, counted export (``export``). Decides nothing about requests:
 the lifecycles say which span to start and when to end it.

@@ -1,6 +1,7 @@
-"""The TracerProvider: resource, sampler, exporter; and the one way msatrace starts a span.
+"""The TracerProvider; and the one way msatrace starts a span.
 
-``install(settings)`` builds an SDK ``TracerProvider`` (or adopts one the application or
+``install(settings)`` builds an SDK ``TracerProvider`` from ``spans.setup``'s sampler, exporter
+and resource (or adopts one the application or
 ``opentelemetry-instrument`` already set globally). ``start_span`` is used by every adapter; with
 tracing off it still returns a span with a fresh, valid trace ID (a ``NonRecordingSpan``) so logs
 and headers always carry one.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import random
-import urllib.parse
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,14 +20,12 @@ from typing import Protocol, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import (
     SpanLimits,
     SynchronousMultiSpanProcessor,
     TracerProvider,
     sampling,
 )
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import (
     Link,
@@ -47,15 +45,12 @@ from msatrace._core.config.settings import Settings
 from msatrace._core.redact.engine import Redactor
 from msatrace._core.redact.spans import RedactingSpanExporter
 from msatrace._core.semconv import (
-    DEPLOYMENT_ENVIRONMENT_NAME,
     ERROR_TYPE,
-    SERVICE_NAME,
-    SERVICE_VERSION,
-    TELEMETRY_DISTRO_NAME,
-    TELEMETRY_DISTRO_VERSION,
 )
-from msatrace._core.spans import export, leanshape
+from msatrace._core.spans import export, leanshape, setup
 from msatrace._core.spans.lean import LeanTracer, decider, given, span_context_tuple
+from msatrace._core.spans.setup import destination as destination
+from msatrace._core.spans.setup import resource as resource
 from msatrace._core.trace.context import SPAN_KEY, otel_current, parent_span_context
 from msatrace._version import __version__
 
@@ -149,99 +144,6 @@ def _forget_global(provider: TracerProvider) -> None:
     upstream.forget_tracer_provider(provider)  # private names, never raises: see upstream
 
 
-def _sampler(settings: Settings) -> sampling.Sampler:
-    name, arg = settings.sampler, settings.sampler_arg
-    table: dict[str, sampling.Sampler] = {
-        "always_on": sampling.ALWAYS_ON,
-        "always_off": sampling.ALWAYS_OFF,
-        "traceidratio": sampling.TraceIdRatioBased(arg),
-        "parentbased_always_on": sampling.ParentBased(sampling.ALWAYS_ON),
-        "parentbased_always_off": sampling.ParentBased(sampling.ALWAYS_OFF),
-        "parentbased_traceidratio": sampling.ParentBased(sampling.TraceIdRatioBased(arg)),
-    }
-    return table[name]
-
-
-def _exporter(settings: Settings) -> SpanExporter | None:
-    if settings.traces_exporter == "console":
-        return ConsoleSpanExporter()
-    if settings.traces_exporter != "otlp":
-        return None
-    from msatrace.exceptions import ConfigError
-
-    if settings.otlp_protocol == "grpc":
-        try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]  # optional: msatrace[otlp-grpc]
-                OTLPSpanExporter as GrpcSpanExporter,
-            )
-        except ImportError:
-            raise ConfigError(
-                "otlp_protocol='grpc' (or OTEL_EXPORTER_OTLP_PROTOCOL / "
-                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL): the OTLP/gRPC exporter is not installed; "
-                "install 'msatrace[otlp-grpc]' (opentelemetry-exporter-otlp-proto-grpc), or use "
-                "'http/protobuf'"
-            ) from None
-        endpoint = settings.otlp_traces_endpoint or ""
-        return GrpcSpanExporter(  # type: ignore[no-any-return,unused-ignore]  # optional, maybe untyped
-            endpoint=endpoint,
-            insecure=endpoint.startswith("http://"),
-            headers=dict(settings.otlp_headers),
-            timeout=settings.otlp_timeout,
-        )
-    try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    except ImportError:
-        raise ConfigError(
-            f"otlp_endpoint={settings.otlp_traces_endpoint!r}: the OTLP exporter is not "
-            "installed; install 'msatrace[otlp]'"
-        ) from None
-    return OTLPSpanExporter(
-        endpoint=settings.otlp_traces_endpoint,
-        headers=dict(settings.otlp_headers),
-        timeout=settings.otlp_timeout,
-    )
-
-
-def destination(settings: Settings, installed: Tracing) -> str:
-    """One line saying where spans go, logged once by ``init()``."""
-    if not settings.tracing:
-        return "msatrace: tracing is off (tracing=false or OTEL_SDK_DISABLED=true): no spans"
-    if not installed.owned:
-        return "msatrace: spans go where the TracerProvider already installed sends them"
-    if settings.traces_exporter == "console":
-        return "msatrace: spans are printed to stdout (traces_exporter=console)"
-    if settings.traces_exporter == "otlp":
-        how = "OTLP/gRPC" if settings.otlp_protocol == "grpc" else "OTLP/HTTP"
-        return f"msatrace: exporting spans over {how} to {_shown(settings.otlp_traces_endpoint)}"
-    if settings.otlp_traces_endpoint:
-        return "msatrace: spans are not exported (traces_exporter=none)"
-    return (
-        "msatrace: spans are not exported (no OTEL_EXPORTER_OTLP_ENDPOINT, "
-        "MSATRACE_OTLP_ENDPOINT or traces_exporter set)"
-    )
-
-
-def _shown(url: str | None) -> str:
-    """``url`` without a user name or password, which have no place in a log line."""
-    parts = urllib.parse.urlsplit(url or "")
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-
-
-def resource(settings: Settings) -> Resource:
-    """The resource of every span: service name, version and deployment environment."""
-    attrs: dict[str, str] = dict(settings.resource_attributes)
-    attrs.update(
-        {
-            SERVICE_NAME: settings.service_name,
-            SERVICE_VERSION: settings.service_version,
-            DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
-            TELEMETRY_DISTRO_NAME: "msatrace",
-            TELEMETRY_DISTRO_VERSION: __version__,
-        }
-    )
-    return Resource.create(attrs)
-
-
 def install(settings: Settings) -> Tracing:
     """Install (or adopt) the global TracerProvider and return the tracer msatrace uses."""
     if not settings.tracing:
@@ -258,7 +160,7 @@ def install(settings: Settings) -> Tracing:
             existing.id_generator = _IdGenerator(adopted_ids)  # type: ignore[assignment]  # the SDK annotates its default class
         tracer = existing.get_tracer(INSTRUMENTATION_SCOPE, __version__)
         return Tracing(tracer, existing, False, adopted_ids)
-    sampler = _sampler(settings)
+    sampler = setup.sampler(settings)
     limits = SpanLimits()  # from OTEL_SPAN_*_LIMIT / OTEL_ATTRIBUTE_*_LIMIT, as the SDK's default
     processors = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
     provider = TracerProvider(
@@ -271,7 +173,7 @@ def install(settings: Settings) -> Tracing:
         # msatrace's exit flush (runtime) is bounded by the shutdown timeout instead.
         shutdown_on_exit=False,
     )
-    exporter = _exporter(settings)
+    exporter = setup.exporter(settings)
     batch = None
     redactor = Redactor.from_settings(settings)
     if exporter is not None and redactor.enabled:
