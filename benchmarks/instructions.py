@@ -16,8 +16,8 @@ without the event transforms (redaction), each server sink, the begin hooks)::
 
     PYTHONPATH=src /work/bvenv/bin/python benchmarks/instructions.py phases
 
-The garbage collector is off during each phase (see ``_run_phases``): the counts are the work
-of the calls themselves, not of collections they happen to trigger.
+The heap is frozen before the phases run (see ``_run_phases``), so a full collection does not
+walk the start-up's objects inside whichever phase triggers it.
 
 How: the script runs itself under ``valgrind --tool=callgrind --dump-before=zlib_crc32`` and
 calls ``zlib.crc32`` between the phases, so each phase is one callgrind dump; a phase's total
@@ -55,23 +55,24 @@ def _run_phases(
 ) -> None:
     """Warm each phase (``warm`` calls), then run each ``repeat`` times between two marks.
 
-    The cyclic garbage collector is off while a phase runs and collects between phases: a full
-    collection walks the whole heap (millions of instructions) and lands in whichever phase
-    happens to trigger it, which moved a Flask request's figure by ~80k from run to run.
+    After warming, every object alive is frozen (``gc.freeze``): a full collection then walks
+    only what the phases themselves made, instead of the whole heap, whose millions of
+    instructions landed in whichever phase happened to trigger it (a Flask request's figure moved
+    by ~80k from run to run). The collector stays on: the young collections a request's
+    allocations cause are part of its cost.
     """
     for f in phases.values():
         for _ in range(warm):
             f()
     with open(names_file, "w") as fh:
         fh.write("\n".join(phases))
-    gc.disable()
+    gc.collect()
+    gc.freeze()
     for f in phases.values():
-        gc.collect()
         _mark()
         for _ in range(repeat):
             f()
     _mark()
-    gc.enable()
 
 
 def _request_phases(group: str, n: int) -> dict[str, Callable[[], object]]:
