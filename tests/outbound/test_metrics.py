@@ -15,6 +15,7 @@ import msatrace.requests
 from msatrace._core import runtime
 from tests.conftest import need
 from tests.outbound.conftest import EchoServer
+from tests.outbound.helpers import traceparent_ids
 
 need("prometheus_client")
 
@@ -140,3 +141,27 @@ def test_metrics_off_hops_record_nothing_and_share_the_untraced_hop(
     httpx.get(echo.url + "/echo")
 
     assert seen == [outbound.UNTRACED]
+
+
+def _exemplar_ids() -> list[tuple[str, str]]:
+    """(trace ID, span ID) of every exemplar of the client metric, over all series."""
+    rt = runtime.current()
+    assert rt is not None
+    assert rt.metrics is not None
+    series = rt.metrics.collect().histograms.get(CLIENT, {})
+    return [(e[0], e[1]) for s in series.values() for e in s.exemplars.values()]
+
+
+@pytest.mark.parametrize("tracing", [True, False], ids=["traced", "tracing-off"])
+def test_a_sampled_hop_is_the_exemplar_of_its_measurement(
+    env: pytest.MonkeyPatch, echo: EchoServer, tracing: bool
+) -> None:
+    """A sampled hop's trace and span IDs (those its request carried) are its measurement's
+    exemplar; a hop without a span (tracing off) gives none, though the callee got a trace."""
+    _init(tracing)
+
+    httpx.get(f"{echo.url}/echo")
+
+    sent = traceparent_ids(echo.only().get("traceparent"))
+    assert _counts() == {("GET", "127.0.0.1", str(echo.port), "200", ""): 1}
+    assert _exemplar_ids() == ([sent] if tracing else [])

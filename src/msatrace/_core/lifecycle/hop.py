@@ -18,7 +18,7 @@ from contextvars import Token
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode
 
 from msatrace._core.lifecycle import outcome
 from msatrace._core.lifecycle.outcome import CLIENT, Outcome, Sink
@@ -124,7 +124,9 @@ class Hop:
             # The Outcome is built here rather than through outcome.finish(): its keyword
             # pass-through (**details) would build and unpack one more dict per hop.
             end_ns = self.done_ns
-            ids = outcome.hex_ids(span)
+            # A metered hop with tracing off has the invalid span: no IDs, never sampled.
+            measured_only = span is INVALID_SPAN
+            ids = None if measured_only else outcome.hex_ids(span)
             outcome.deliver(
                 Outcome.of(
                     kind=CLIENT,
@@ -133,7 +135,7 @@ class Hop:
                     end_ns=end_ns if end_ns is not None else time.time_ns(),
                     error=self.error,
                     span=span,
-                    sampled=span.is_recording(),
+                    sampled=not measured_only and span.is_recording(),
                     trace_id=ids[0] if ids is not None else None,
                     span_id=ids[1] if ids is not None else None,
                     request_id=self.request_id,
