@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import httpx
@@ -165,3 +166,52 @@ def test_a_sampled_hop_is_the_exemplar_of_its_measurement(
     sent = traceparent_ids(echo.only().get("traceparent"))
     assert _counts() == {("GET", "127.0.0.1", str(echo.port), "200", ""): 1}
     assert _exemplar_ids() == ([sent] if tracing else [])
+
+
+def _httpx_get(url: str) -> None:
+    with httpx.Client() as client:
+        client.get(url)
+
+
+def _httpx_async_get(url: str) -> None:
+    async def call() -> None:
+        async with httpx.AsyncClient() as client:
+            await client.get(url)
+
+    asyncio.run(call())
+
+
+def _requests_get(url: str) -> None:
+    with requests.Session() as session:
+        session.get(url, timeout=10)
+
+
+@pytest.mark.parametrize("tracing", [True, False], ids=["traced", "tracing-off"])
+@pytest.mark.parametrize(
+    "get", [_httpx_get, _httpx_async_get, _requests_get], ids=["httpx", "httpx-async", "requests"]
+)
+def test_a_closed_response_leaves_no_hop_to_the_cyclic_collector(
+    env: pytest.MonkeyPatch, echo: EchoServer, tracing: bool, get: Any
+) -> None:
+    """A hop is freed when its response closes. httpx's response and its stream refer to each
+    other, and the body wrapper that ends a hop sits in that cycle: the hop (its span, an
+    exception it holds) must not wait there for the collector."""
+    from msatrace._core.lifecycle.hop import Hop
+
+    _init(tracing)
+    url = f"{echo.url}/echo"
+    get(url)  # warm: imports, pools, the metric's series
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        get(url)
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, Hop)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+    assert _counts() == {("GET", "127.0.0.1", str(echo.port), "200", ""): 2}
+    assert left == []
