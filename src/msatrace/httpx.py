@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover - exercised by the bare test session
 
 from msatrace._core import patching, upstream
 from msatrace._core.lifecycle import outbound
-from msatrace._core.lifecycle.hop import Hop
+from msatrace._core.lifecycle.hop import UNTRACED, Hop
 from msatrace._core.safety import failed
 
 __all__ = ["patch", "unpatch"]
@@ -191,7 +191,10 @@ class _Body(httpx.SyncByteStream):
         try:
             self._stream.close()
         finally:
-            self._hop.end()
+            # httpx's response and its stream refer to each other, so this wrapper waits for
+            # the cyclic collector; the hop (and any exception it holds) is let go now.
+            hop, self._hop = self._hop, UNTRACED
+            hop.end()
 
 
 class _AsyncBody(httpx.AsyncByteStream):
@@ -213,7 +216,8 @@ class _AsyncBody(httpx.AsyncByteStream):
         try:
             await self._stream.aclose()
         finally:
-            self._hop.end()
+            hop, self._hop = self._hop, UNTRACED  # as _Body.close
+            hop.end()
 
 
 # Fallback when httpx has no usable _send_single_request (upstream entry

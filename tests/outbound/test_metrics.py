@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ import msatrace.requests
 from msatrace._core import runtime
 from tests.conftest import need
 from tests.outbound.conftest import EchoServer
+from tests.outbound.helpers import traceparent_ids
 
 need("prometheus_client")
 
@@ -140,3 +142,76 @@ def test_metrics_off_hops_record_nothing_and_share_the_untraced_hop(
     httpx.get(echo.url + "/echo")
 
     assert seen == [outbound.UNTRACED]
+
+
+def _exemplar_ids() -> list[tuple[str, str]]:
+    """(trace ID, span ID) of every exemplar of the client metric, over all series."""
+    rt = runtime.current()
+    assert rt is not None
+    assert rt.metrics is not None
+    series = rt.metrics.collect().histograms.get(CLIENT, {})
+    return [(e[0], e[1]) for s in series.values() for e in s.exemplars.values()]
+
+
+@pytest.mark.parametrize("tracing", [True, False], ids=["traced", "tracing-off"])
+def test_a_sampled_hop_is_the_exemplar_of_its_measurement(
+    env: pytest.MonkeyPatch, echo: EchoServer, tracing: bool
+) -> None:
+    """A sampled hop's trace and span IDs (those its request carried) are its measurement's
+    exemplar; a hop without a span (tracing off) gives none, though the callee got a trace."""
+    _init(tracing)
+
+    httpx.get(f"{echo.url}/echo")
+
+    sent = traceparent_ids(echo.only().get("traceparent"))
+    assert _counts() == {("GET", "127.0.0.1", str(echo.port), "200", ""): 1}
+    assert _exemplar_ids() == ([sent] if tracing else [])
+
+
+def _httpx_get(url: str) -> None:
+    with httpx.Client() as client:
+        client.get(url)
+
+
+def _httpx_async_get(url: str) -> None:
+    async def call() -> None:
+        async with httpx.AsyncClient() as client:
+            await client.get(url)
+
+    asyncio.run(call())
+
+
+def _requests_get(url: str) -> None:
+    with requests.Session() as session:
+        session.get(url, timeout=10)
+
+
+@pytest.mark.parametrize("tracing", [True, False], ids=["traced", "tracing-off"])
+@pytest.mark.parametrize(
+    "get", [_httpx_get, _httpx_async_get, _requests_get], ids=["httpx", "httpx-async", "requests"]
+)
+def test_a_closed_response_leaves_no_hop_to_the_cyclic_collector(
+    env: pytest.MonkeyPatch, echo: EchoServer, tracing: bool, get: Any
+) -> None:
+    """A hop is freed when its response closes. httpx's response and its stream refer to each
+    other, and the body wrapper that ends a hop sits in that cycle: the hop (its span, an
+    exception it holds) must not wait there for the collector."""
+    from msatrace._core.lifecycle.hop import Hop
+
+    _init(tracing)
+    url = f"{echo.url}/echo"
+    get(url)  # warm: imports, pools, the metric's series
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        get(url)
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, Hop)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+    assert _counts() == {("GET", "127.0.0.1", str(echo.port), "200", ""): 2}
+    assert left == []

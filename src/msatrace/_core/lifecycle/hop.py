@@ -18,10 +18,10 @@ from contextvars import Token
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, Status, StatusCode
 
 from msatrace._core.lifecycle import outcome
-from msatrace._core.lifecycle.outcome import CLIENT, Sink
+from msatrace._core.lifecycle.outcome import CLIENT, Outcome, Sink
 from msatrace._core.safety import failed, guard
 from msatrace._core.semconv import ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, NETWORK_PROTOCOL_VERSION
 from msatrace._core.spans import tracing
@@ -121,20 +121,30 @@ class Hop:
             return
         self.ended = True
         try:
+            # The Outcome is built here rather than through outcome.finish(): its keyword
+            # pass-through (**details) would build and unpack one more dict per hop.
             end_ns = self.done_ns
-            outcome.finish(
+            # A metered hop with tracing off has the invalid span: no IDs, never sampled.
+            measured_only = span is INVALID_SPAN
+            ids = None if measured_only else outcome.hex_ids(span)
+            outcome.deliver(
+                Outcome.of(
+                    kind=CLIENT,
+                    name=self.name,
+                    start_ns=self.start_ns,
+                    end_ns=end_ns if end_ns is not None else time.time_ns(),
+                    error=self.error,
+                    span=span,
+                    sampled=not measured_only and span.is_recording(),
+                    trace_id=ids[0] if ids is not None else None,
+                    span_id=ids[1] if ids is not None else None,
+                    request_id=self.request_id,
+                    method=self.method,
+                    status=self.status,
+                    server_address=self.server_address,
+                    server_port=self.server_port,
+                ),
                 self._sinks,
-                kind=CLIENT,
-                name=self.name,
-                span=span,
-                start_ns=self.start_ns,
-                end_ns=end_ns if end_ns is not None else time.time_ns(),
-                error=self.error,
-                request_id=self.request_id,
-                method=self.method,
-                status=self.status,
-                server_address=self.server_address,
-                server_port=self.server_port,
             )
         except Exception as exc:
             failed("outbound.end", exc)

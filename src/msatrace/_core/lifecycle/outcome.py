@@ -194,8 +194,9 @@ def finish(
     request_id: str | None,
     **details: Any,
 ) -> None:
-    """Build the :class:`Outcome` of ``span``'s hop or task (its IDs and whether it records
-    read from the span) and :func:`deliver` it; ``details`` are the kind's own fields."""
+    """Build the :class:`Outcome` of ``span``'s task (its IDs and whether it records
+    read from the span) and :func:`deliver` it; ``details`` are the kind's own fields. A hop
+    builds its own (``hop.Hop.end``), without the keyword pass-through."""
     ids = hex_ids(span)
     deliver(
         Outcome.of(
