@@ -396,7 +396,10 @@ def start_gunicorn(
     if _gunicorn_has_control_socket():
         argv.append("--no-control-socket")  # one fixed path per user: parallel servers collide
     if threads > 1:
-        argv += ["--threads", str(threads)]
+        # gthread keeps idle connections 2 s by default: on a loaded machine a test client that
+        # reuses one after longer races the server's close ("Server disconnected without sending
+        # a response"), so the server keeps them as a load balancer's would.
+        argv += ["--threads", str(threads), "--keep-alive", "75"]
     if preload:
         argv.append("--preload")
     if access_log:
